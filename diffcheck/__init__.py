@@ -1,0 +1,34 @@
+"""diffcheck: tells whether a gradient is right.
+
+Case files state functions and claimed gradients; diffcheck derives the gradient
+symbolically, evaluates it against independent oracles and gives each case a verdict.
+"""
+
+from .cases import Case, CaseFile, load_case_file
+from .check import CaseResult, Settings, check_case, check_paths
+from .errors import CaseFileError, DiffcheckError, ExpressionError, Location, RuleError
+from .parse import parse_expression
+from .rules import RULES
+from .symbolic import derive_gradient, prove_equal
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RULES",
+    "Case",
+    "CaseFile",
+    "CaseFileError",
+    "CaseResult",
+    "DiffcheckError",
+    "ExpressionError",
+    "Location",
+    "RuleError",
+    "Settings",
+    "__version__",
+    "check_case",
+    "check_paths",
+    "derive_gradient",
+    "load_case_file",
+    "parse_expression",
+    "prove_equal",
+]

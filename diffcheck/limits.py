@@ -1,0 +1,111 @@
+"""Time and recursion limits for work that may run away (SymPy on deep or huge trees).
+
+`time_limit` raises `CaseTimeout` when a block overruns; limits nest, and the outermost
+expired one wins. It uses SIGALRM, so it only acts in the main thread of a POSIX process;
+elsewhere it lets the block run unlimited rather than guess.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .errors import CaseTimeout
+
+__all__ = ["BudgetExceeded", "deep_recursion", "time_limit"]
+
+# SymPy recurses once per tree level and Python's default limit (1000) stops at a
+# nesting depth of about 100-300; 3.11+ keeps pure-Python recursion off the C stack.
+RECURSION_LIMIT = 50_000
+
+
+class BudgetExceeded(CaseTimeout):
+    """Raised inside a `time_limit` block whose own deadline passed."""
+
+    def __init__(self, message: str, owner: time_limit):
+        super().__init__(message)
+        self.owner = owner
+
+
+_active: list[time_limit] = []
+
+
+def _can_alarm() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def _arm() -> None:
+    if not _active:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return
+    remaining = min(limit.deadline for limit in _active) - time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4))
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    now = time.monotonic()
+    for limit in _active:  # outermost first: it owns the most work
+        if limit.deadline <= now:
+            raise BudgetExceeded(limit.message, limit)
+    _arm()
+
+
+class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
+    """Raise `BudgetExceeded(message)` if the block runs longer than `seconds`.
+
+    None or a non-positive number means no limit. With `suppress=True` the block's own
+    expiry is swallowed and `expired` is set; an enclosing limit's expiry always
+    propagates through inner blocks.
+
+    >>> with time_limit(5.0, suppress=True) as limit:
+    ...     pass
+    >>> limit.expired
+    False
+    """
+
+    def __init__(self, seconds: float | None, message: str = "time limit exceeded",
+                 suppress: bool = False):
+        self.seconds = seconds
+        self.message = message
+        self.suppress = suppress
+        self.expired = False
+        self.deadline = 0.0
+        self._armed = False
+        self._previous_handler: object = None
+
+    def __enter__(self) -> time_limit:
+        if self.seconds is None or self.seconds <= 0 or not _can_alarm():
+            return self
+        self.deadline = time.monotonic() + self.seconds
+        if not _active:
+            self._previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+        _active.append(self)
+        self._armed = True
+        _arm()
+        return self
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+        if self._armed:
+            _active.remove(self)
+            _arm()
+            if not _active:
+                signal.signal(signal.SIGALRM, self._previous_handler)
+        if isinstance(exc, BudgetExceeded) and exc.owner is self:
+            self.expired = True
+            return self.suppress
+        return False
+
+
+@contextmanager
+def deep_recursion() -> Iterator[None]:
+    """Let SymPy recurse through deep trees (a chain of 100 nested sigmoids or more)."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)

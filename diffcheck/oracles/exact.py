@@ -1,0 +1,108 @@
+"""The reference: symbolic expressions evaluated in float64, refined in mpmath on demand.
+
+`ExactValues(exprs, variables, points)` evaluates every expression at every point in
+float64 (vectorised); `refined(i)` re-evaluates all of them at point i with mpmath at
+30, 60, 120, ... digits until two precisions agree, so float64 overflow and cancellation
+(1 - tanh(19)**2 is 0.0 in float64) never decide a verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from . import Estimate, Problem
+from .program import Program
+
+__all__ = ["PRECISIONS", "Exact", "ExactValues", "Refined"]
+
+PRECISIONS = (30, 60, 120, 240, 480, 960)  # decimal digits, each try doubling the last
+# Two precisions agreeing to this many significant digits settle a value: cancellation
+# that left fewer good digits would make them disagree, except by a 1-in-10^20 fluke.
+SETTLED_DIGITS = 20
+
+
+@dataclass(frozen=True)
+class Refined:
+    """mpmath values of every expression at one point, with error bounds.
+
+    `errors[i]` is the change between the last two precisions, an upper bound on the
+    error of `values[i]`; `converged` is False if no two precisions agreed.
+    """
+
+    context: Any
+    values: tuple[Any, ...]
+    errors: tuple[Any, ...]
+    converged: bool
+
+
+def _settled(ctx: Any, old: Any, new: Any, last: bool) -> bool:
+    if ctx.isnan(old) or ctx.isnan(new):
+        return bool(ctx.isnan(old) and ctx.isnan(new))
+    if ctx.isinf(old) or ctx.isinf(new):
+        return old == new
+    if new == 0 and old == 0:
+        return last  # a zero may be cancellation beyond this precision: keep going
+    return abs(new - old) <= ctx.mpf(10) ** -SETTLED_DIGITS * abs(new)
+
+
+def refine_at(program: Program, point: Sequence[float]) -> Refined:
+    """Evaluate `program` at `point` in rising precision until the results settle."""
+    ctx = mpmath.MPContext()
+    previous: list[Any] | None = None
+    for step, digits in enumerate(PRECISIONS):
+        ctx.dps = digits
+        current = program.evaluate_mp(point, ctx)
+        if previous is not None:
+            last = step == len(PRECISIONS) - 1
+            settled = all(_settled(ctx, a, b, last) for a, b in zip(previous, current))
+            errors = tuple(_change(ctx, a, b) for a, b in zip(previous, current))
+            if settled:
+                return Refined(ctx, tuple(current), errors, True)
+        previous = current
+    return Refined(ctx, tuple(current), errors, False)
+
+
+def _change(ctx: Any, old: Any, new: Any) -> Any:
+    if ctx.isnan(old) or ctx.isnan(new) or ctx.isinf(old) or ctx.isinf(new):
+        return ctx.zero if old == new or (ctx.isnan(old) and ctx.isnan(new)) else ctx.inf
+    return abs(new - old)
+
+
+class ExactValues:
+    """Expressions at every point in float64, refined with mpmath where asked."""
+
+    def __init__(self, exprs: Sequence[sp.Expr], variables: Sequence[str], points: np.ndarray):
+        self.program = Program(exprs, variables)
+        self.points = points
+        self.values = self.program.evaluate(points)
+        self._refined: dict[int, Refined] = {}
+
+    def refined(self, index: int) -> Refined:
+        if index not in self._refined:
+            self._refined[index] = refine_at(self.program, self.points[:, index].tolist())
+        return self._refined[index]
+
+    def is_refined(self, index: int) -> bool:
+        return index in self._refined
+
+
+class Exact:
+    """The derived gradient in float64: the reference every other oracle is held to."""
+
+    name = "exact"
+
+    def gradient(self, problem: Problem, points: np.ndarray) -> Estimate:
+        exprs = [problem.gradient[name] for name in problem.wrt]
+        values = Program(exprs, problem.variables).evaluate(points)
+        return Estimate(
+            oracle=self.name,
+            method={name: "float64" for name in problem.wrt},
+            values=dict(zip(problem.wrt, values)),
+            errors={name: np.zeros_like(v) for name, v in zip(problem.wrt, values)},
+        )

@@ -1,0 +1,307 @@
+"""Expression text -> SymPy expression, by a whitelist grammar; nothing is evaluated.
+
+Grammar (`^` and `**` are both powers, right-associative, binding tighter than unary -):
+
+    sum   := term (("+" | "-") term)*
+    term  := unary (("*" | "/") unary)*
+    unary := ("+" | "-") unary | power
+    power := atom (("**" | "^") unary)?
+    atom  := NUMBER | NAME | NAME "(" sum ("," sum)* ")" | "(" sum ")"
+
+Function names and arities come from `rules.RULES`. Main function: `parse_expression`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy as sp
+
+from .errors import ExpressionError, Location
+from .limits import deep_recursion
+from .rules import RULES, Rule
+
+__all__ = ["CONSTANTS", "FUNCTION_NAMES", "parse_expression", "suggest"]
+
+CONSTANTS = {"pi": sp.pi, "E": sp.E}
+_FUNCTIONS: dict[str, Rule] = {
+    name: rule for rule in RULES.values() for name in (rule.name, *rule.aliases)
+}
+FUNCTION_NAMES = frozenset(_FUNCTIONS)
+
+MAX_NESTING = 1000  # parentheses and calls; deeper text is almost surely generated garbage
+MAX_DECIMAL_EXPONENT = 400  # beyond float64's range either way; bounds the work of 1e999999
+MAX_INTEGER_POWER = 10_000  # 2**(10**9) would try to build a billion-bit integer
+
+_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",")
+_LOOKALIKES = {
+    "\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*",
+    "\u2217": "*", "\u00f7": "/", "\u00b2": "**2", "\u00b3": "**3",
+}  # fmt: skip
+_FORBIDDEN = {
+    "'": "strings are not allowed", '"': "strings are not allowed",
+    ".": "attribute access is not allowed", "[": "indexing is not allowed",
+    "]": "indexing is not allowed", "=": "assignments and comparisons are not allowed",
+    ":": "lambdas and slices are not allowed", "{": "braces are not allowed",
+    "}": "braces are not allowed", ";": "only one expression is allowed",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "number", "name", "op" or "end"
+    text: str
+    start: int
+
+
+def suggest(name: str, candidates: frozenset[str] | set[str]) -> str:
+    """A " (did you mean 'x'?)" suffix naming the closest candidate, or "".
+
+    >>> suggest("sigmod", frozenset({"sigmoid", "sign"}))
+    " (did you mean 'sigmoid'?)"
+    """
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _is_name_start(char: str) -> bool:
+    return char == "_" or unicodedata.category(char).startswith("L")
+
+
+def _is_name_part(char: str) -> bool:
+    category = unicodedata.category(char)
+    return char == "_" or category[0] == "L" or category in ("Nd", "Mn", "Mc")
+
+
+def _unexpected_character(char: str) -> str:
+    if char in _FORBIDDEN:
+        return f"{_FORBIDDEN[char]}: unexpected {char!r}"
+    if char in _LOOKALIKES:
+        name = unicodedata.name(char, "character")
+        return f"unexpected character {char!r} ({name}): write '{_LOOKALIKES[char]}'"
+    return f"unexpected character {char!r}"
+
+
+def _tokenize(text: str, fail: Callable[[str, int], ExpressionError]) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char.isspace():
+            position += 1
+            continue
+        number = _NUMBER.match(text, position)
+        if number:
+            tokens.append(_Token("number", number.group(), position))
+            position = number.end()
+        elif _is_name_start(char):
+            end = position + 1
+            while end < len(text) and _is_name_part(text[end]):
+                end += 1
+            tokens.append(_Token("name", text[position:end], position))
+            position = end
+        else:
+            operator = next((op for op in _OPERATORS if text.startswith(op, position)), None)
+            if operator is None:
+                raise fail(_unexpected_character(char), position)
+            tokens.append(_Token("op", operator, position))
+            position += len(operator)
+    tokens.append(_Token("end", "", len(text)))
+    return tokens
+
+
+def _number(text: str) -> sp.Rational:
+    # exact rationals: 0.1 is 1/10, so symbolic proofs and mpmath see the written value
+    value = Fraction(text)
+    return sp.Rational(value.numerator, value.denominator)
+
+
+class _Parser:
+    def __init__(self, text: str, locate: Callable[[int], Location | None]):
+        self.text = text
+        self.locate = locate
+        self.tokens = _tokenize(text, self.error)
+        self.index = 0
+        self.depth = 0
+
+    def error(self, message: str, offset: int) -> ExpressionError:
+        return ExpressionError(message, self.locate(offset))
+
+    @property
+    def token(self) -> _Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def describe(self, token: _Token) -> str:
+        return "end of expression" if token.kind == "end" else repr(token.text)
+
+    def expect(self, text: str) -> _Token:
+        if self.token.text != text or self.token.kind != "op":
+            raise self.error(f"expected '{text}' but found {self.describe(self.token)}",
+                             self.token.start)
+        return self.advance()
+
+    def parse(self) -> sp.Expr:
+        if self.token.kind == "end":
+            raise self.error("empty expression", 0)
+        expr = self.sum()
+        if self.token.kind != "end":
+            raise self.error(f"unexpected {self.describe(self.token)}", self.token.start)
+        return expr
+
+    def sum(self) -> sp.Expr:
+        expr = self.term()
+        while self.token.kind == "op" and self.token.text in "+-":
+            operator = self.advance().text
+            right = self.term()
+            expr = expr + right if operator == "+" else expr - right
+        return expr
+
+    def term(self) -> sp.Expr:
+        expr = self.unary()
+        while True:
+            token = self.token
+            if token.kind == "op" and token.text in ("*", "/"):
+                self.advance()
+                right = self.unary()
+                expr = expr * right if token.text == "*" else expr / right
+            elif token.kind in ("number", "name") or token.text == "(":
+                previous = self.tokens[self.index - 1]
+                raise self.error(
+                    f"missing operator between {previous.text!r} and {token.text!r}"
+                    f" (write {previous.text}*{token.text})", token.start)
+            else:
+                return expr
+
+    def unary(self) -> sp.Expr:
+        if self.token.kind == "op" and self.token.text in "+-":
+            operator = self.advance()
+            self.enter(operator)
+            operand = self.unary()
+            self.depth -= 1
+            return -operand if operator.text == "-" else operand
+        return self.power()
+
+    def power(self) -> sp.Expr:
+        base = self.atom()
+        if self.token.kind == "op" and self.token.text in ("**", "^"):
+            operator = self.advance()
+            self.enter(operator)
+            exponent = self.unary()
+            self.depth -= 1
+            return self.raise_to(base, exponent, operator.start)
+        return base
+
+    def raise_to(self, base: sp.Expr, exponent: sp.Expr, offset: int) -> sp.Expr:
+        if base.is_number and exponent.is_Integer and abs(exponent) > MAX_INTEGER_POWER:
+            raise self.error(f"exponent {exponent} is too large for a constant base", offset)
+        return base**exponent
+
+    def enter(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"expression nested more than {MAX_NESTING} levels deep",
+                             token.start)
+
+    def atom(self) -> sp.Expr:
+        token = self.advance()
+        if token.kind == "number":
+            return self.number(token)
+        if token.kind == "name":
+            if self.token.text == "(" and self.token.kind == "op":
+                return self.call(token)
+            return self.name(token)
+        if token.text == "(":
+            self.enter(token)
+            expr = self.sum()
+            self.expect(")")
+            self.depth -= 1
+            return expr
+        self.index -= 1
+        raise self.error(f"expected a number, a name or '(' but found {self.describe(token)}",
+                         token.start)
+
+    def number(self, token: _Token) -> sp.Expr:
+        exponent = _NUMBER.fullmatch(token.text).group(2)
+        if exponent and abs(int(exponent[1:])) > MAX_DECIMAL_EXPONENT:
+            raise self.error(f"number {token.text} is out of range", token.start)
+        return _number(token.text)
+
+    def name(self, token: _Token) -> sp.Expr:
+        name = unicodedata.normalize("NFC", token.text)
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in _FUNCTIONS:
+            raise self.error(f"'{name}' is a function: call it as {name}(...)", token.start)
+        return sp.Symbol(name)
+
+    def call(self, token: _Token) -> sp.Expr:
+        name = unicodedata.normalize("NFC", token.text)
+        rule = _FUNCTIONS.get(name)
+        if rule is None:
+            if name in CONSTANTS:
+                raise self.error(f"'{name}' is a constant, not a function", token.start)
+            hint = suggest(name, FUNCTION_NAMES)
+            raise self.error(f"unknown function '{name}'{hint}", token.start)
+        self.enter(self.advance())
+        args = [self.sum()]
+        while self.token.kind == "op" and self.token.text == ",":
+            self.advance()
+            args.append(self.sum())
+        self.expect(")")
+        self.depth -= 1
+        self.check_arguments(rule, name, args, token.start)
+        return rule.build(args)
+
+    def check_arguments(self, rule: Rule, name: str, args: list[sp.Expr], offset: int) -> None:
+        if not rule.accepts(len(args)):
+            wanted = rule.arity or 1
+            at_least = "at least " if rule.arity is None or rule.fold else ""
+            plural = "" if wanted == 1 else "s"
+            raise self.error(f"{name} takes {at_least}{wanted} argument{plural}, "
+                             f"got {len(args)}", offset)
+        for index in rule.integer_args:
+            arg = args[index]
+            if not (arg.is_Integer and arg >= 0):
+                raise self.error(f"{name}'s argument {index + 1} must be a non-negative "
+                                 f"whole number, got '{arg}'", offset)
+
+
+def _default_locator(offset: int) -> Location:
+    return Location("<expression>", 1, offset + 1)
+
+
+def parse_expression(
+    text: str, locate: Callable[[int], Location | None] = _default_locator
+) -> sp.Expr:
+    """Parse case-file expression text into a SymPy expression.
+
+    Args:
+        text: the expression, e.g. ``"1/(1 + exp(-x))"`` or ``"x^2"``.
+        locate: maps a 0-based offset in `text` to a file location for error messages.
+
+    Returns:
+        The SymPy expression, built from the rule table's functions and plain symbols.
+
+    Raises:
+        ExpressionError: the text is not in the grammar, names an unknown function, or
+            calls one with the wrong number of arguments.
+
+    >>> parse_expression("2*x^2 - sigmoid(x)")
+    2*x**2 - sigmoid(x)
+    """
+    with deep_recursion():
+        expr = _Parser(text, locate).parse()
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ExpressionError("the expression is undefined (a division by zero?)", locate(0))
+    return expr

@@ -1,0 +1,210 @@
+"""Verdict stage: a `Comparison` -> correct, incorrect or inconclusive, with the evidence.
+
+A claim is incorrect when it differs from the reference (confirmed in mpmath) at some
+point and no oracle contradicts the reference; finite differences alone never convict.
+When the oracles contradict the reference, the case is inconclusive and says where.
+Main function: `decide_verdict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cases import Tolerance
+from .compare import Comparison, Discrepancy, VariableResult
+
+__all__ = ["Counterexample", "Verdict", "decide_verdict", "format_point", "format_values"]
+
+ORACLE_NAMES = {"finite": "finite differences", "reverse": "reverse mode", "exact": "float64"}
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """The worst point of a wrong claim: both values labelled, and what the oracles say."""
+
+    variable: str
+    point: dict[str, float]
+    expected: float
+    claimed: float
+    abs_error: float
+    rel_error: float
+    oracles: tuple[tuple[str, str, float, float], ...]  # (oracle, method, value, error bar)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # correct | incorrect | inconclusive
+    evidence: str
+    reasons: tuple[str, ...]
+    warnings: tuple[str, ...]
+    counterexample: Counterexample | None = None
+
+
+def format_point(variables: Sequence[str], column: np.ndarray) -> str:
+    """
+    >>> format_point(["x", "y"], np.array([0.5, -1e-7]))
+    'x=0.5, y=-1e-07'
+    """
+    return ", ".join(f"{name}={value:.6g}" for name, value in zip(variables, column))
+
+
+def format_values(*values: float) -> tuple[str, ...]:
+    """Shortest `g` forms (up to 17 digits) in which different values print differently.
+
+    >>> format_values(1.0, 1.0 + 1e-9)
+    ('1', '1.000000001')
+    """
+    for digits in range(6, 18):
+        texts = tuple(f"{value:.{digits}g}" for value in values)
+        if len(set(texts)) == len(set(values)):
+            return texts
+    return texts
+
+
+def _points(count: int) -> str:
+    """
+    >>> _points(1), _points(3)
+    ('1 point', '3 points')
+    """
+    return f"{count} point" if count == 1 else f"{count} points"
+
+
+def _partial_name(variable: str) -> str:
+    return f"∂/∂{variable}"
+
+
+def _example(comparison: Comparison, mask: np.ndarray) -> str:
+    index = int(np.flatnonzero(mask)[0])
+    return format_point(comparison.variables, comparison.points[:, index])
+
+
+def _counterexample(comparison: Comparison, result: VariableResult) -> tuple[Counterexample, float]:
+    claim = result.claimed
+    index = claim.worst(claim.failing)
+    oracles = tuple((name, d.method, float(d.values[index]), float(d.error_bar[index]))
+                    for name, d in result.oracles.items())  # fmt: skip
+    point = dict(zip(comparison.variables, comparison.points[:, index].tolist()))
+    example = Counterexample(result.name, point, float(result.reference[index]),
+                             float(claim.values[index]), float(claim.abs_error[index]),
+                             float(claim.rel_error[index]), oracles)
+    return example, float(claim.excess[index])
+
+
+def _reliable(discrepancy: Discrepancy, checked: np.ndarray) -> int:
+    return int((checked & ~discrepancy.unreliable).sum())
+
+
+def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
+    """A sentence naming an oracle that reliably contradicts the reference, if any."""
+    for name, discrepancy in result.oracles.items():
+        index = discrepancy.worst(discrepancy.failing)
+        if index is None:
+            continue
+        oracle, reference = format_values(discrepancy.values[index], result.reference[index])
+        point = format_point(comparison.variables, comparison.points[:, index])
+        return (f"{ORACLE_NAMES.get(name, name)} disagree with the derived "
+                f"{_partial_name(result.name)} at {point}: {oracle} vs {reference} "
+                f"({discrepancy.method}); the point may not be differentiable")
+    return None
+
+
+def _no_usable_points(comparison: Comparison) -> str:
+    total = comparison.points.shape[1]
+    return (f"no point where the function can be checked: of {total} points, "
+            f"{int(comparison.undefined.sum())} are outside its domain and "
+            f"{int(comparison.at_kink.sum())} at non-differentiable places")
+
+
+def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
+    """The verdict of CASES.md for one compared case."""
+    warnings = tuple(_warnings(comparison, tolerance))
+    results = comparison.results
+    if not comparison.usable.any():
+        return Verdict("inconclusive", "", (_no_usable_points(comparison),), warnings)
+    claimed = [r for r in results if r.claimed is not None]
+    absent = [r for r in claimed if not r.checked.any()]
+    if absent:
+        reason = f"{_partial_name(absent[0].name)} does not exist at any checked point"
+        return Verdict("inconclusive", "", (reason,), warnings)
+    conflicts = [c for r in results if (c := _conflict(comparison, r))]
+    wrong = [r for r in claimed if r.claimed.failing.any()]
+    if wrong and not conflicts:
+        example, _ = max((_counterexample(comparison, r) for r in wrong), key=lambda e: e[1])
+        expected, claimed_value = format_values(example.expected, example.claimed)
+        point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
+        evidence = (f"counterexample at {point}: {_partial_name(example.variable)} expected "
+                    f"{expected}, claimed {claimed_value}")
+        return Verdict("incorrect", evidence, (), warnings, example)
+    if conflicts:
+        return Verdict("inconclusive", "", tuple(conflicts), warnings)
+    unconfirmed = [r for r in results if r.claimed is None
+                   and not any(_reliable(d, r.checked) for d in r.oracles.values())]
+    if unconfirmed:
+        reason = (f"nothing confirms the derived {_partial_name(unconfirmed[0].name)}: no claim "
+                  "was given and finite differences are unreliable at every point")
+        return Verdict("inconclusive", "", (reason,), warnings)
+    return Verdict("correct", _agreement(results), (), warnings)
+
+
+def _agreement(results: Sequence[VariableResult]) -> str:
+    claimed = [r for r in results if r.claimed is not None]
+    parts = []
+    if claimed:
+        if all(r.proved for r in claimed):
+            parts.append("proved symbolically")
+        parts.append(f"agrees at {_points(min(int(r.checked.sum()) for r in claimed))}")
+    unclaimed = [r for r in results if r.claimed is None]
+    if unclaimed:
+        confirmed = min(max(_reliable(d, r.checked) for d in r.oracles.values())
+                        for r in unclaimed)  # fmt: skip
+        subject = "derived gradient" if not claimed else "unclaimed partials"
+        parts.append(f"{subject} confirmed by finite differences at {_points(confirmed)}")
+    return "; ".join(parts)
+
+
+def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
+    total = comparison.points.shape[1]
+    warnings = []
+    if comparison.undefined.any():
+        warnings.append(f"the function is undefined at {int(comparison.undefined.sum())} of "
+                        f"{_points(total)} (e.g. {_example(comparison, comparison.undefined)}); "
+                        "left out")
+    if comparison.at_kink.any():
+        count = int(comparison.at_kink.sum())
+        warnings.append(f"{_points(count)} {'lies' if count == 1 else 'lie'} where the function "
+                        f"is not differentiable (e.g. {_example(comparison, comparison.at_kink)}); "
+                        "left out")
+    if comparison.overflowed.any():
+        warnings.append(f"the function overflows float64 at "
+                        f"{_points(int(comparison.overflowed.sum()))} (e.g. {_example(comparison, comparison.overflowed)}); "
+                        "it was evaluated with mpmath there")
+    for result in comparison.results:
+        warnings.extend(_variable_warnings(comparison, result, tolerance))
+    return warnings
+
+
+def _variable_warnings(comparison: Comparison, result: VariableResult, tolerance: Tolerance
+                       ) -> list[str]:
+    partial = _partial_name(result.name)
+    warnings = []
+    if result.artefacts:
+        warnings.append(f"{partial}: float64 overflows or loses all precision at "
+                        f"{_points(result.artefacts)}; re-evaluated with mpmath, the claim holds "
+                        "there")
+    if result.undefined:
+        warnings.append(f"{partial} does not exist at {_points(result.undefined)}; left out")
+    if result.unsettled:
+        warnings.append(f"{partial}: {_points(result.unsettled)} gave no stable value even at "
+                        "960 digits; left out")
+    checked = result.checked
+    if result.claimed is not None and checked.any():
+        if np.all(np.abs(result.reference[checked]) < tolerance.atol):
+            warnings.append(f"|{partial}| is below atol ({tolerance.atol:g}) at every point: "
+                            "only the absolute tolerance was tested")
+        if not any(_reliable(d, checked) for d in result.oracles.values()):
+            warnings.append(f"finite differences could not confirm {partial} at any point "
+                            "(their error estimate exceeds the tolerance)")
+    return warnings

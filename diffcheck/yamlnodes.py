@@ -1,0 +1,174 @@
+"""YAML nodes -> values with locations; the reading half of the `cases` stage.
+
+`Source` turns PyYAML marks (0-based) and offsets inside a scalar into 1-based
+`Location`s; `NodeReader` reads mappings, scalars, numbers and expressions, collecting
+every error instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import sympy as sp
+import yaml
+
+from .errors import CaseFileError, DiffcheckError, ExpressionError, Location
+from .parse import parse_expression, suggest
+
+__all__ = ["Expression", "NodeReader", "Source"]
+
+
+@dataclass(frozen=True)
+class Expression:
+    """Expression text as written, its SymPy tree, and where it stands in the file."""
+
+    text: str
+    expr: sp.Expr
+    location: Location
+
+
+class Source:
+    """A file's text, for turning YAML marks and expression offsets into locations."""
+
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+        self.line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+
+    def at_index(self, index: int) -> Location:
+        line = bisect.bisect_right(self.line_starts, index) - 1
+        return Location(self.path, line + 1, index - self.line_starts[line] + 1)
+
+    def at(self, node: yaml.Node) -> Location:
+        return Location(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def locator(self, node: yaml.ScalarNode) -> Callable[[int], Location]:
+        """Map offsets in a scalar's value to the file, whatever its quoting or folding.
+
+        Each non-space character of the value is found, in order, in the raw text;
+        an offset on a space maps to the next character found, or to the scalar's end.
+        """
+        start, end = node.start_mark.index, node.end_mark.index
+        raw = self.text[start:end]
+        quoted = node.style in ("'", '"')
+        cursor = raw.find("\n") + 1 if node.style in ("|", ">") else int(quoted)
+        positions: list[int | None] = []
+        for char in node.value:
+            found = -1 if char.isspace() else raw.find(char, cursor)
+            positions.append(start + found if found >= 0 else None)
+            cursor = found + 1 if found >= 0 else cursor
+        closing = end - 1 if quoted else end
+
+        def locate(offset: int) -> Location:
+            following = (p for p in positions[offset:] if p is not None)
+            return self.at_index(next(following, closing))
+
+        return locate
+
+
+class NodeReader:
+    """Reads nodes of one file; `errors` collects what is wrong, in file order."""
+
+    def __init__(self, source: Source):
+        self.source = source
+        self.errors: list[DiffcheckError] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def at(self, node: yaml.Node) -> Location:
+        return self.source.at(node)
+
+    def fail(self, message: str, node: yaml.Node) -> None:
+        self.errors.append(CaseFileError(message, self.source.at(node)))
+
+    def mapping(
+        self,
+        node: yaml.Node,
+        what: str,
+        keys: tuple[str, ...] | None = None,
+        hint: Callable[[str], str | None] | None = None,
+    ) -> Iterator[tuple[str, yaml.Node, yaml.Node]]:
+        """Yield (key, key node, value node); report non-mappings, duplicates, unknown keys.
+
+        `hint(key)` may give a better message than "unknown key" for a key not in `keys`.
+        """
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(f"{what} must be a mapping of 'key: value' entries", node)
+            return
+        seen: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(f"keys of {what} must be plain names", key_node)
+                continue
+            key = key_node.value
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                self.fail(f"duplicate key '{key}' in {what} (first at line {first})", key_node)
+                continue
+            seen[key] = key_node
+            if keys is not None and key not in keys:
+                message = hint(key) if hint else None
+                self.fail(message or f"unknown key '{key}' in {what}{suggest(key, set(keys))}",
+                          key_node)
+                continue
+            yield key, key_node, value_node
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(f"{what} must be a list", node)
+            return []
+        return list(node.value)
+
+    def scalar(self, node: yaml.Node, what: str) -> object:
+        """The YAML value of a scalar node (int, float, bool, str or None)."""
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(f"{what} must be a single value, not a "
+                      f"{'list' if isinstance(node, yaml.SequenceNode) else 'mapping'}", node)
+            return None
+        return self._constructor.construct_object(node)
+
+    def text(self, node: yaml.Node, what: str) -> str | None:
+        """The scalar exactly as written (`0` stays "0"), or None with an error if empty."""
+        if not isinstance(node, yaml.ScalarNode):
+            self.scalar(node, what)
+            return None
+        if self.scalar(node, what) is None or not node.value.strip():
+            self.fail(f"{what} is empty", node)
+            return None
+        return node.value
+
+    def whole_number(self, node: yaml.Node, what: str) -> int | None:
+        value = self.scalar(node, what)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if isinstance(node, yaml.ScalarNode):
+                self.fail(f"{what} must be a whole number >= 0, got {node.value!r}", node)
+            return None
+        return value
+
+    def expression(self, node: yaml.Node, what: str) -> Expression | None:
+        text = self.text(node, what)
+        if text is None:
+            return None
+        try:
+            expr = parse_expression(text, self.source.locator(node))
+        except ExpressionError as error:
+            self.errors.append(error)
+            return None
+        return Expression(text, expr, self.source.at(node))
+
+    def number(self, node: yaml.Node, what: str) -> float | None:
+        """A finite real number: a YAML number, or constant text such as `-pi/2` or `1e-7`."""
+        parsed = self.expression(node, what)
+        if parsed is None:
+            return None
+        if parsed.expr.free_symbols:
+            names = ", ".join(sorted(str(s) for s in parsed.expr.free_symbols))
+            self.fail(f"{what} must be a number, not an expression in {names}", node)
+            return None
+        value = complex(parsed.expr.evalf(30))
+        if value.imag != 0 or not abs(value.real) < float("inf"):
+            self.fail(f"{what} must be a finite real number, got {node.value!r}", node)
+            return None
+        return value.real
+

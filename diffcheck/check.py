@@ -76,16 +76,16 @@ def sample_points(case: Case, samples: int, seed: int) -> np.ndarray:
     variable by variable in sorted order, so the same seed gives the same points.
     """
     rng = np.random.default_rng(seed)
-    explicit = np.array([[point[name] for point in case.points] for name in case.variables],
-                        dtype=float).reshape(len(case.variables), len(case.points))
-    drawn = []
-    for name in case.variables:
+    explicit = len(case.points)
+    points = np.empty((len(case.variables), explicit + samples))
+    for row, name in enumerate(case.variables):
+        points[row, :explicit] = [point[name] for point in case.points]
         domain = case.domain.get(name)
         if isinstance(domain, Interval):
-            drawn.append(rng.uniform(domain.low, domain.high, samples))
+            points[row, explicit:] = rng.uniform(domain.low, domain.high, samples)
         else:  # a fixed value (samples is 0 when a variable has no domain at all)
-            drawn.append(np.full(samples, np.nan if domain is None else domain))
-    return np.hstack([explicit, np.array(drawn).reshape(len(case.variables), samples)])
+            points[row, explicit:] = np.nan if domain is None else domain
+    return points
 
 
 def _judge(case: Case, settings: Settings) -> CaseResult:
@@ -115,8 +115,9 @@ def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
                           traceback=trace)
 
     limit = settings.timeout
+    message = f"timed out after {limit:g} s (raise it with --timeout)" if limit else ""
     try:
-        with time_limit(limit, f"timed out after {limit:g} s (raise it with --timeout)"):
+        with time_limit(limit, message):
             return _judge(case, settings)
     except BudgetExceeded as exceeded:
         return error("timeout", DiffcheckError(exceeded.message))

@@ -1,7 +1,7 @@
-"""Comparison stage: claims and oracles against the reference, at every point; verdict.
+"""Comparison stage: claims and oracles against the reference, at every point.
 
 Input: a `Problem`, claimed partials (SymPy), a points array and a `Tolerance`.
-Output: a `Comparison` with one `VariableResult` per variable and the verdict.
+Output: a `Comparison` with one `VariableResult` per variable; `verdict` reads it.
 Main function: `compare_gradient`. Float64 decides where it is clear; wherever a value
 is non-finite or a comparison fails, both sides are re-evaluated in mpmath first.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,8 @@ import sympy as sp
 from .cases import Tolerance
 from .oracles import Estimate, Oracle, Problem
 from .oracles.exact import ExactValues
-from .oracles.finite import EPS, FiniteDifferences
+from .oracles.program import by_chunks
+from .oracles.finite import EPS, USEFUL, FiniteDifferences
 
 __all__ = [
     "FD_RTOL",
@@ -30,7 +32,7 @@ __all__ = [
     "excess",
 ]
 
-FD_RTOL = 1e-6  # finite differences are never asked to agree more closely than this
+FD_RTOL = 1e-6  # an oracle is never asked to agree more closely than this
 FD_SAFETY = 4.0  # error bars are estimates: a disagreement must exceed this many of them
 KINK_ULPS = 64.0  # a kink expression this close to 0 (in ulps of the point) is at the kink
 
@@ -39,45 +41,58 @@ def excess(candidate: Any, reference: Any, tolerance: Tolerance, slack: Any = 0.
     """|candidate - reference| / (atol + rtol |reference| + slack): above 1 is not close.
 
     The one closeness test of diffcheck; works on float arrays and on mpmath numbers.
+    NaN on either side gives inf (not close), 0/0 gives 0.
 
     >>> float(excess(1.0 + 2e-7, 1.0, Tolerance(rtol=1e-7, atol=0.0)))
     2.0
     """
     difference = abs(candidate - reference)
     allowed = tolerance.atol + tolerance.rtol * abs(reference) + slack
-    if isinstance(difference, np.ndarray):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = difference / allowed
-        return np.where(difference == 0, 0.0, np.where(np.isnan(ratio), np.inf, ratio))
-    if difference == 0:
-        return 0.0
-    return difference / allowed if allowed > 0 else float("inf")
+    if not isinstance(difference, np.ndarray):
+        if difference == 0:
+            return 0.0
+        return difference / allowed if allowed > 0 else float("inf")
+    with np.errstate(all="ignore"):
+        ratio = difference / allowed
+    undecided = np.isnan(ratio)
+    if undecided.any():
+        ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
+    return ratio
+
+
+def _relative(abs_error: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        relative = abs_error / np.abs(reference)
+    return np.where(abs_error == 0, 0.0, relative)
 
 
 @dataclass(frozen=True)
 class Discrepancy:
-    """How far one source (the claim, or an oracle) is from the reference."""
+    """How far one source (the claim, or an oracle) is from the reference, per point."""
 
     source: str
     method: str
-    values: np.ndarray  # the source's value at each point (NaN where not evaluated)
+    values: np.ndarray  # the source's value (NaN where not evaluated)
+    reference: np.ndarray
     abs_error: np.ndarray
-    rel_error: np.ndarray
     excess: np.ndarray  # > 1: not close at that point
     unreliable: np.ndarray  # the source cannot say anything there
     error_bar: np.ndarray  # the source's own error estimate (0 for a formula)
 
-    @property
+    @cached_property
+    def rel_error(self) -> np.ndarray:
+        return _relative(self.abs_error, self.reference)
+
+    @cached_property
     def failing(self) -> np.ndarray:
         return (self.excess > 1) & ~self.unreliable
 
     def worst(self, among: np.ndarray) -> int | None:
-        """The point (index) where the source is furthest out of tolerance."""
+        """The point (index) of `among` where the source is furthest out of tolerance."""
         candidates = np.flatnonzero(among & ~self.unreliable)
         if candidates.size == 0:
             return None
-        scores = np.nan_to_num(self.excess[candidates], nan=np.inf)
-        return int(candidates[np.argmax(scores)])
+        return int(candidates[np.argmax(self.excess[candidates])])
 
 
 @dataclass(frozen=True)
@@ -126,95 +141,107 @@ def _usable_points(problem: Problem, values: ExactValues) -> tuple[np.ndarray, .
     overflowed = np.zeros(function.shape, dtype=bool)
     for index in np.flatnonzero(~np.isfinite(function)):
         refined = values.refined(int(index))
-        value = refined.values[0]
-        overflowed[index] = refined.converged and refined.context.isfinite(value)
+        overflowed[index] = refined.converged and refined.context.isfinite(refined.values[0])
     undefined = ~np.isfinite(function) & ~overflowed
     at_kink = _kink_mask(problem, values.points) & ~undefined
     return ~undefined & ~at_kink, undefined, at_kink, overflowed
 
 
-class _Variable:
-    """The per-point bookkeeping of one partial while its comparisons are made."""
+def _judge_claim(claim: np.ndarray, reference: np.ndarray, tolerance: Tolerance
+                 ) -> tuple[np.ndarray, ...]:
+    ratio = excess(claim, reference, tolerance)
+    doubtful = (ratio > 1) | ~np.isfinite(claim) | ~np.isfinite(reference)
+    return np.abs(claim - reference), ratio, doubtful
 
-    def __init__(self, values: ExactValues, reference_slot: int, claim_slot: int | None):
+
+class _Partial:
+    """Per-point bookkeeping of one partial derivative while it is being compared."""
+
+    def __init__(self, values: ExactValues, reference_slot: int, claim_slot: int | None,
+                 tolerance: Tolerance):
         self.values = values
-        self.reference_slot = reference_slot
-        self.claim_slot = claim_slot
-        self.reference = values.values[reference_slot].copy()
-        self.claim = values.values[claim_slot].copy() if claim_slot is not None else None
-        self.abs_error = np.zeros_like(self.reference)
-        self.rel_error = np.zeros_like(self.reference)
-        self.excess = np.zeros_like(self.reference)
+        self.slots = (reference_slot, claim_slot)
+        self.tolerance = tolerance
+        self.reference = values.values[reference_slot]
+        self.claim = values.values[claim_slot] if claim_slot is not None else None
+        self.abs_error = self.excess = None
         self.undefined = np.zeros(self.reference.shape, dtype=bool)
         self.unsettled = np.zeros(self.reference.shape, dtype=bool)
+        self.refined: list[int] = []
 
-    def compare_claim_in_float(self, tolerance: Tolerance) -> np.ndarray:
-        """Float64 comparison; returns the points that need mpmath."""
-        doubtful = ~np.isfinite(self.reference)
-        if self.claim is not None:
-            with np.errstate(all="ignore"):
-                self.abs_error = np.abs(self.claim - self.reference)
-                self.rel_error = _relative(self.abs_error, self.reference)
-            self.excess = excess(self.claim, self.reference, tolerance)
-            doubtful |= ~np.isfinite(self.claim) | (self.excess > 1)
+    def doubtful(self) -> np.ndarray:
+        """Compare in float64; return the points where float64 cannot be trusted."""
+        if self.claim is None:
+            return ~np.isfinite(self.reference)
+        self.abs_error, self.excess, doubtful = by_chunks(
+            _judge_claim, self.claim, self.reference, self.tolerance)
         return doubtful
 
-    def refine(self, index: int, tolerance: Tolerance) -> bool:
-        """Re-decide point `index` in mpmath; True if float64 had misjudged the claim."""
+    def refine(self, indices: np.ndarray) -> int:
+        """Re-decide `indices` in mpmath; return how many float64 had misjudged."""
+        if indices.size:  # copy on first write: the float64 arrays are shared
+            self.reference = self.reference.copy()
+            if self.claim is not None:
+                self.claim, self.abs_error = self.claim.copy(), self.abs_error.copy()
+        misjudged = 0
+        for index in indices.tolist():
+            misjudged += self._refine_point(index)
+            self.refined.append(index)
+        return misjudged
+
+    def _refine_point(self, index: int) -> bool:
         refined = self.values.refined(index)
-        ctx = refined.context
-        reference = refined.values[self.reference_slot]
-        if not refined.converged:
-            self.unsettled[index] = True
-            return False
-        if not ctx.isfinite(reference):
-            self.undefined[index] = True
+        ctx, (reference_slot, claim_slot) = refined.context, self.slots
+        reference = refined.values[reference_slot]
+        if not refined.converged or not ctx.isfinite(reference):
+            self.unsettled[index] = not refined.converged
+            self.undefined[index] = refined.converged
             return False
         self.reference[index] = float(reference)
-        if self.claim_slot is None:
+        if claim_slot is None:
             return False
-        claim = refined.values[self.claim_slot]
-        slack = refined.errors[self.reference_slot] + refined.errors[self.claim_slot]
-        before = self.excess[index] > 1 or not np.isfinite(self.claim[index])
-        self.claim[index] = float(claim) if ctx.isfinite(claim) else np.nan
-        difference = abs(claim - reference) if ctx.isfinite(claim) else ctx.inf
-        self.abs_error[index] = float(difference)
-        self.rel_error[index] = float(difference / abs(reference)) if reference else (
-            0.0 if difference == 0 else np.inf)
-        self.excess[index] = float(excess(claim, reference, tolerance, slack)) if (
-            ctx.isfinite(claim)) else np.inf
-        return bool(before and self.excess[index] <= 1)
+        claim = refined.values[claim_slot]
+        was_wrong = bool(self.excess[index] > 1 or not np.isfinite(self.claim[index]))
+        if not ctx.isfinite(claim):
+            self.claim[index], self.abs_error[index], self.excess[index] = np.nan, np.inf, np.inf
+            return False
+        slack = refined.errors[reference_slot] + refined.errors[claim_slot]
+        self.claim[index] = float(claim)
+        self.abs_error[index] = float(abs(claim - reference))
+        self.excess[index] = float(excess(claim, reference, self.tolerance, slack))
+        return was_wrong and self.excess[index] <= 1
 
 
-def _relative(abs_error: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        relative = abs_error / np.abs(reference)
-    return np.where(abs_error == 0, 0.0, np.where(reference == 0, np.inf, relative))
+def _judge_oracle(values: np.ndarray, errors: np.ndarray, reference: np.ndarray,
+                  checked: np.ndarray, tolerance: Tolerance) -> tuple[np.ndarray, ...]:
+    bar = FD_SAFETY * errors
+    difference = np.abs(values - reference)
+    magnitude = np.abs(reference)
+    unreliable = ~(bar <= USEFUL * magnitude + tolerance.atol) | ~checked
+    bar[~np.isfinite(bar)] = 0.0
+    allowed = tolerance.atol + max(tolerance.rtol, FD_RTOL) * magnitude + bar
+    ratio = difference / allowed
+    undecided = np.isnan(ratio)
+    ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
+    return difference, ratio, unreliable
 
 
-def _discrepancy(source: str, method: str, candidate: np.ndarray, reference: np.ndarray,
-                 tolerance: Tolerance, error_bar: np.ndarray, unreliable: np.ndarray
-                 ) -> Discrepancy:
-    with np.errstate(all="ignore"):
-        abs_error = np.abs(candidate - reference)
-    slack = FD_SAFETY * np.where(np.isfinite(error_bar), error_bar, 0.0)
-    return Discrepancy(source, method, candidate, abs_error, _relative(abs_error, reference),
-                       excess(candidate, reference, tolerance, slack), unreliable, error_bar)
+def _oracle_discrepancy(name: str, method: str, values: np.ndarray, errors: np.ndarray,
+                        reference: np.ndarray, tolerance: Tolerance, checked: np.ndarray
+                        ) -> Discrepancy:
+    """Agreement within the tolerance (rtol at least FD_RTOL) widened by the oracle's
+    own error bar; where the bar is wider than a tenth of the value, the oracle cannot
+    say anything. The same test as `excess`, fused for speed."""
+    difference, ratio, unreliable = by_chunks(_judge_oracle, values, errors, reference,
+                                              checked, tolerance)
+    return Discrepancy(name, method, values, reference, difference, ratio, unreliable, errors)
 
 
-def _oracle_discrepancy(oracle: Oracle, estimate: Estimate, name: str, reference: np.ndarray,
-                        tolerance: Tolerance, checked: np.ndarray) -> Discrepancy:
-    loose = Tolerance(rtol=max(tolerance.rtol, FD_RTOL), atol=tolerance.atol)
-    values, errors = estimate.values[name], estimate.errors[name]
-    slack = FD_SAFETY * np.where(np.isfinite(errors), errors, 0.0)
-    allowed = loose.atol + loose.rtol * np.abs(reference)
-    unreliable = ~np.isfinite(values) | ~np.isfinite(errors) | (slack > allowed) | ~checked
-    return _discrepancy(oracle.name, estimate.method[name], values, reference, loose, errors,
-                        unreliable)
+def _widen(estimate: Estimate, usable: np.ndarray) -> Estimate:
+    """An estimate made at the usable points, spread to all points (NaN elsewhere)."""
+    if usable.all():
+        return estimate
 
-
-def _spread(estimate: Estimate, usable: np.ndarray) -> Estimate:
-    """An estimate made at the usable points, widened to all points (NaN elsewhere)."""
     def widen(array: np.ndarray, fill: float) -> np.ndarray:
         full = np.full(usable.shape, fill)
         full[usable] = array
@@ -251,64 +278,69 @@ def compare_gradient(
     exprs = [problem.function, *(problem.gradient[n] for n in wrt), *(claims[n] for n in claimed)]
     values = ExactValues(exprs, problem.variables, points)
     usable, undefined, at_kink, overflowed = _usable_points(problem, values)
-    estimates = [_spread(oracle.gradient(problem, points[:, usable]), usable)
-                 for oracle in oracles]  # fmt: skip
+    at_usable = points if usable.all() else points[:, usable]
+    estimates = [_widen(oracle.gradient(problem, at_usable), usable) for oracle in oracles]
     results = []
     for slot, name in enumerate(wrt, start=1):
         claim_slot = 1 + len(wrt) + claimed.index(name) if name in claimed else None
-        results.append(_compare_variable(problem, values, name, slot, claim_slot, claims,
-                                         tolerance, usable, oracles, estimates, proofs or {}))
+        partial = _Partial(values, slot, claim_slot, tolerance)
+        results.append(_compare_partial(problem, partial, name, claims.get(name), usable,
+                                        oracles, estimates, (proofs or {}).get(name)))
     return Comparison(points, problem.variables, usable, undefined, at_kink, overflowed,
                       tuple(results))
 
 
-def _compare_variable(problem: Problem, values: ExactValues, name: str, slot: int,
-                      claim_slot: int | None, claims: Mapping[str, sp.Expr],
-                      tolerance: Tolerance, usable: np.ndarray, oracles: Sequence[Oracle],
-                      estimates: list[Estimate], proofs: Mapping[str, bool]) -> VariableResult:
-    state = _Variable(values, slot, claim_slot)
-    doubtful = state.compare_claim_in_float(tolerance)
-    drafts = [_oracle_discrepancy(o, e, name, state.reference, tolerance, usable)
-              for o, e in zip(oracles, estimates)]  # fmt: skip
+def _compare_partial(problem: Problem, partial: _Partial, name: str, claim: sp.Expr | None,
+                     usable: np.ndarray, oracles: Sequence[Oracle], estimates: list[Estimate],
+                     proved: bool | None) -> VariableResult:
+    tolerance = partial.tolerance
+    drafts = [_oracle_discrepancy(e.oracle, e.method[name], e.values[name], e.errors[name],
+                                  partial.reference, tolerance, usable) for e in estimates]
+    doubtful = partial.doubtful()
     for draft in drafts:
         doubtful |= draft.failing
-    artefacts = sum(state.refine(int(i), tolerance) for i in np.flatnonzero(doubtful & usable))
-    checked = usable & ~state.undefined & ~state.unsettled & np.isfinite(state.reference)
-    discrepancies = {}
-    for oracle, estimate in zip(oracles, estimates):
-        estimate = _second_opinion(oracle, problem, values.points, estimate, name,
-                                   state.reference, tolerance, checked)
-        discrepancies[oracle.name] = _oracle_discrepancy(oracle, estimate, name,
-                                                         state.reference, tolerance, checked)
+    misjudged = partial.refine(np.flatnonzero(doubtful & usable))
+    checked = usable & ~partial.undefined & ~partial.unsettled
+    oracle_results = {}
+    for oracle, draft in zip(oracles, drafts):
+        if partial.refined or not checked.all():  # the reference or the points changed
+            draft = _rejudge(draft, draft.values, draft.error_bar, partial.reference,
+                             tolerance, checked)
+        # a second opinion where the oracle disagrees, and, when nothing was claimed,
+        # where it is too unsure to confirm the derived partial
+        wanted = draft.failing | (draft.unreliable & checked if claim is None else False)
+        oracle_results[oracle.name] = _second_opinion(oracle, problem, partial.values.points,
+                                                      name, draft, np.flatnonzero(wanted),
+                                                      tolerance, checked)
     claimed = None
-    if claim_slot is not None:
-        claimed = Discrepancy("claim", "formula", state.claim, state.abs_error,
-                              state.rel_error, state.excess, ~checked,
-                              np.zeros_like(state.reference))
+    if claim is not None:
+        no_error_bar = np.broadcast_to(0.0, partial.reference.shape)  # a formula is exact
+        claimed = Discrepancy("claim", "formula", partial.claim, partial.reference,
+                              partial.abs_error, partial.excess, ~checked, no_error_bar)
     return VariableResult(
-        name=name, derived=problem.gradient[name], claim=claims.get(name),
-        reference=state.reference, checked=checked, claimed=claimed,
-        oracles=discrepancies, proved=proofs.get(name), refined=int((doubtful & usable).sum()),
-        artefacts=int(artefacts), undefined=int(state.undefined.sum()),
-        unsettled=int(state.unsettled.sum()),
+        name=name, derived=problem.gradient[name], claim=claim, reference=partial.reference,
+        checked=checked, claimed=claimed, oracles=oracle_results, proved=proved,
+        refined=len(partial.refined), artefacts=misjudged,
+        undefined=int(partial.undefined.sum()), unsettled=int(partial.unsettled.sum()),
     )  # fmt: skip
 
 
-def _second_opinion(oracle: Oracle, problem: Problem, points: np.ndarray, estimate: Estimate,
-                    name: str, reference: np.ndarray, tolerance: Tolerance,
-                    checked: np.ndarray) -> Estimate:
-    """Where the complex step disagrees, ask central differences before believing it."""
-    draft = _oracle_discrepancy(oracle, estimate, name, reference, tolerance, checked)
-    suspects = np.flatnonzero(draft.failing)
-    if not suspects.size or estimate.method[name] != "complex-step" or not isinstance(
-            oracle, FiniteDifferences):
-        return estimate
-    central = oracle.estimate(problem, points[:, suspects], "central")
-    values, errors = dict(estimate.values), dict(estimate.errors)
-    complex_values = values[name][suspects]
-    values[name], errors[name] = values[name].copy(), errors[name].copy()
-    values[name][suspects] = central.values[name]
-    # two methods that disagree with each other are both in doubt by their gap
-    gap = np.abs(central.values[name] - complex_values)
-    errors[name][suspects] = np.maximum(central.errors[name], gap)
-    return Estimate(estimate.oracle, estimate.method, values, errors)
+def _rejudge(draft: Discrepancy, values: np.ndarray, errors: np.ndarray, reference: np.ndarray,
+             tolerance: Tolerance, checked: np.ndarray, method: str | None = None
+             ) -> Discrepancy:
+    return _oracle_discrepancy(draft.source, method or draft.method, values, errors, reference,
+                               tolerance, checked)
+
+
+def _second_opinion(oracle: Oracle, problem: Problem, points: np.ndarray, name: str,
+                    draft: Discrepancy, indices: np.ndarray, tolerance: Tolerance,
+                    checked: np.ndarray) -> Discrepancy:
+    """Let the oracle try its second method at `indices`, if it has one."""
+    second = getattr(oracle, "second_opinion", None)
+    opinion = second(problem, points[:, indices], name) if indices.size and second else None
+    if opinion is None:
+        return draft
+    values, errors = draft.values.copy(), draft.error_bar.copy()
+    values[indices], errors[indices] = opinion
+    method = f"{draft.method}; complex step at {indices.size} of {values.size} points"
+    return _rejudge(draft, values, errors, draft.reference, tolerance, checked, method)

@@ -192,8 +192,12 @@ def _float_kernel(scalar: Callable[..., float], nargs: int = 1) -> Callable[...,
 
 
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    # exp of a non-positive real part never overflows: choose the form by sign
-    negative = np.real(x) < 0
+    if not np.iscomplexobj(x):
+        # accurate as it stands in float64: exp(-x) overflowing gives 0, the true value
+        # being below the smallest normal number there
+        return 1 / (1 + np.exp(-x))
+    # complex exp overflows into NaN parts: keep the exponent's real part <= 0
+    negative = x.real < 0
     e = np.exp(np.where(negative, x, -x))
     return np.where(negative, e / (1 + e), 1 / (1 + e))
 

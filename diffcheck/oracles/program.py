@@ -9,7 +9,7 @@ Kernels come from `rules`; no code is generated, so depth is no limit.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +20,28 @@ from ..limits import deep_recursion
 from ..rules import PRIMITIVES, Rule, rule_for
 from ..symbolic import nodes_in_order
 
-__all__ = ["CHUNK", "Program", "as_real"]
+__all__ = ["CHUNK", "Program", "as_real", "by_chunks"]
 
 CHUNK = 1 << 15  # points per pass: intermediates stay in cache and memory stays bounded
 
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
+
+
+def by_chunks(function: Callable[..., tuple[np.ndarray, ...]], *arrays: Any
+              ) -> tuple[np.ndarray, ...]:
+    """Apply an elementwise `function` to 1-d `arrays` chunk by chunk (other arguments
+    are passed whole), so that its temporaries stay in cache; outputs are concatenated."""
+    count = next(len(a) for a in arrays if isinstance(a, np.ndarray))
+    outputs: list[np.ndarray] = []
+    with np.errstate(all="ignore"):
+        for start in range(0, count, CHUNK):
+            parts = function(*(a[start : start + CHUNK] if isinstance(a, np.ndarray) else a
+                               for a in arrays))  # fmt: skip
+            if not outputs:
+                outputs = [np.empty(count, dtype=part.dtype) for part in parts]
+            for output, part in zip(outputs, parts):
+                output[start : start + CHUNK] = part
+    return tuple(outputs)
 
 
 @dataclass(frozen=True)
@@ -79,34 +96,58 @@ class Program:
             last[output] = len(self.steps)
         return last
 
-    def evaluate(self, points: np.ndarray, dtype: type = np.float64) -> list[np.ndarray]:
-        """Every output at every point: `points` has one row per variable."""
+    def evaluate(self, points: np.ndarray, dtype: type = np.float64,
+                 rows: Mapping[int, np.ndarray] | None = None) -> list[np.ndarray]:
+        """Every output at every point: `points` has one row per variable.
+
+        `rows` replaces some rows (row index -> values), as finite differences need,
+        without copying the others.
+        """
         count = points.shape[1]
+        rows = rows or {}
         results = [np.empty(count, dtype=dtype) for _ in self.outputs]
         with np.errstate(all="ignore"):
             for start in range(0, count, CHUNK):
-                chunk = points[:, start : start + CHUNK].astype(dtype, copy=False)
-                for result, value in zip(results, self._run(chunk, dtype)):
-                    result[start : start + chunk.shape[1]] = value
+                stop = min(start + CHUNK, count)
+
+                def column(row: int, start: int = start, stop: int = stop) -> np.ndarray:
+                    source = rows[row] if row in rows else points[row]
+                    return source[start:stop].astype(dtype, copy=False)
+
+                for result, value in zip(results, self._run(column, stop - start, dtype)):
+                    result[start:stop] = value
         return results
 
-    def _run(self, chunk: np.ndarray, dtype: type) -> list[np.ndarray]:
+    def _run(self, column: Callable[[int], np.ndarray], width: int, dtype: type
+             ) -> list[np.ndarray]:
+        values = self.forward(column, dtype, keep=False)
+        return [np.broadcast_to(values[output], (width,)) for output in self.outputs]
+
+    def forward(self, column: Callable[[int], np.ndarray], dtype: type = np.float64,
+                keep: bool = True) -> list[Any]:
+        """The value of every step for one batch of points; `column(row)` gives a
+        variable's values. With `keep=False` intermediates are dropped once used up."""
         values: list[Any] = [None] * len(self.steps)
         for index, step in enumerate(self.steps):
             if step.rule is not None:
                 values[index] = _apply_numpy(step.rule, [values[a] for a in step.args])
             elif step.row is not None:
-                values[index] = chunk[step.row]
+                values[index] = column(step.row)
             else:
                 values[index] = dtype(step.value)
-            for arg in step.args:
-                if self.last_use[arg] == index:
-                    values[arg] = None  # free intermediates as soon as they are used up
-        width = chunk.shape[1]
-        return [np.broadcast_to(values[output], (width,)) for output in self.outputs]
+            if not keep:
+                for arg in step.args:
+                    if self.last_use[arg] == index:
+                        values[arg] = None
+        return values
 
     def evaluate_mp(self, point: Sequence[float], ctx: Any) -> list[Any]:
         """Every output at one point, in the precision of the mpmath context `ctx`."""
+        values = self.forward_mp(point, ctx)
+        return [values[output] for output in self.outputs]
+
+    def forward_mp(self, point: Sequence[Any], ctx: Any) -> list[Any]:
+        """The value of every step at one point, in the mpmath context `ctx`."""
         values: list[Any] = [None] * len(self.steps)
         for index, step in enumerate(self.steps):
             if step.row is not None:
@@ -115,7 +156,7 @@ class Program:
                 values[index] = self._mp_constant(index, ctx)
             else:
                 values[index] = _apply_mp_safely(step.rule, [values[a] for a in step.args], ctx)
-        return [values[output] for output in self.outputs]
+        return values
 
     def _mp_constant(self, index: int, ctx: Any) -> Any:
         key = (index, ctx.prec)
@@ -158,17 +199,18 @@ def _apply_numpy(rule: Rule, args: list[Any]) -> Any:
 
 
 def _power(base: Any, exponent: Any) -> Any:
-    # the common exponents get their exact, faster kernels
+    # small whole exponents by multiplication: exact to a few ulps and 5x faster than pow
     if np.ndim(exponent) == 0:
         e = complex(exponent).real
-        if e == 2:
-            return base * base
-        if e == -1:
-            return 1 / base
         if e == 0.5:
             return np.sqrt(base)
         if e == -0.5:
             return 1 / np.sqrt(base)
+        if e == int(e) and 1 <= abs(e) <= 4:
+            result = base
+            for _ in range(int(abs(e)) - 1):
+                result = result * base
+            return 1 / result if e < 0 else result
     return np.power(base, exponent)
 
 

@@ -1,0 +1,110 @@
+"""Throughput of a whole check against a plain NumPy baseline, measured in one run.
+
+The case is the sigmoid's closed form: function 1/(1 + exp(-x)), claimed derivative
+sigmoid(x)*(1 - sigmoid(x)), x uniform on [-30, 30]. The diffcheck figure covers the
+whole `check_case` (derive, prove, sample, evaluate, finite differences, compare,
+verdict); the baseline evaluates the closed form and a central difference with NumPy
+and compares them. Peak memory is measured by tracemalloc in a separate pass, since
+tracing slows the timed one.
+
+Run: python benchmarks/throughput.py  (writes benchmarks/results/throughput.json)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from diffcheck.cases import load_case_file
+from diffcheck.check import Settings, check_case
+
+SIZES = (10_000, 100_000, 1_000_000)
+REPEATS = 3  # best of: the machines are noisy, the minimum is the least disturbed run
+CASE = """\
+cases:
+  - name: sigmoid-closed-form
+    function: 1/(1 + exp(-x))
+    gradient:
+      x: sigmoid(x)*(1 - sigmoid(x))
+    domain:
+      x: [-30, 30]
+"""
+RESULTS = Path(__file__).parent / "results" / "throughput.json"
+
+
+def baseline(count: int) -> bool:
+    """The closed form against a central difference, in plain NumPy."""
+    x = np.random.default_rng(0).uniform(-30, 30, count)
+    sigmoid = 1 / (1 + np.exp(-x))
+    claimed = sigmoid * (1 - sigmoid)
+    h = np.finfo(float).eps ** (1 / 3) * np.maximum(1, np.abs(x))
+    numeric = (1 / (1 + np.exp(-(x + h))) - 1 / (1 + np.exp(-(x - h)))) / (2 * h)
+    return bool(np.all(np.abs(claimed - numeric) <= 1e-6 + 1e-6 * np.abs(claimed)))
+
+
+def best_time(function, *args) -> float:
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        function(*args)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_mib(function, *args) -> float:
+    tracemalloc.start()
+    function(*args)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> None:
+    case_file = RESULTS.parent / "throughput-case.yaml"
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    case_file.write_text(CASE, encoding="utf-8")
+    try:
+        (case,) = load_case_file(case_file).cases
+    finally:
+        case_file.unlink()
+    runs = []
+    for count in SIZES:
+        settings = Settings(samples=count, timeout=None)
+        result = check_case(case, settings)
+        if result.status != "pass":
+            sys.exit(f"the benchmark case did not pass at {count} points: {result.message}")
+        checked = best_time(check_case, case, settings)
+        plain = best_time(baseline, count)
+        runs.append({
+            "points": count,
+            "diffcheck_seconds": round(checked, 4),
+            "baseline_seconds": round(plain, 4),
+            "diffcheck_points_per_second": round(count / checked),
+            "baseline_points_per_second": round(count / plain),
+            "rate_vs_baseline": round(plain / checked, 3),
+            "diffcheck_peak_memory_mib": round(peak_mib(check_case, case, settings), 1),
+            "baseline_peak_memory_mib": round(peak_mib(baseline, count), 1),
+        })  # fmt: skip
+        print(f"{count:>9} points: diffcheck {count / checked:>12,.0f}/s, baseline "
+              f"{count / plain:>12,.0f}/s, rate {plain / checked:.2f} of baseline, peak "
+              f"{runs[-1]['diffcheck_peak_memory_mib']} MiB")
+    document = {
+        "benchmark": "throughput",
+        "case": "sigmoid closed form, x uniform on [-30, 30]",
+        "target": "rate_vs_baseline >= 0.5 at 1e6 points, peak memory < 1024 MiB",
+        "machine": {"python": platform.python_version(), "numpy": np.__version__,
+                    "cpus": os.cpu_count(), "platform": platform.platform()},
+        "runs": runs,
+    }  # fmt: skip
+    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -92,9 +92,11 @@ def main() -> None:
             "diffcheck_peak_memory_mib": round(peak_mib(check_case, case, settings), 1),
             "baseline_peak_memory_mib": round(peak_mib(baseline, count), 1),
         })  # fmt: skip
-        print(f"{count:>9} points: diffcheck {count / checked:>12,.0f}/s, baseline "
-              f"{count / plain:>12,.0f}/s, rate {plain / checked:.2f} of baseline, peak "
-              f"{runs[-1]['diffcheck_peak_memory_mib']} MiB")
+        print(
+            f"{count:>9} points: diffcheck {count / checked:>12,.0f}/s, baseline "
+            f"{count / plain:>12,.0f}/s, rate {plain / checked:.2f} of baseline, peak "
+            f"{runs[-1]['diffcheck_peak_memory_mib']} MiB"
+        )
     document = {
         "benchmark": "throughput",
         "case": "sigmoid closed form, x uniform on [-30, 30]",

@@ -150,7 +150,7 @@ class _Defaults:
 
     settings: dict[str, tuple[object, yaml.Node]] = field(default_factory=dict)
     tolerance: dict[str, float] = field(default_factory=dict)
-    domain: dict[str, tuple[Interval | float, yaml.Node]] = field(default_factory=dict)
+    domain: dict[str, tuple[Interval | float | None, yaml.Node]] = field(default_factory=dict)
 
 
 def _read_file(source: Source, root: yaml.Node) -> CaseFile:
@@ -202,8 +202,11 @@ def _read_setting(reader: NodeReader, key: str, node: yaml.Node) -> object:
     if key == "expect":
         value = reader.text(node, "expect")
         if value is not None and value not in EXPECTATIONS:
-            reader.fail(f"expect must be one of: {', '.join(EXPECTATIONS)}; got {value!r}"
-                        f"{suggest(value, set(EXPECTATIONS))}", node)
+            reader.fail(
+                f"expect must be one of: {', '.join(EXPECTATIONS)}; got {value!r}"
+                f"{suggest(value, set(EXPECTATIONS))}",
+                node,
+            )
             return None
         return value
     return reader.whole_number(node, key)
@@ -219,26 +222,28 @@ def _read_tolerance(reader: NodeReader, node: yaml.Node, into: dict[str, float])
 
 
 def _read_domain(
-    reader: NodeReader, node: yaml.Node, into: dict[str, tuple[Interval | float, yaml.Node]]
+    reader: NodeReader,
+    node: yaml.Node,
+    into: dict[str, tuple[Interval | float | None, yaml.Node]],
 ) -> None:
+    """Read `name: [low, high]` or `name: value` entries; an invalid one is recorded as
+    None (its error reported), so that it is not also reported as missing."""
     for name, key_node, value_node in reader.mapping(node, "domain"):
-        what = f"the domain of '{name}'"
-        if not isinstance(value_node, yaml.SequenceNode):
-            value = reader.number(value_node, what)
-            if value is not None:
-                into[name] = (value, key_node)
-            continue
-        bounds = [reader.number(item, what) for item in value_node.value]
-        if len(bounds) != 2:
-            reader.fail(f"{what} must be [low, high] or one number, got a list of "
-                        f"{len(bounds)}", value_node)
-        elif None in bounds:
-            continue
-        elif bounds[0] > bounds[1]:
-            reader.fail(f"{what} is empty: low {bounds[0]:g} is above high {bounds[1]:g}",
-                        value_node)
-        else:
-            into[name] = (Interval(bounds[0], bounds[1]), key_node)
+        into[name] = (_domain_value(reader, name, value_node), key_node)
+
+
+def _domain_value(reader: NodeReader, name: str, node: yaml.Node) -> Interval | float | None:
+    what = f"the domain of '{name}'"
+    if not isinstance(node, yaml.SequenceNode):
+        return reader.number(node, what)
+    bounds = [reader.number(item, what) for item in node.value]
+    if len(bounds) != 2:
+        reader.fail(f"{what} must be [low, high] or one number, got a list of {len(bounds)}", node)
+    elif None not in bounds and bounds[0] > bounds[1]:
+        reader.fail(f"{what} is empty: low {bounds[0]:g} is above high {bounds[1]:g}", node)
+    elif None not in bounds:
+        return Interval(bounds[0], bounds[1])
+    return None
 
 
 def _read_case(
@@ -256,8 +261,9 @@ def _read_case(
     return case
 
 
-def _read_name(reader: NodeReader, node: yaml.Node, fields: dict, first_line: dict[str, int]
-               ) -> str | None:
+def _read_name(
+    reader: NodeReader, node: yaml.Node, fields: dict, first_line: dict[str, int]
+) -> str | None:
     if "name" not in fields:
         if isinstance(node, yaml.MappingNode):
             reader.fail("a case needs a 'name'", node)
@@ -267,12 +273,10 @@ def _read_name(reader: NodeReader, node: yaml.Node, fields: dict, first_line: di
     if name is None:
         return None
     if name in first_line:
-        reader.fail(f"duplicate case name '{name}' (first at line {first_line[name]})",
-                    value_node)
+        reader.fail(f"duplicate case name '{name}' (first at line {first_line[name]})", value_node)
     else:
         first_line[name] = value_node.start_mark.line + 1
     return name
-
 
 
 class _CaseBuilder:
@@ -336,8 +340,10 @@ class _CaseBuilder:
         substitutions: dict[sp.Symbol, sp.Expr] = {}
         for key, key_node, value_node in items:
             if key in _RESERVED:
-                self.reader.fail(f"'{key}' is a function or constant; give the intermediate "
-                                 "another name", key_node)
+                self.reader.fail(
+                    f"'{key}' is a function or constant; give the intermediate another name",
+                    key_node,
+                )
             expression = self.reader.expression(value_node, f"intermediate '{key}'")
             if expression is not None:
                 self.check_order(key, expression, later, value_node)
@@ -346,21 +352,26 @@ class _CaseBuilder:
             later.discard(key)
         return tuple(entries), substitutions
 
-    def check_order(self, key: str, expression: Expression, later: set[str], node: yaml.Node
-                    ) -> None:
+    def check_order(
+        self, key: str, expression: Expression, later: set[str], node: yaml.Node
+    ) -> None:
         used = {symbol.name for symbol in expression.expr.free_symbols}
         if key in used:
             self.reader.fail(f"intermediate '{key}' is defined in terms of itself", node)
         for name in sorted(used & later - {key}):
-            self.reader.fail(f"intermediate '{key}' uses '{name}', which is defined later; "
-                             "intermediates are defined in order", node)
+            self.reader.fail(
+                f"intermediate '{key}' uses '{name}', which is defined later; "
+                "intermediates are defined in order",
+                node,
+            )
 
     def wrt(self, free: set[str], intermediates: set[str]) -> tuple[str, ...]:
         node = self.value_node("wrt")
         if node is None:
             if not free:
-                self.reader.fail("the function has no variables to differentiate",
-                                 self.value_node("function"))
+                self.reader.fail(
+                    "the function has no variables to differentiate", self.value_node("function")
+                )
             return tuple(sorted(free))
         items = [node] if isinstance(node, yaml.ScalarNode) else self.reader.sequence(node, "wrt")
         names: list[str] = []
@@ -369,12 +380,17 @@ class _CaseBuilder:
             if name is None:
                 continue
             if name in intermediates:
-                self.reader.fail(f"wrt names '{name}', an intermediate defined under where; "
-                                 "differentiate with respect to the variables it is built from",
-                                 item)
+                self.reader.fail(
+                    f"wrt names '{name}', an intermediate defined under where; "
+                    "differentiate with respect to the variables it is built from",
+                    item,
+                )
             elif name not in free:
-                self.reader.fail(f"wrt names '{name}', which the function does not depend on"
-                                 f"{suggest(name, free)}", item)
+                self.reader.fail(
+                    f"wrt names '{name}', which the function does not depend on"
+                    f"{suggest(name, free)}",
+                    item,
+                )
             elif name in names:
                 self.reader.fail(f"wrt names '{name}' twice", item)
             else:
@@ -390,27 +406,44 @@ class _CaseBuilder:
         claims: dict[str, Expression] = {}
         for key, key_node, value_node in self.reader.mapping(node, "gradient"):
             if key not in wrt:
-                self.reader.fail(f"gradient given for '{key}', which is not in wrt "
-                                 f"({', '.join(wrt)}){suggest(key, set(wrt))}", key_node)
+                self.reader.fail(
+                    f"gradient given for '{key}', which is not in wrt "
+                    f"({', '.join(wrt)}){suggest(key, set(wrt))}",
+                    key_node,
+                )
             expression = self.reader.expression(value_node, f"the claimed derivative for '{key}'")
             if expression is not None and key in wrt:
                 claims[key] = expression
         return {name: claims[name] for name in wrt if name in claims}
 
-    def domain(self, variables: tuple[str, ...], intermediates: set[str],
-               check_use: bool = True) -> dict[str, Interval | float]:
-        given: dict[str, tuple[Interval | float, yaml.Node]] = {}
+    def domain(
+        self, variables: tuple[str, ...], intermediates: set[str], check_use: bool = True
+    ) -> dict[str, Interval | float]:
+        given: dict[str, tuple[Interval | float | None, yaml.Node]] = {}
         node = self.value_node("domain")
         if node is not None:
             _read_domain(self.reader, node, given)
         for name, (_, key_node) in given.items() if check_use else ():
             if name in intermediates:
-                self.reader.fail(f"the domain gives '{name}', an intermediate defined under "
-                                 "where; its values come from its definition", key_node)
+                self.reader.fail(
+                    f"the domain gives '{name}', an intermediate defined under "
+                    "where; its values come from its definition",
+                    key_node,
+                )
             elif name not in variables:
-                self.reader.fail(f"the domain gives '{name}', which the case does not use"
-                                 f"{suggest(name, set(variables))}", key_node)
+                self.reader.fail(
+                    f"the domain gives '{name}', which the case does not use"
+                    f"{suggest(name, set(variables))}",
+                    key_node,
+                )
         merged = {**self.defaults.domain, **given}
+        for name in variables:
+            if name in self.defaults.domain and name not in given and merged[name][0] is None:
+                self.reader.fail(
+                    f"the domain of '{name}' under defaults is invalid (see its "
+                    "error); give this case its own",
+                    self.value_node("domain") or self.node,
+                )
         return {name: merged[name][0] for name in variables if name in merged}
 
     def setting(self, key: str) -> object:
@@ -428,29 +461,44 @@ class _CaseBuilder:
             _read_tolerance(self.reader, node, values)
         return Tolerance(rtol=values["rtol"], atol=values["atol"])
 
-    def points(self, variables: tuple[str, ...], domain: dict[str, Interval | float],
-               samples: object) -> tuple[Mapping[str, float], ...]:
+    def points(
+        self, variables: tuple[str, ...], domain: dict[str, Interval | float], samples: object
+    ) -> tuple[Mapping[str, float], ...]:
         node = self.value_node("points")
         items = self.reader.sequence(node, "points") if node is not None else []
         points = [self.point(index, item, variables, domain) for index, item in enumerate(items)]
         unbounded = [name for name in variables if name not in domain]
         if samples and unbounded:
-            self.reader.fail(f"no domain for {', '.join(repr(n) for n in unbounded)}: add "
-                             f"'{unbounded[0]}: [low, high]' (or a fixed value) under domain",
-                             self.value_node("domain") or self.node)
+            self.reader.fail(
+                f"no domain for {', '.join(repr(n) for n in unbounded)}: add "
+                f"'{unbounded[0]}: [low, high]' (or a fixed value) under domain",
+                self.value_node("domain") or self.node,
+            )
         if samples == 0 and not items:
-            self.reader.fail("nothing to check: samples is 0 and there are no points",
-                             self.value_node("samples") or self.node)
+            self.reader.fail(
+                "nothing to check: samples is 0 and there are no points",
+                self.value_node("samples") or self.node,
+            )
         return tuple(MappingProxyType(point) for point in points if point is not None)
 
-    def point(self, index: int, node: yaml.Node, variables: tuple[str, ...],
-              domain: dict[str, Interval | float]) -> dict[str, float] | None:
+    def point(
+        self,
+        index: int,
+        node: yaml.Node,
+        variables: tuple[str, ...],
+        domain: dict[str, Interval | float],
+    ) -> dict[str, float] | None:
         what = f"point {index + 1}"
         point: dict[str, float] = {}
+        given = set()  # including values that are invalid, whose errors are reported
         for key, key_node, value_node in self.reader.mapping(node, what):
             if key not in variables:
-                self.reader.fail(f"{what} gives '{key}', which the case does not use"
-                                 f"{suggest(key, set(variables))}", key_node)
+                self.reader.fail(
+                    f"{what} gives '{key}', which the case does not use"
+                    f"{suggest(key, set(variables))}",
+                    key_node,
+                )
+            given.add(key)
             value = self.reader.number(value_node, f"'{key}' in {what}")
             if value is not None:
                 point[key] = value
@@ -458,8 +506,9 @@ class _CaseBuilder:
             if name not in point and not isinstance(domain.get(name, ()), Interval):
                 if name in domain:
                     point[name] = domain[name]
-        missing = [name for name in variables if name not in point]
+        missing = [name for name in variables if name not in point and name not in given]
         if missing and isinstance(node, yaml.MappingNode):
-            self.reader.fail(f"{what} gives no value for {', '.join(repr(n) for n in missing)}",
-                             node)
-        return None if missing else point
+            self.reader.fail(
+                f"{what} gives no value for {', '.join(repr(n) for n in missing)}", node
+            )
+        return None if missing or given - set(point) else point

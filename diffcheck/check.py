@@ -99,8 +99,9 @@ def _judge(case: Case, settings: Settings) -> CaseResult:
     comparison = compare_gradient(problem, claims, points, case.tolerance, proofs)
     verdict = decide_verdict(comparison, case.tolerance)
     status = "pass" if verdict.verdict == case.expect else "fail"
-    return CaseResult(case.file, case.name, case.location, status, case.expect, verdict, case,
-                      comparison)
+    return CaseResult(
+        case.file, case.name, case.location, status, case.expect, verdict, case, comparison
+    )
 
 
 def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
@@ -109,10 +110,19 @@ def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
     Never raises for a problem of the case itself: a derivative with no rule, a time
     limit reached or an internal error are `error` results (the last with a traceback).
     """
+
     def error(kind: str, problem: DiffcheckError, trace: str | None = None) -> CaseResult:
-        return CaseResult(case.file, case.name, case.location, "error", case.expect,
-                          case=case, errors=(problem.at(case.location),), error_kind=kind,
-                          traceback=trace)
+        return CaseResult(
+            case.file,
+            case.name,
+            case.location,
+            "error",
+            case.expect,
+            case=case,
+            errors=(problem.at(case.location),),
+            error_kind=kind,
+            traceback=trace,
+        )
 
     limit = settings.timeout
     message = f"timed out after {limit:g} s (raise it with --timeout)" if limit else ""
@@ -129,8 +139,9 @@ def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
 
 
 def _invalid(entry: InvalidCase) -> CaseResult:
-    return CaseResult(entry.file, entry.name, entry.location, "error", errors=entry.errors,
-                      error_kind="invalid")
+    return CaseResult(
+        entry.file, entry.name, entry.location, "error", errors=entry.errors, error_kind="invalid"
+    )
 
 
 def find_case_files(paths: Iterable[str]) -> tuple[list[str], list[CaseResult]]:
@@ -154,8 +165,9 @@ def find_case_files(paths: Iterable[str]) -> tuple[list[str], list[CaseResult]]:
 
 
 def _usage_error(path: str, message: str, where: Location) -> CaseResult:
-    return CaseResult(path, None, where, "error", errors=(DiffcheckError(message, where),),
-                      error_kind="invalid")
+    return CaseResult(
+        path, None, where, "error", errors=(DiffcheckError(message, where),), error_kind="invalid"
+    )
 
 
 def check_paths(paths: Sequence[str], settings: Settings = Settings()) -> list[CaseResult]:
@@ -178,4 +190,3 @@ def exit_code(results: Iterable[CaseResult]) -> int:
     if any(r.status != "pass" for r in results):
         return EXIT_FAILED
     return EXIT_OK
-

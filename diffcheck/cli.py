@@ -26,25 +26,56 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Report format; json prints only the JSON document.")
-@click.option("--seed", type=click.IntRange(min=0), default=None,
-              help="Seed for every case's random points.  [default: each case's own, else 0]")
-@click.option("--samples", type=click.IntRange(min=0), default=None,
-              help="Random points per case.  [default: each case's own, else 64]")
-@click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
-              show_default=True, help="Seconds a case may run before it is an error; 0: none.")
-@click.option("--proof-budget", type=click.FloatRange(min=0), default=DEFAULT_PROOF_BUDGET,
-              show_default=True, help="Seconds per claimed partial for a symbolic proof.")
-def check(paths: tuple[str, ...], output_format: str, seed: int | None, samples: int | None,
-          timeout: float, proof_budget: float) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format; json prints only the JSON document.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seed for every case's random points.  [default: each case's own, else 0]",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Random points per case.  [default: each case's own, else 64]",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds a case may run before it is an error; 0: none.",
+)
+@click.option(
+    "--proof-budget",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_PROOF_BUDGET,
+    show_default=True,
+    help="Seconds per claimed partial for a symbolic proof.",
+)
+def check(
+    paths: tuple[str, ...],
+    output_format: str,
+    seed: int | None,
+    samples: int | None,
+    timeout: float,
+    proof_budget: float,
+) -> None:
     """Check the cases in PATHS (files, or folders searched for *.yaml and *.yml).
 
     Exit status: 0 if every case passed, 1 if some case did not, 2 if a path or a
     case file is invalid (the valid cases are still checked and reported).
     """
-    settings = Settings(samples=samples, seed=seed, timeout=timeout or None,
-                        proof_budget=proof_budget)
+    settings = Settings(
+        samples=samples, seed=seed, timeout=timeout or None, proof_budget=proof_budget
+    )
     results = check_paths(paths, settings)
     # the text report lists errors itself; beside JSON they go to standard error too
     for line in diagnostics(results, errors=output_format != "text"):
@@ -55,8 +86,12 @@ def check(paths: tuple[str, ...], output_format: str, seed: int | None, samples:
 
 @main.command()
 @click.argument("expression")
-@click.option("--wrt", multiple=True, metavar="VAR",
-              help="Variable to differentiate by; repeat for several.  [default: all, sorted]")
+@click.option(
+    "--wrt",
+    multiple=True,
+    metavar="VAR",
+    help="Variable to differentiate by; repeat for several.  [default: all, sorted]",
+)
 def derive(expression: str, wrt: tuple[str, ...]) -> None:
     """Print each partial derivative of EXPRESSION in closed form."""
     try:
@@ -66,11 +101,17 @@ def derive(expression: str, wrt: tuple[str, ...]) -> None:
         click.echo(f"{error}\n  {expression}\n  {' ' * (column - 1)}^", err=True)
         raise SystemExit(EXIT_USAGE) from None
     names = sorted(symbol.name for symbol in expr.free_symbols)
+    if not names:
+        raise click.BadParameter(
+            "the expression has no variables to differentiate", param_hint="EXPRESSION"
+        )
     unknown = [name for name in wrt if name not in names]
     if unknown:
-        raise click.BadParameter(f"'{unknown[0]}' does not appear in the expression "
-                                 f"(its variables: {', '.join(names) or 'none'})",
-                                 param_hint="--wrt")
+        raise click.BadParameter(
+            f"'{unknown[0]}' does not appear in the expression "
+            f"(its variables: {', '.join(names) or 'none'})",
+            param_hint="--wrt",
+        )
     try:
         gradient = derive_gradient(expr, list(wrt) or names)
     except DiffcheckError as error:

@@ -19,8 +19,8 @@ import sympy as sp
 from .cases import Tolerance
 from .oracles import Estimate, Oracle, Problem
 from .oracles.exact import ExactValues
-from .oracles.program import by_chunks
 from .oracles.finite import EPS, USEFUL, FiniteDifferences
+from .oracles.program import by_chunks
 
 __all__ = [
     "FD_RTOL",
@@ -35,6 +35,9 @@ __all__ = [
 FD_RTOL = 1e-6  # an oracle is never asked to agree more closely than this
 FD_SAFETY = 4.0  # error bars are estimates: a disagreement must exceed this many of them
 KINK_ULPS = 64.0  # a kink expression this close to 0 (in ulps of the point) is at the kink
+# mpmath costs ~1 ms a point: at most this many doubtful points of a partial (and this
+# many non-finite function values) are re-evaluated; the rest are left out, with a warning
+MAX_REFINED = 1000
 
 
 def excess(candidate: Any, reference: Any, tolerance: Tolerance, slack: Any = 0.0) -> Any:
@@ -46,7 +49,8 @@ def excess(candidate: Any, reference: Any, tolerance: Tolerance, slack: Any = 0.
     >>> float(excess(1.0 + 2e-7, 1.0, Tolerance(rtol=1e-7, atol=0.0)))
     2.0
     """
-    difference = abs(candidate - reference)
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, and NaN is "not close"
+        difference = abs(candidate - reference)
     allowed = tolerance.atol + tolerance.rtol * abs(reference) + slack
     if not isinstance(difference, np.ndarray):
         if difference == 0:
@@ -111,6 +115,7 @@ class VariableResult:
     artefacts: int  # points where float64 alone would have misjudged the claim
     undefined: int  # usable points where the partial does not exist (a pole, a cusp)
     unsettled: int  # usable points where even 960 digits gave no stable value
+    unexamined: int = 0  # doubtful points beyond MAX_REFINED, left out
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ class Comparison:
     at_kink: np.ndarray
     overflowed: np.ndarray  # float64 overflowed, mpmath evaluated the function
     results: tuple[VariableResult, ...]
+    unexamined: int = 0  # non-finite function values beyond MAX_REFINED, left out
 
 
 def _kink_mask(problem: Problem, points: np.ndarray) -> np.ndarray:
@@ -136,19 +142,25 @@ def _kink_mask(problem: Problem, points: np.ndarray) -> np.ndarray:
     return at_kink
 
 
-def _usable_points(problem: Problem, values: ExactValues) -> tuple[np.ndarray, ...]:
+def _usable_points(problem: Problem, values: ExactValues) -> tuple[Any, ...]:
+    """(usable, undefined, at a kink, overflowed, how many were not examined)."""
     function = values.values[0]
     overflowed = np.zeros(function.shape, dtype=bool)
-    for index in np.flatnonzero(~np.isfinite(function)):
-        refined = values.refined(int(index))
+    non_finite = np.flatnonzero(~np.isfinite(function))
+    for index in non_finite[:MAX_REFINED].tolist():
+        refined = values.refined(index)
         overflowed[index] = refined.converged and refined.context.isfinite(refined.values[0])
-    undefined = ~np.isfinite(function) & ~overflowed
-    at_kink = _kink_mask(problem, values.points) & ~undefined
-    return ~undefined & ~at_kink, undefined, at_kink, overflowed
+    undefined = np.zeros(function.shape, dtype=bool)
+    undefined[non_finite[:MAX_REFINED]] = True
+    undefined &= ~overflowed
+    at_kink = _kink_mask(problem, values.points) & np.isfinite(function)
+    usable = (np.isfinite(function) | overflowed) & ~at_kink
+    return usable, undefined, at_kink, overflowed, max(non_finite.size - MAX_REFINED, 0)
 
 
-def _judge_claim(claim: np.ndarray, reference: np.ndarray, tolerance: Tolerance
-                 ) -> tuple[np.ndarray, ...]:
+def _judge_claim(
+    claim: np.ndarray, reference: np.ndarray, tolerance: Tolerance
+) -> tuple[np.ndarray, ...]:
     ratio = excess(claim, reference, tolerance)
     doubtful = (ratio > 1) | ~np.isfinite(claim) | ~np.isfinite(reference)
     return np.abs(claim - reference), ratio, doubtful
@@ -157,8 +169,9 @@ def _judge_claim(claim: np.ndarray, reference: np.ndarray, tolerance: Tolerance
 class _Partial:
     """Per-point bookkeeping of one partial derivative while it is being compared."""
 
-    def __init__(self, values: ExactValues, reference_slot: int, claim_slot: int | None,
-                 tolerance: Tolerance):
+    def __init__(
+        self, values: ExactValues, reference_slot: int, claim_slot: int | None, tolerance: Tolerance
+    ):
         self.values = values
         self.slots = (reference_slot, claim_slot)
         self.tolerance = tolerance
@@ -167,6 +180,7 @@ class _Partial:
         self.abs_error = self.excess = None
         self.undefined = np.zeros(self.reference.shape, dtype=bool)
         self.unsettled = np.zeros(self.reference.shape, dtype=bool)
+        self.unexamined = np.zeros(self.reference.shape, dtype=bool)
         self.refined: list[int] = []
 
     def doubtful(self) -> np.ndarray:
@@ -174,12 +188,31 @@ class _Partial:
         if self.claim is None:
             return ~np.isfinite(self.reference)
         self.abs_error, self.excess, doubtful = by_chunks(
-            _judge_claim, self.claim, self.reference, self.tolerance)
+            _judge_claim, self.claim, self.reference, self.tolerance
+        )
         return doubtful
+
+    def choose(self, doubtful: np.ndarray) -> np.ndarray:
+        """The doubtful points worth mpmath, at most MAX_REFINED: half of them the worst
+        finite disagreements, so that overflowing points cannot crowd out real ones."""
+        indices = np.flatnonzero(doubtful)
+        if indices.size <= MAX_REFINED:
+            return indices
+        excess = self.excess[indices] if self.excess is not None else np.zeros(indices.size)
+        finite = np.isfinite(excess)
+        by_excess = indices[finite][np.argsort(-excess[finite], kind="stable")]
+        chosen = np.union1d(by_excess[: MAX_REFINED // 2], indices[~finite][: MAX_REFINED // 2])
+        chosen = np.union1d(chosen, indices[: MAX_REFINED - chosen.size])[:MAX_REFINED]
+        self.unexamined[np.setdiff1d(indices, chosen)] = True
+        return chosen
+
+    def checked(self, usable: np.ndarray) -> np.ndarray:
+        """Usable points where this partial exists and has a settled value."""
+        return usable & ~self.undefined & ~self.unsettled & ~self.unexamined
 
     def refine(self, indices: np.ndarray) -> int:
         """Re-decide `indices` in mpmath; return how many float64 had misjudged."""
-        if indices.size:  # copy on first write: the float64 arrays are shared
+        if indices.size and not self.refined:  # copy on first write: arrays are shared
             self.reference = self.reference.copy()
             if self.claim is not None:
                 self.claim, self.abs_error = self.claim.copy(), self.abs_error.copy()
@@ -212,8 +245,13 @@ class _Partial:
         return was_wrong and self.excess[index] <= 1
 
 
-def _judge_oracle(values: np.ndarray, errors: np.ndarray, reference: np.ndarray,
-                  checked: np.ndarray, tolerance: Tolerance) -> tuple[np.ndarray, ...]:
+def _judge_oracle(
+    values: np.ndarray,
+    errors: np.ndarray,
+    reference: np.ndarray,
+    checked: np.ndarray,
+    tolerance: Tolerance,
+) -> tuple[np.ndarray, ...]:
     bar = FD_SAFETY * errors
     difference = np.abs(values - reference)
     magnitude = np.abs(reference)
@@ -226,14 +264,21 @@ def _judge_oracle(values: np.ndarray, errors: np.ndarray, reference: np.ndarray,
     return difference, ratio, unreliable
 
 
-def _oracle_discrepancy(name: str, method: str, values: np.ndarray, errors: np.ndarray,
-                        reference: np.ndarray, tolerance: Tolerance, checked: np.ndarray
-                        ) -> Discrepancy:
+def _oracle_discrepancy(
+    name: str,
+    method: str,
+    values: np.ndarray,
+    errors: np.ndarray,
+    reference: np.ndarray,
+    tolerance: Tolerance,
+    checked: np.ndarray,
+) -> Discrepancy:
     """Agreement within the tolerance (rtol at least FD_RTOL) widened by the oracle's
     own error bar; where the bar is wider than a tenth of the value, the oracle cannot
     say anything. The same test as `excess`, fused for speed."""
-    difference, ratio, unreliable = by_chunks(_judge_oracle, values, errors, reference,
-                                              checked, tolerance)
+    difference, ratio, unreliable = by_chunks(
+        _judge_oracle, values, errors, reference, checked, tolerance
+    )
     return Discrepancy(name, method, values, reference, difference, ratio, unreliable, errors)
 
 
@@ -247,9 +292,12 @@ def _widen(estimate: Estimate, usable: np.ndarray) -> Estimate:
         full[usable] = array
         return full
 
-    return Estimate(estimate.oracle, estimate.method,
-                    {k: widen(v, np.nan) for k, v in estimate.values.items()},
-                    {k: widen(v, np.inf) for k, v in estimate.errors.items()})
+    return Estimate(
+        estimate.oracle,
+        estimate.method,
+        {k: widen(v, np.nan) for k, v in estimate.values.items()},
+        {k: widen(v, np.inf) for k, v in estimate.errors.items()},
+    )
 
 
 def compare_gradient(
@@ -277,64 +325,141 @@ def compare_gradient(
     claimed = [name for name in wrt if name in claims]
     exprs = [problem.function, *(problem.gradient[n] for n in wrt), *(claims[n] for n in claimed)]
     values = ExactValues(exprs, problem.variables, points)
-    usable, undefined, at_kink, overflowed = _usable_points(problem, values)
+    usable, undefined, at_kink, overflowed, unexamined = _usable_points(problem, values)
     at_usable = points if usable.all() else points[:, usable]
     estimates = [_widen(oracle.gradient(problem, at_usable), usable) for oracle in oracles]
     results = []
     for slot, name in enumerate(wrt, start=1):
         claim_slot = 1 + len(wrt) + claimed.index(name) if name in claimed else None
         partial = _Partial(values, slot, claim_slot, tolerance)
-        results.append(_compare_partial(problem, partial, name, claims.get(name), usable,
-                                        oracles, estimates, (proofs or {}).get(name)))
-    return Comparison(points, problem.variables, usable, undefined, at_kink, overflowed,
-                      tuple(results))
+        results.append(
+            _compare_partial(
+                problem,
+                partial,
+                name,
+                claims.get(name),
+                usable,
+                oracles,
+                estimates,
+                (proofs or {}).get(name),
+            )
+        )
+    return Comparison(
+        points,
+        problem.variables,
+        usable,
+        undefined,
+        at_kink,
+        overflowed,
+        tuple(results),
+        unexamined,
+    )
 
 
-def _compare_partial(problem: Problem, partial: _Partial, name: str, claim: sp.Expr | None,
-                     usable: np.ndarray, oracles: Sequence[Oracle], estimates: list[Estimate],
-                     proved: bool | None) -> VariableResult:
+def _compare_partial(
+    problem: Problem,
+    partial: _Partial,
+    name: str,
+    claim: sp.Expr | None,
+    usable: np.ndarray,
+    oracles: Sequence[Oracle],
+    estimates: list[Estimate],
+    proved: bool | None,
+) -> VariableResult:
     tolerance = partial.tolerance
-    drafts = [_oracle_discrepancy(e.oracle, e.method[name], e.values[name], e.errors[name],
-                                  partial.reference, tolerance, usable) for e in estimates]
+    drafts = [
+        _oracle_discrepancy(
+            e.oracle,
+            e.method[name],
+            e.values[name],
+            e.errors[name],
+            partial.reference,
+            tolerance,
+            usable,
+        )
+        for e in estimates
+    ]
     doubtful = partial.doubtful()
     for draft in drafts:
         doubtful |= draft.failing
-    misjudged = partial.refine(np.flatnonzero(doubtful & usable))
-    checked = usable & ~partial.undefined & ~partial.unsettled
+    misjudged = partial.refine(partial.choose(doubtful & usable))
+    checked = partial.checked(usable)
     oracle_results = {}
-    for oracle, draft in zip(oracles, drafts):
+    for oracle, draft in zip(oracles, drafts, strict=True):
         if partial.refined or not checked.all():  # the reference or the points changed
-            draft = _rejudge(draft, draft.values, draft.error_bar, partial.reference,
-                             tolerance, checked)
+            draft = _rejudge(
+                draft, draft.values, draft.error_bar, partial.reference, tolerance, checked
+            )
         # a second opinion where the oracle disagrees, and, when nothing was claimed,
         # where it is too unsure to confirm the derived partial
         wanted = draft.failing | (draft.unreliable & checked if claim is None else False)
-        oracle_results[oracle.name] = _second_opinion(oracle, problem, partial.values.points,
-                                                      name, draft, np.flatnonzero(wanted),
-                                                      tolerance, checked)
+        oracle_results[oracle.name] = _second_opinion(
+            oracle,
+            problem,
+            partial.values.points,
+            name,
+            draft,
+            np.flatnonzero(wanted),
+            tolerance,
+            checked,
+        )
+    # a more precise second opinion may disagree with a float64 reference not yet refined
+    late = np.zeros(usable.shape, dtype=bool)
+    for result in oracle_results.values():
+        late |= result.failing
+    late[partial.refined] = False
+    if late.any():
+        misjudged += partial.refine(partial.choose(late))
+        checked = partial.checked(usable)
+        oracle_results = {key: _rejudge(d, d.values, d.error_bar, partial.reference,
+                                        tolerance, checked)
+                          for key, d in oracle_results.items()}  # fmt: skip
     claimed = None
     if claim is not None:
         no_error_bar = np.broadcast_to(0.0, partial.reference.shape)  # a formula is exact
-        claimed = Discrepancy("claim", "formula", partial.claim, partial.reference,
-                              partial.abs_error, partial.excess, ~checked, no_error_bar)
+        claimed = Discrepancy(
+            "claim",
+            "formula",
+            partial.claim,
+            partial.reference,
+            partial.abs_error,
+            partial.excess,
+            ~checked,
+            no_error_bar,
+        )
     return VariableResult(
         name=name, derived=problem.gradient[name], claim=claim, reference=partial.reference,
         checked=checked, claimed=claimed, oracles=oracle_results, proved=proved,
         refined=len(partial.refined), artefacts=misjudged,
         undefined=int(partial.undefined.sum()), unsettled=int(partial.unsettled.sum()),
+        unexamined=int(partial.unexamined.sum()),
     )  # fmt: skip
 
 
-def _rejudge(draft: Discrepancy, values: np.ndarray, errors: np.ndarray, reference: np.ndarray,
-             tolerance: Tolerance, checked: np.ndarray, method: str | None = None
-             ) -> Discrepancy:
-    return _oracle_discrepancy(draft.source, method or draft.method, values, errors, reference,
-                               tolerance, checked)
+def _rejudge(
+    draft: Discrepancy,
+    values: np.ndarray,
+    errors: np.ndarray,
+    reference: np.ndarray,
+    tolerance: Tolerance,
+    checked: np.ndarray,
+    method: str | None = None,
+) -> Discrepancy:
+    return _oracle_discrepancy(
+        draft.source, method or draft.method, values, errors, reference, tolerance, checked
+    )
 
 
-def _second_opinion(oracle: Oracle, problem: Problem, points: np.ndarray, name: str,
-                    draft: Discrepancy, indices: np.ndarray, tolerance: Tolerance,
-                    checked: np.ndarray) -> Discrepancy:
+def _second_opinion(
+    oracle: Oracle,
+    problem: Problem,
+    points: np.ndarray,
+    name: str,
+    draft: Discrepancy,
+    indices: np.ndarray,
+    tolerance: Tolerance,
+    checked: np.ndarray,
+) -> Discrepancy:
     """Let the oracle try its second method at `indices`, if it has one."""
     second = getattr(oracle, "second_opinion", None)
     opinion = second(problem, points[:, indices], name) if indices.size and second else None

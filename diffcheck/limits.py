@@ -24,14 +24,25 @@ RECURSION_LIMIT = 50_000
 
 
 class BudgetExceeded(CaseTimeout):
-    """Raised inside a `time_limit` block whose own deadline passed."""
+    """A `time_limit` block ran past its deadline."""
 
     def __init__(self, message: str, owner: time_limit):
         super().__init__(message)
         self.owner = owner
 
 
+class _Expired(BaseException):
+    """Raised by the alarm: a BaseException, so that library code catching Exception
+    (SymPy does, here and there) cannot swallow it; turned into `BudgetExceeded` by the
+    block that owns it."""
+
+    def __init__(self, owner: time_limit):
+        super().__init__(owner.message)
+        self.owner = owner
+
+
 _active: list[time_limit] = []
+_REPEAT = 0.05  # seconds between alarms once a deadline passed, in case one is swallowed
 
 
 def _can_alarm() -> bool:
@@ -43,14 +54,14 @@ def _arm() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         return
     remaining = min(limit.deadline for limit in _active) - time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4))
+    signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4), _REPEAT)
 
 
 def _on_alarm(signum: int, frame: object) -> None:
     now = time.monotonic()
     for limit in _active:  # outermost first: it owns the most work
         if limit.deadline <= now:
-            raise BudgetExceeded(limit.message, limit)
+            raise _Expired(limit)
     _arm()
 
 
@@ -67,8 +78,9 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
     False
     """
 
-    def __init__(self, seconds: float | None, message: str = "time limit exceeded",
-                 suppress: bool = False):
+    def __init__(
+        self, seconds: float | None, message: str = "time limit exceeded", suppress: bool = False
+    ):
         self.seconds = seconds
         self.message = message
         self.suppress = suppress
@@ -94,9 +106,11 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
             _arm()
             if not _active:
                 signal.signal(signal.SIGALRM, self._previous_handler)
-        if isinstance(exc, BudgetExceeded) and exc.owner is self:
+        if isinstance(exc, _Expired) and exc.owner is self:
             self.expired = True
-            return self.suppress
+            if self.suppress:
+                return True
+            raise BudgetExceeded(self.message, self) from None
         return False
 
 

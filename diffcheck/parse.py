@@ -37,8 +37,9 @@ FUNCTION_NAMES = frozenset(_FUNCTIONS)
 MAX_NESTING = 1000  # parentheses and calls; deeper text is almost surely generated garbage
 MAX_DECIMAL_EXPONENT = 400  # beyond float64's range either way; bounds the work of 1e999999
 MAX_INTEGER_POWER = 10_000  # 2**(10**9) would try to build a billion-bit integer
+MAX_CONSTANT_BITS = 1_000_000  # (2**10000)**10000 has 10**8 bits
 
-_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII digits only
 _OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",")
 _LOOKALIKES = {
     "\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*",
@@ -116,6 +117,10 @@ def _tokenize(text: str, fail: Callable[[str, int], ExpressionError]) -> list[_T
     return tokens
 
 
+def _bits(number: sp.Rational) -> int:
+    return max(abs(number.p).bit_length(), number.q.bit_length())
+
+
 def _number(text: str) -> sp.Rational:
     # exact rationals: 0.1 is 1/10, so symbolic proofs and mpmath see the written value
     value = Fraction(text)
@@ -147,8 +152,9 @@ class _Parser:
 
     def expect(self, text: str) -> _Token:
         if self.token.text != text or self.token.kind != "op":
-            raise self.error(f"expected '{text}' but found {self.describe(self.token)}",
-                             self.token.start)
+            raise self.error(
+                f"expected '{text}' but found {self.describe(self.token)}", self.token.start
+            )
         return self.advance()
 
     def parse(self) -> sp.Expr:
@@ -160,12 +166,23 @@ class _Parser:
         return expr
 
     def sum(self) -> sp.Expr:
-        expr = self.term()
+        expr = self.signed_term()
         while self.token.kind == "op" and self.token.text in "+-":
             operator = self.advance().text
             right = self.term()
             expr = expr + right if operator == "+" else expr - right
         return expr
+
+    def signed_term(self) -> sp.Expr:
+        # a leading sign applies to the whole term, as in -a*b = -(a*b): SymPy prints
+        # -(x + 1)*(y + 2) for Mul(-1, x + 1, y + 2), and must read it back as that
+        if self.token.kind == "op" and self.token.text in "+-":
+            operator = self.advance()
+            self.enter(operator)
+            term = self.term()
+            self.depth -= 1
+            return -term if operator.text == "-" else term
+        return self.term()
 
     def term(self) -> sp.Expr:
         expr = self.unary()
@@ -179,7 +196,9 @@ class _Parser:
                 previous = self.tokens[self.index - 1]
                 raise self.error(
                     f"missing operator between {previous.text!r} and {token.text!r}"
-                    f" (write {previous.text}*{token.text})", token.start)
+                    f" (write {previous.text}*{token.text})",
+                    token.start,
+                )
             else:
                 return expr
 
@@ -203,15 +222,27 @@ class _Parser:
         return base
 
     def raise_to(self, base: sp.Expr, exponent: sp.Expr, offset: int) -> sp.Expr:
-        if base.is_number and exponent.is_Integer and abs(exponent) > MAX_INTEGER_POWER:
-            raise self.error(f"exponent {exponent} is too large for a constant base", offset)
+        # SymPy computes powers of rationals exactly: bound the work before asking it
+        if base.is_number and exponent.is_number:
+            if exponent.is_Rational and abs(exponent) > MAX_INTEGER_POWER:
+                shown = f" ({exponent})" if len(str(exponent)) <= 20 else ""
+                raise self.error(f"exponent too large for a constant base{shown}", offset)
+            if (
+                base.is_Rational
+                and exponent.is_Rational
+                and _bits(base) * abs(exponent) > MAX_CONSTANT_BITS
+            ):
+                raise self.error(
+                    "the constant is too large: its exact value would have "
+                    f"more than {MAX_CONSTANT_BITS} bits",
+                    offset,
+                )
         return base**exponent
 
     def enter(self, token: _Token) -> None:
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise self.error(f"expression nested more than {MAX_NESTING} levels deep",
-                             token.start)
+            raise self.error(f"expression nested more than {MAX_NESTING} levels deep", token.start)
 
     def atom(self) -> sp.Expr:
         token = self.advance()
@@ -228,8 +259,9 @@ class _Parser:
             self.depth -= 1
             return expr
         self.index -= 1
-        raise self.error(f"expected a number, a name or '(' but found {self.describe(token)}",
-                         token.start)
+        raise self.error(
+            f"expected a number, a name or '(' but found {self.describe(token)}", token.start
+        )
 
     def number(self, token: _Token) -> sp.Expr:
         exponent = _NUMBER.fullmatch(token.text).group(2)
@@ -261,20 +293,38 @@ class _Parser:
         self.expect(")")
         self.depth -= 1
         self.check_arguments(rule, name, args, token.start)
-        return rule.build(args)
+        call = rule.build(args)
+        if all(arg.is_number for arg in args) and not _real_value(call):
+            shown = ", ".join(str(arg) for arg in args)
+            raise self.error(f"{name}({shown}) has no finite real value", token.start)
+        return call
 
     def check_arguments(self, rule: Rule, name: str, args: list[sp.Expr], offset: int) -> None:
         if not rule.accepts(len(args)):
             wanted = rule.arity or 1
             at_least = "at least " if rule.arity is None or rule.fold else ""
             plural = "" if wanted == 1 else "s"
-            raise self.error(f"{name} takes {at_least}{wanted} argument{plural}, "
-                             f"got {len(args)}", offset)
+            raise self.error(
+                f"{name} takes {at_least}{wanted} argument{plural}, got {len(args)}", offset
+            )
         for index in rule.integer_args:
             arg = args[index]
             if not (arg.is_Integer and arg >= 0):
-                raise self.error(f"{name}'s argument {index + 1} must be a non-negative "
-                                 f"whole number, got '{arg}'", offset)
+                raise self.error(
+                    f"{name}'s argument {index + 1} must be a non-negative "
+                    f"whole number, got '{arg}'",
+                    offset,
+                )
+
+
+def _real_value(constant: sp.Expr) -> bool:
+    """Whether a constant call has a finite real value (log(0) and log(-2) do not)."""
+    try:
+        with deep_recursion():  # SymPy floats have no overflow: gamma(100000) is fine
+            real, imaginary = constant.evalf(30).as_real_imag()
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return False
+    return bool(imaginary.is_zero and real.is_Number and real.is_finite)
 
 
 def _default_locator(offset: int) -> Location:

@@ -39,7 +39,8 @@ def summary_line(results: Sequence[CaseResult]) -> str:
     """
     counts = summary(results)
     line = f"{counts['passed']} passed, {counts['failed']} failed"
-    return line + (f", {counts['errors']} errors" if counts["errors"] else "")
+    errors = counts["errors"]
+    return line + (f", {errors} error{'s' if errors != 1 else ''}" if errors else "")
 
 
 def diagnostics(results: Sequence[CaseResult], errors: bool = True) -> list[str]:
@@ -75,8 +76,10 @@ def _oracle_line(name: str, discrepancy: Discrepancy, index: int) -> str:
 
 def _variable_details(result: CaseResult, variable: VariableResult) -> list[str]:
     substitutions = result.case.substitutions if result.case else {}
-    lines = [f"derived {_partial(variable.name)} = "
-             f"{format_expression(fold_intermediates(variable.derived, substitutions))}"]
+    lines = [
+        f"derived {_partial(variable.name)} = "
+        f"{format_expression(fold_intermediates(variable.derived, substitutions))}"
+    ]
     if variable.claim is not None:
         claim_text = result.case.gradient[variable.name].text if result.case else variable.claim
         lines.append(f"claimed {_partial(variable.name)} = {claim_text}")
@@ -86,9 +89,11 @@ def _variable_details(result: CaseResult, variable: VariableResult) -> list[str]
             comparison = result.comparison
             point = format_point(comparison.variables, comparison.points[:, index])
             expected, actual = format_values(variable.reference[index], claimed.values[index])
-            lines.append(f"  wrong at {point}: expected {expected}, claimed {actual} "
-                         f"(abs error {claimed.abs_error[index]:.3g}, rel error "
-                         f"{claimed.rel_error[index]:.3g})")
+            lines.append(
+                f"  wrong at {point}: expected {expected}, claimed {actual} "
+                f"(abs error {claimed.abs_error[index]:.3g}, rel error "
+                f"{claimed.rel_error[index]:.3g})"
+            )
             lines.extend(f"  {_oracle_line(n, d, index)}" for n, d in variable.oracles.items())
     return lines
 
@@ -98,8 +103,10 @@ def _partial(name: str) -> str:
 
 
 def _details(result: CaseResult) -> list[str]:
-    lines = [f"FAIL {result.name} ({result.location}): {result.verdict.verdict}, expected "
-             f"{result.expect}"]
+    lines = [
+        f"FAIL {result.name} ({result.location}): {result.verdict.verdict}, expected "
+        f"{result.expect}"
+    ]
     lines.extend(f"  {reason}" for reason in result.verdict.reasons)
     for variable in result.comparison.results:
         lines.extend(f"  {line}" for line in _variable_details(result, variable))
@@ -140,7 +147,10 @@ def _point(result: CaseResult, index: int | None) -> dict[str, float] | None:
     if index is None:
         return None
     comparison = result.comparison
-    return {name: _number(v) for name, v in zip(comparison.variables, comparison.points[:, index])}
+    return {
+        name: _number(v)
+        for name, v in zip(comparison.variables, comparison.points[:, index], strict=True)
+    }
 
 
 def _errors(result: CaseResult, discrepancy: Discrepancy, among: np.ndarray) -> dict[str, Any]:
@@ -155,9 +165,12 @@ def _errors(result: CaseResult, discrepancy: Discrepancy, among: np.ndarray) -> 
 
 def _variable_json(result: CaseResult, variable: VariableResult) -> dict[str, Any]:
     substitutions = result.case.substitutions if result.case else {}
-    main = variable.claimed or next(iter(variable.oracles.values()))
-    entry = _errors(result, main, variable.checked)
-    index = main.worst(variable.checked & ~main.unreliable)
+    main = variable.claimed or next(iter(variable.oracles.values()), None)
+    entry = {"max_abs_error": None, "max_rel_error": None, "worst_point": None}
+    index = None
+    if main is not None:
+        entry = _errors(result, main, variable.checked)
+        index = main.worst(variable.checked & ~main.unreliable)
     entry.update({
         "claimed": variable.claimed is not None,
         "proved": variable.proved,

@@ -9,6 +9,7 @@ symbolic engine, the oracles and the printers all read this table and nothing el
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -74,17 +75,20 @@ class Rule:
         """The SymPy expression for a call with `args` (already checked by `accepts`)."""
         if self.inline:
             return self.instantiate(self.definition, args)
+        # on constants SymPy's own evaluation may leave the reals (atan2 of two numbers of
+        # unknown sign becomes -I*log(...)): the call is kept as written
+        options = {"evaluate": False} if all(arg.is_number for arg in args) else {}
         if self.fold:
             result = args[0]
             for arg in args[1:]:
-                result = self.function(result, arg)
+                result = self.function(result, arg, **options)
             return result
-        return self.function(*args)
+        return self.function(*args, **options)
 
     def instantiate(
         self, template: sp.Expr, args: Sequence[sp.Expr], out: sp.Expr | None = None
     ) -> sp.Expr:
-        mapping = dict(zip(X, args))
+        mapping = dict(zip(X, args, strict=False))
         if out is not None:
             mapping[OUT] = out
         return template.xreplace(mapping)
@@ -129,8 +133,21 @@ class TableFunction(sp.Function):
             return None
         context = mpmath.MPContext()
         context.prec = prec
-        values = [context.mpmathify(arg.evalf(prec)) for arg in self.args]
-        return sp.Float(RULES[self.rule_name].mpmath(context, *values), precision=prec)
+        try:
+            values = [
+                context.mpmathify(complex(arg.evalf(prec)))
+                if arg.evalf(prec).has(sp.I)
+                else context.mpmathify(arg.evalf(prec))
+                for arg in self.args
+            ]
+            value = RULES[self.rule_name].mpmath(context, *values)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None  # outside the function's real domain: stays unevaluated
+        if isinstance(value, context.mpc):
+            return sp.Float(value.real, precision=prec) + sp.I * sp.Float(
+                value.imag, precision=prec
+            )
+        return sp.Float(value, precision=prec)
 
 
 def _table_function(name: str, nargs: int | None) -> type[TableFunction]:
@@ -210,7 +227,7 @@ def _np_softplus(x: np.ndarray) -> np.ndarray:
 
 def _np_logsumexp(*xs: np.ndarray) -> np.ndarray:
     # shifting by the largest real part keeps every exp <= 1; the shift is exact
-    shift = np.maximum.reduce([np.real(x) for x in xs])
+    shift = functools.reduce(np.maximum, [np.real(x) for x in xs])  # scalars broadcast
     shift = np.where(np.isfinite(shift), shift, 0)
     return shift + np.log(sum(np.exp(x - shift) for x in xs))
 
@@ -237,6 +254,7 @@ def _mp_lgamma(ctx: Any, x: Any) -> Any:
     return ctx.log(ctx.fabs(ctx.gamma(x)))
 
 
+_MP53 = mpmath.MPContext()  # mpmath at float64 precision, independent of mpmath.mp
 _erf = _float_kernel(math.erf)
 _SQRT2 = math.sqrt(2.0)
 
@@ -303,7 +321,7 @@ _ENTRIES = (
          _float_kernel(math.erfc), _mp("erfc"), r"\operatorname{erfc}"),
     # (erf⁻¹)'(x) = 1 / erf'(erf⁻¹ x) = √π/2 · e^{OUT²}
     Rule("erfinv", sp.erfinv, 1, sp.erfinv(X0), (sp.sqrt(_PI) * sp.exp(OUT**2) / 2,),
-         _float_kernel(mpmath.erfinv), _mp("erfinv"), r"\operatorname{erf}^{-1}",
+         _float_kernel(_MP53.erfinv), _mp("erfinv"), r"\operatorname{erf}^{-1}",
          test_domain=((-0.9, 0.9),)),
     Rule("gamma", sp.gamma, 1, sp.gamma(X0), (OUT * sp.polygamma(0, X0),),
          _float_kernel(math.gamma), _mp("gamma"), r"\Gamma", test_domain=((0.5, 4.0),)),
@@ -312,10 +330,10 @@ _ENTRIES = (
          test_domain=((0.5, 4.0),)),
     # SymPy writes digamma as polygamma(0, x): the entry only names it
     Rule("digamma", sp.digamma, 1, sp.polygamma(0, X0), (sp.polygamma(1, X0),),
-         _float_kernel(mpmath.digamma), _mp("digamma"), r"\psi", inline=True,
+         _float_kernel(_MP53.digamma), _mp("digamma"), r"\psi", inline=True,
          test_domain=((0.5, 4.0),)),
     Rule("polygamma", sp.polygamma, 2, sp.polygamma(X0, X1), (None, sp.polygamma(X0 + 1, X1)),
-         _float_kernel(lambda n, x: mpmath.polygamma(int(n), x), 2),
+         _float_kernel(lambda n, x: _MP53.polygamma(int(n), x), 2),
          lambda ctx, n, x: ctx.polygamma(int(n), x), r"\psi", integer_args=(0,),
          test_domain=((1.0, 1.0), (0.5, 4.0))),
     # log1p and expm1 stay unexpanded: their point is accuracy near 0
@@ -379,9 +397,11 @@ RULES = MappingProxyType({rule.name: rule for rule in _ENTRIES})
 # a SymPy Add or Mul with n arguments is read as the fold of the binary rule.
 PRIMITIVES = MappingProxyType({
     "add": Rule("add", sp.Add, 2, X0 + X1, (sp.Integer(1), sp.Integer(1)), np.add,
-                lambda ctx, x, y: x + y, "+", complex_step=True),
+                lambda ctx, x, y: x + y, "+", complex_step=True,
+                test_domain=((-2.0, 2.0), (-2.0, 2.0))),
     "mul": Rule("mul", sp.Mul, 2, X0 * X1, (X1, X0), np.multiply,
-                lambda ctx, x, y: x * y, r"\cdot", complex_step=True),
+                lambda ctx, x, y: x * y, r"\cdot", complex_step=True,
+                test_domain=((-2.0, 2.0), (-2.0, 2.0))),
     # ∂(x^y)/∂y = x^y log x is only needed when the exponent varies
     "pow": Rule("pow", sp.Pow, 2, X0**X1, (X1 * X0 ** (X1 - 1), OUT * sp.log(X0)), np.power,
                 lambda ctx, x, y: ctx.power(x, y), "^", complex_step=True,
@@ -396,4 +416,3 @@ _BY_FUNCTION: dict[Any, Rule] = {
 def rule_for(expr: sp.Basic) -> Rule | None:
     """The rule of an expression node (a function call, Add, Mul or Pow), if any."""
     return _BY_FUNCTION.get(expr.func)
-

@@ -119,8 +119,10 @@ def derive_gradient(expr: sp.Expr, wrt: Sequence[str]) -> dict[str, sp.Expr]:
                 continue
             partial = _partial(shallow, index)
             if partial is None:
-                raise RuleError(f"no rule for {node.func.__name__} argument {index + 1}: "
-                                f"{node} cannot be differentiated with respect to {arg}")
+                raise RuleError(
+                    f"no rule for {node.func.__name__} argument {index + 1}: "
+                    f"{node} cannot be differentiated with respect to {arg}"
+                )
             partial = partial.xreplace({shallow: shallow_out})
             adjoints[arg] = adjoints.get(arg, sp.Integer(0)) + adjoint * partial
     back = {holder: node for node, holder in holders.items()}
@@ -162,6 +164,10 @@ def _proof_attempts(difference: sp.Expr) -> Iterable[sp.Expr]:
     yield sp.simplify(elementary)
 
 
+def _is_zero(expr: sp.Expr) -> bool:
+    return expr == 0 or bool(expr.is_Number and expr.is_zero)  # SymPy: Float(0) != 0
+
+
 def prove_equal(claim: sp.Expr, derived: sp.Expr, budget: float = DEFAULT_PROOF_BUDGET) -> bool:
     """True if `claim - derived` simplifies to 0 within `budget` seconds.
 
@@ -177,9 +183,16 @@ def prove_equal(claim: sp.Expr, derived: sp.Expr, budget: float = DEFAULT_PROOF_
         return True
     with time_limit(budget, "proof budget", suppress=True), deep_recursion():
         try:
-            return any(attempt == 0 for attempt in _proof_attempts(difference))
-        except (RecursionError, ArithmeticError, TypeError, ValueError, NotImplementedError,
-                AttributeError, sp.PolynomialError):
+            return any(_is_zero(attempt) for attempt in _proof_attempts(difference))
+        except (
+            RecursionError,
+            ArithmeticError,
+            TypeError,
+            ValueError,
+            NotImplementedError,
+            AttributeError,
+            sp.PolynomialError,
+        ):
             return False  # SymPy gave up on this form; the numeric check still decides
     return False
 

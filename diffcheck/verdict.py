@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cases import Tolerance
-from .compare import Comparison, Discrepancy, VariableResult
+from .compare import MAX_REFINED, Comparison, Discrepancy, VariableResult
 
 __all__ = ["Counterexample", "Verdict", "decide_verdict", "format_point", "format_values"]
 
@@ -48,7 +48,7 @@ def format_point(variables: Sequence[str], column: np.ndarray) -> str:
     >>> format_point(["x", "y"], np.array([0.5, -1e-7]))
     'x=0.5, y=-1e-07'
     """
-    return ", ".join(f"{name}={value:.6g}" for name, value in zip(variables, column))
+    return ", ".join(f"{name}={value:.6g}" for name, value in zip(variables, column, strict=True))
 
 
 def format_values(*values: float) -> tuple[str, ...]:
@@ -86,10 +86,16 @@ def _counterexample(comparison: Comparison, result: VariableResult) -> tuple[Cou
     index = claim.worst(claim.failing)
     oracles = tuple((name, d.method, float(d.values[index]), float(d.error_bar[index]))
                     for name, d in result.oracles.items())  # fmt: skip
-    point = dict(zip(comparison.variables, comparison.points[:, index].tolist()))
-    example = Counterexample(result.name, point, float(result.reference[index]),
-                             float(claim.values[index]), float(claim.abs_error[index]),
-                             float(claim.rel_error[index]), oracles)
+    point = dict(zip(comparison.variables, comparison.points[:, index].tolist(), strict=True))
+    example = Counterexample(
+        result.name,
+        point,
+        float(result.reference[index]),
+        float(claim.values[index]),
+        float(claim.abs_error[index]),
+        float(claim.rel_error[index]),
+        oracles,
+    )
     return example, float(claim.excess[index])
 
 
@@ -105,17 +111,43 @@ def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
             continue
         oracle, reference = format_values(discrepancy.values[index], result.reference[index])
         point = format_point(comparison.variables, comparison.points[:, index])
-        return (f"{ORACLE_NAMES.get(name, name)} disagree with the derived "
-                f"{_partial_name(result.name)} at {point}: {oracle} vs {reference} "
-                f"({discrepancy.method}); the point may not be differentiable")
+        return (
+            f"{ORACLE_NAMES.get(name, name)} disagree with the derived "
+            f"{_partial_name(result.name)} at {point}: {oracle} vs {reference} "
+            f"({discrepancy.method}); the point may not be differentiable"
+        )
     return None
 
 
 def _no_usable_points(comparison: Comparison) -> str:
+    """
+    >>> import numpy as np
+    >>> from types import SimpleNamespace as Fake
+    >>> _no_usable_points(Fake(points=np.zeros((1, 2)), undefined=np.array([True, True]),
+    ...                        unexamined=0, at_kink=np.array([False, False])))
+    'no point where the function can be checked: all 2 points are outside its domain'
+    """
     total = comparison.points.shape[1]
-    return (f"no point where the function can be checked: of {total} points, "
-            f"{int(comparison.undefined.sum())} are outside its domain and "
-            f"{int(comparison.at_kink.sum())} at non-differentiable places")
+    parts = [
+        (int(comparison.undefined.sum()), "outside its domain"),
+        (comparison.unexamined, "not finite in float64 (and not re-evaluated)"),
+        (int(comparison.at_kink.sum()), "at non-differentiable places"),
+    ]
+    said = [(count, what) for count, what in parts if count]
+    if len(said) == 1:
+        count, what = said[0]
+        if count == total:
+            subject = "the only point is" if total == 1 else f"all {total} points are"
+        else:
+            subject = f"{_points(count)} {'is' if count == 1 else 'are'}"
+        return f"no point where the function can be checked: {subject} {what}"
+    clauses = [f"{count} {'is' if count == 1 else 'are'} {what}" for count, what in said]
+    return (
+        f"no point where the function can be checked: of {_points(total)}, "
+        + ", ".join(clauses[:-1])
+        + " and "
+        + clauses[-1]
+    )
 
 
 def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
@@ -135,16 +167,23 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
         example, _ = max((_counterexample(comparison, r) for r in wrong), key=lambda e: e[1])
         expected, claimed_value = format_values(example.expected, example.claimed)
         point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
-        evidence = (f"counterexample at {point}: {_partial_name(example.variable)} expected "
-                    f"{expected}, claimed {claimed_value}")
+        evidence = (
+            f"counterexample at {point}: {_partial_name(example.variable)} expected "
+            f"{expected}, claimed {claimed_value}"
+        )
         return Verdict("incorrect", evidence, (), warnings, example)
     if conflicts:
         return Verdict("inconclusive", "", tuple(conflicts), warnings)
-    unconfirmed = [r for r in results if r.claimed is None
-                   and not any(_reliable(d, r.checked) for d in r.oracles.values())]
+    unconfirmed = [
+        r
+        for r in results
+        if r.claimed is None and not any(_reliable(d, r.checked) for d in r.oracles.values())
+    ]
     if unconfirmed:
-        reason = (f"nothing confirms the derived {_partial_name(unconfirmed[0].name)}: no claim "
-                  "was given and finite differences are unreliable at every point")
+        reason = (
+            f"nothing confirms the derived {_partial_name(unconfirmed[0].name)}: no claim "
+            "was given and finite differences are unreliable at every point"
+        )
         return Verdict("inconclusive", "", (reason,), warnings)
     return Verdict("correct", _agreement(results), (), warnings)
 
@@ -169,42 +208,68 @@ def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
     total = comparison.points.shape[1]
     warnings = []
     if comparison.undefined.any():
-        warnings.append(f"the function is undefined at {int(comparison.undefined.sum())} of "
-                        f"{_points(total)} (e.g. {_example(comparison, comparison.undefined)}); "
-                        "left out")
+        warnings.append(
+            f"the function is undefined at {int(comparison.undefined.sum())} of "
+            f"{_points(total)} (e.g. {_example(comparison, comparison.undefined)}); "
+            "left out"
+        )
     if comparison.at_kink.any():
         count = int(comparison.at_kink.sum())
-        warnings.append(f"{_points(count)} {'lies' if count == 1 else 'lie'} where the function "
-                        f"is not differentiable (e.g. {_example(comparison, comparison.at_kink)}); "
-                        "left out")
+        warnings.append(
+            f"{_points(count)} {'lies' if count == 1 else 'lie'} where the function "
+            f"is not differentiable (e.g. {_example(comparison, comparison.at_kink)}); "
+            "left out"
+        )
     if comparison.overflowed.any():
-        warnings.append(f"the function overflows float64 at "
-                        f"{_points(int(comparison.overflowed.sum()))} (e.g. {_example(comparison, comparison.overflowed)}); "
-                        "it was evaluated with mpmath there")
+        example = _example(comparison, comparison.overflowed)
+        warnings.append(
+            f"the function overflows float64 at {_points(int(comparison.overflowed.sum()))} "
+            f"(e.g. {example}); it was evaluated with mpmath there"
+        )
+    if comparison.unexamined:
+        warnings.append(
+            f"the function is not finite in float64 at "
+            f"{_points(comparison.unexamined)} more, not re-evaluated in mpmath "
+            f"(at most {MAX_REFINED} are); left out"
+        )
     for result in comparison.results:
         warnings.extend(_variable_warnings(comparison, result, tolerance))
     return warnings
 
 
-def _variable_warnings(comparison: Comparison, result: VariableResult, tolerance: Tolerance
-                       ) -> list[str]:
+def _variable_warnings(
+    comparison: Comparison, result: VariableResult, tolerance: Tolerance
+) -> list[str]:
     partial = _partial_name(result.name)
     warnings = []
     if result.artefacts:
-        warnings.append(f"{partial}: float64 overflows or loses all precision at "
-                        f"{_points(result.artefacts)}; re-evaluated with mpmath, the claim holds "
-                        "there")
+        warnings.append(
+            f"{partial}: float64 overflows or loses all precision at "
+            f"{_points(result.artefacts)}; re-evaluated with mpmath, the claim holds "
+            "there"
+        )
     if result.undefined:
         warnings.append(f"{partial} does not exist at {_points(result.undefined)}; left out")
+    if result.unexamined:
+        warnings.append(
+            f"{partial}: {_points(result.unexamined)} in doubt in float64 beyond "
+            f"the {MAX_REFINED} re-evaluated in mpmath; left out"
+        )
     if result.unsettled:
-        warnings.append(f"{partial}: {_points(result.unsettled)} gave no stable value even at "
-                        "960 digits; left out")
+        warnings.append(
+            f"{partial}: {_points(result.unsettled)} gave no stable value even at "
+            "960 digits; left out"
+        )
     checked = result.checked
     if result.claimed is not None and checked.any():
         if np.max(np.abs(result.reference), where=checked, initial=0.0) < tolerance.atol:
-            warnings.append(f"|{partial}| is below atol ({tolerance.atol:g}) at every point: "
-                            "only the absolute tolerance was tested")
+            warnings.append(
+                f"|{partial}| is below atol ({tolerance.atol:g}) at every point: "
+                "only the absolute tolerance was tested"
+            )
         if not any(_reliable(d, checked) for d in result.oracles.values()):
-            warnings.append(f"finite differences could not confirm {partial} at any point "
-                            "(their error estimate exceeds the tolerance)")
+            warnings.append(
+                f"finite differences could not confirm {partial} at any point "
+                "(their error estimate exceeds the tolerance)"
+            )
     return warnings

@@ -34,8 +34,7 @@ class Problem:
     kinks: tuple[sp.Expr, ...]
 
     @classmethod
-    def derive(cls, function: sp.Expr, wrt: tuple[str, ...], variables: tuple[str, ...]
-               ) -> Problem:
+    def derive(cls, function: sp.Expr, wrt: tuple[str, ...], variables: tuple[str, ...]) -> Problem:
         """Derive the gradient and find the kinks of `function`."""
         gradient = derive_gradient(function, wrt)
         return cls(function, variables, wrt, gradient, kink_expressions(function))

@@ -60,8 +60,8 @@ def refine_at(program: Program, point: Sequence[float]) -> Refined:
         current = program.evaluate_mp(point, ctx)
         if previous is not None:
             last = step == len(PRECISIONS) - 1
-            settled = all(_settled(ctx, a, b, last) for a, b in zip(previous, current))
-            errors = tuple(_change(ctx, a, b) for a, b in zip(previous, current))
+            settled = all(_settled(ctx, a, b, last) for a, b in zip(previous, current, strict=True))
+            errors = tuple(_change(ctx, a, b) for a, b in zip(previous, current, strict=True))
             if settled:
                 return Refined(ctx, tuple(current), errors, True)
         previous = current
@@ -103,6 +103,6 @@ class Exact:
         return Estimate(
             oracle=self.name,
             method={name: "float64" for name in problem.wrt},
-            values=dict(zip(problem.wrt, values)),
-            errors={name: np.zeros_like(v) for name, v in zip(problem.wrt, values)},
+            values=dict(zip(problem.wrt, values, strict=True)),
+            errors={name: np.zeros_like(v) for name, v in zip(problem.wrt, values, strict=True)},
         )

@@ -27,13 +27,12 @@ USEFUL = 0.1  # an error bar wider than this fraction of the value says nothing
 STEP = EPS ** (1 / 3)  # balances truncation (h^2) and rounding (eps/h) of a central difference
 
 
-def _crosses_kink(problem: Problem, points: np.ndarray, row: int, reach: np.ndarray
-                  ) -> np.ndarray:
+def _crosses_kink(problem: Problem, points: np.ndarray, row: int, reach: np.ndarray) -> np.ndarray:
     """Points whose stencil [x - reach, x + reach] along `row` touches a kink."""
     crossing = np.zeros(points.shape[1], dtype=bool)
     below = problem.kink_program.evaluate(points, rows={row: points[row] - reach})
     above = problem.kink_program.evaluate(points, rows={row: points[row] + reach})
-    for low, high in zip(below, above):
+    for low, high in zip(below, above, strict=True):
         crossing |= (np.sign(low) != np.sign(high)) | (low == 0) | (high == 0)
     return crossing
 
@@ -46,12 +45,15 @@ def _central(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray
     evaluate = problem.function_program.evaluate
     # divide by the step actually taken: (x + h) - (x - h) is exact, 2h may not be
     above, below = x + h, x - h
-    (f_above,), (f_below,) = evaluate(points, rows={row: above}), evaluate(points, rows={row: below})
+    # the rounding model's scale: the largest intermediate near x, not just |f|
+    f_above, scale = evaluate(points, rows={row: above}, magnitude=True)
+    (f_below,) = evaluate(points, rows={row: below})
     small = (f_above - f_below) / (above - below)
-    scale = np.abs(f_above)  # |f| near x, for the rounding model
     h2 = 2 * h
-    (f_above,), (f_below,) = (evaluate(points, rows={row: x + h2}),
-                              evaluate(points, rows={row: x - h2}))
+    (f_above,), (f_below,) = (
+        evaluate(points, rows={row: x + h2}),
+        evaluate(points, rows={row: x - h2}),
+    )
     gap = small - (f_above - f_below) / (2 * h2)
     # Richardson: the step-h difference has error c h^2, the 2h one 4c h^2, so the gap is
     # 3c h^2; removing it leaves O(h^4), and gap/3 over-estimates what remains
@@ -66,11 +68,11 @@ def _central(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray
     return estimate, error
 
 
-def _complex_step(problem: Problem, points: np.ndarray, row: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _complex_step(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
     step = COMPLEX_STEP * np.maximum(1.0, np.abs(points[row]))
-    (value,) = problem.function_program.evaluate(points, np.complex128,
-                                                 rows={row: points[row] + 1j * step})
+    (value,) = problem.function_program.evaluate(
+        points, np.complex128, rows={row: points[row] + 1j * step}
+    )
     derivative = value.imag / step
     error = 16 * EPS * np.abs(derivative) + np.finfo(np.float64).tiny
     return derivative, np.where(np.isfinite(derivative), error, np.inf)
@@ -95,8 +97,9 @@ class FiniteDifferences:
                     errors[name][start : start + CHUNK] = error
         return Estimate(self.name, {n: "central" for n in problem.wrt}, values, errors)
 
-    def second_opinion(self, problem: Problem, points: np.ndarray, name: str
-                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    def second_opinion(
+        self, problem: Problem, points: np.ndarray, name: str
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """The complex step at `points`: where central differences disagree, or are too
         unsure to confirm anything. None if the function is not analytic."""
         if not problem.analytic:

@@ -27,8 +27,9 @@ CHUNK = 1 << 15  # points per pass: intermediates stay in cache and memory stays
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
 
 
-def by_chunks(function: Callable[..., tuple[np.ndarray, ...]], *arrays: Any
-              ) -> tuple[np.ndarray, ...]:
+def by_chunks(
+    function: Callable[..., tuple[np.ndarray, ...]], *arrays: Any
+) -> tuple[np.ndarray, ...]:
     """Apply an elementwise `function` to 1-d `arrays` chunk by chunk (other arguments
     are passed whole), so that its temporaries stay in cache; outputs are concatenated."""
     count = next(len(a) for a in arrays if isinstance(a, np.ndarray))
@@ -39,7 +40,7 @@ def by_chunks(function: Callable[..., tuple[np.ndarray, ...]], *arrays: Any
                                for a in arrays))  # fmt: skip
             if not outputs:
                 outputs = [np.empty(count, dtype=part.dtype) for part in parts]
-            for output, part in zip(outputs, parts):
+            for output, part in zip(outputs, parts, strict=True):
                 output[start : start + CHUNK] = part
     return tuple(outputs)
 
@@ -67,20 +68,22 @@ class Program:
         self.variables = tuple(variables)
         rows = {sp.Symbol(name): row for row, name in enumerate(self.variables)}
         slots: dict[sp.Basic, int] = {}
-        constant: dict[sp.Basic, bool] = {}
         self.steps: list[_Step] = []
         for node in nodes_in_order(exprs):
-            constant[node] = not node.is_Symbol and all(constant[arg] for arg in node.args)
+            # constants go through the same kernels as variables (log of -2 is NaN, as
+            # log of x is at x = -2); only atoms, and numbers no rule covers (zeta(3)
+            # from polygamma(2, 1)), are evaluated by SymPy
+            rule = rule_for(node)
             if node in rows:
                 step = _Step(None, row=rows[node])
-            elif constant[node]:
-                step = _Step(None, constant=node, value=_float_constant(node))
             elif node.is_Symbol:
                 raise ValueError(f"variable {node} is not among {', '.join(self.variables)}")
-            elif (rule := rule_for(node)) is None:
-                raise ValueError(f"cannot evaluate {type(node).__name__}: {node}")
-            else:
+            elif rule is not None and node.args:
                 step = _Step(rule, tuple(slots[arg] for arg in node.args))
+            elif node.is_number:
+                step = _Step(None, constant=node, value=_float_constant(node))
+            else:
+                raise ValueError(f"cannot evaluate {type(node).__name__}: {node}")
             slots[node] = len(self.steps)
             self.steps.append(step)
         self.outputs = tuple(slots[expr] for expr in exprs)
@@ -96,16 +99,23 @@ class Program:
             last[output] = len(self.steps)
         return last
 
-    def evaluate(self, points: np.ndarray, dtype: type = np.float64,
-                 rows: Mapping[int, np.ndarray] | None = None) -> list[np.ndarray]:
+    def evaluate(
+        self,
+        points: np.ndarray,
+        dtype: type = np.float64,
+        rows: Mapping[int, np.ndarray] | None = None,
+        magnitude: bool = False,
+    ) -> list[np.ndarray]:
         """Every output at every point: `points` has one row per variable.
 
         `rows` replaces some rows (row index -> values), as finite differences need,
-        without copying the others.
+        without copying the others. With `magnitude`, one more result: the largest
+        |value| of any step at each point, the scale of the rounding in the outputs
+        (exp(x) - 1.0001 is small near 0, its rounding is that of exp(x)).
         """
         count = points.shape[1]
         rows = rows or {}
-        results = [np.empty(count, dtype=dtype) for _ in self.outputs]
+        results = [np.empty(count, dtype=dtype) for _ in range(len(self.outputs) + magnitude)]
         with np.errstate(all="ignore"):
             for start in range(0, count, CHUNK):
                 stop = min(start + CHUNK, count)
@@ -114,19 +124,29 @@ class Program:
                     source = rows[row] if row in rows else points[row]
                     return source[start:stop].astype(dtype, copy=False)
 
-                for result, value in zip(results, self._run(column, stop - start, dtype)):
+                outputs = self._run(column, stop - start, dtype, magnitude)
+                for result, value in zip(results, outputs, strict=True):
                     result[start:stop] = value
         return results
 
-    def _run(self, column: Callable[[int], np.ndarray], width: int, dtype: type
-             ) -> list[np.ndarray]:
-        values = self.forward(column, dtype, keep=False)
-        return [np.broadcast_to(values[output], (width,)) for output in self.outputs]
+    def _run(
+        self, column: Callable[[int], np.ndarray], width: int, dtype: type, magnitude: bool
+    ) -> list[np.ndarray]:
+        largest = np.zeros(width) if magnitude else None
+        values = self.forward(column, dtype, keep=False, largest=largest)
+        outputs = [np.broadcast_to(values[output], (width,)) for output in self.outputs]
+        return [*outputs, largest] if magnitude else outputs
 
-    def forward(self, column: Callable[[int], np.ndarray], dtype: type = np.float64,
-                keep: bool = True) -> list[Any]:
+    def forward(
+        self,
+        column: Callable[[int], np.ndarray],
+        dtype: type = np.float64,
+        keep: bool = True,
+        largest: np.ndarray | None = None,
+    ) -> list[Any]:
         """The value of every step for one batch of points; `column(row)` gives a
-        variable's values. With `keep=False` intermediates are dropped once used up."""
+        variable's values. With `keep=False` intermediates are dropped once used up;
+        `largest`, if given, is raised in place to the largest |value| of any step."""
         values: list[Any] = [None] * len(self.steps)
         for index, step in enumerate(self.steps):
             if step.rule is not None:
@@ -135,6 +155,8 @@ class Program:
                 values[index] = column(step.row)
             else:
                 values[index] = dtype(step.value)
+            if largest is not None:
+                np.fmax(largest, np.abs(values[index]), out=largest)
             if not keep:
                 for arg in step.args:
                     if self.last_use[arg] == index:
@@ -161,16 +183,29 @@ class Program:
     def _mp_constant(self, index: int, ctx: Any) -> Any:
         key = (index, ctx.prec)
         if key not in self._mp_constants:
-            with deep_recursion():
-                real, imaginary = self.steps[index].constant.evalf(ctx.dps + 10).as_real_imag()
-            self._mp_constants[key] = ctx.nan if imaginary != 0 else ctx.mpf(str(real))
+            self._mp_constants[key] = _mp_constant(self.steps[index].constant, ctx)
         return self._mp_constants[key]
 
 
 def _float_constant(node: sp.Basic) -> float:
-    with deep_recursion():
-        value = complex(node.evalf(30))
+    """A number in float64; NaN if it is not real (the I that log(-2) brings)."""
+    try:
+        with deep_recursion():
+            value = complex(node.evalf(30))
+    except (TypeError, ValueError):
+        return math.nan  # SymPy could not give it a numeric value
     return value.real if value.imag == 0 else math.nan
+
+
+def _mp_constant(node: sp.Basic, ctx: Any) -> Any:
+    try:
+        with deep_recursion():
+            real, imaginary = node.evalf(ctx.dps + 10).as_real_imag()
+    except (TypeError, ValueError):
+        return ctx.nan
+    if not imaginary.is_zero:  # SymPy >= 1.13: Float(0) != 0, but it is zero
+        return ctx.nan
+    return ctx.mpf(str(sp.Float(real, ctx.dps + 10)))
 
 
 def _apply_mp_safely(rule: Rule, args: list[Any], ctx: Any) -> Any:

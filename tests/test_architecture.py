@@ -1,0 +1,141 @@
+"""Imports point down the pipeline only, and never in a circle (STYLE.md section 1).
+
+The pipeline, top to bottom:
+cli -> report -> check -> verdict -> compare -> oracles -> symbolic -> cases (+ yamlnodes)
+-> parse -> limits -> rules / errors. A module may import modules below it, or beside it
+as long as no import circle forms. Every import statement counts, also those inside
+functions and under TYPE_CHECKING.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "diffcheck"
+ROOT = Path(__file__).resolve().parent.parent / PACKAGE
+
+# higher imports lower; a new module must be placed here before it may import anything
+LAYERS = {
+    "diffcheck": 10,  # the public API re-exports; only the command line reads it (__version__)
+    "diffcheck.cli": 10,
+    "diffcheck.pytest_plugin": 10,
+    "diffcheck.report": 9,
+    "diffcheck.latex": 9,
+    "diffcheck.check": 8,
+    "diffcheck.verdict": 7,
+    "diffcheck.compare": 6,
+    "diffcheck.oracles": 5,  # and every module below diffcheck/oracles/
+    "diffcheck.symbolic": 4,
+    "diffcheck.cases": 3,
+    "diffcheck.yamlnodes": 3,
+    "diffcheck.parse": 2,
+    "diffcheck.limits": 1,
+    "diffcheck.rules": 0,
+    "diffcheck.errors": 0,
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(path): path for path in sorted(ROOT.rglob("*.py"))}
+
+
+def _is_package(module: str) -> bool:
+    return MODULES[module].name == "__init__.py"
+
+
+def _resolve(module: str, node: ast.ImportFrom) -> list[str]:
+    """The diffcheck modules an ImportFrom names (a submodule, or the module itself)."""
+    if node.level:
+        base = module.split(".") if _is_package(module) else module.split(".")[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        target = ".".join([*base, node.module] if node.module else base)
+    else:
+        target = node.module or ""
+    if not (target == PACKAGE or target.startswith(PACKAGE + ".")):
+        return []
+    names = [f"{target}.{alias.name}" for alias in node.names]
+    submodules = [name for name in names if name in MODULES]
+    return submodules if len(submodules) == len(names) else [target, *submodules]
+
+
+def imports_of(module: str) -> set[str]:
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found.update(_resolve(module, node))
+        elif isinstance(node, ast.Import):
+            found.update(
+                alias.name
+                for alias in node.names
+                if alias.name == PACKAGE or alias.name.startswith(PACKAGE + ".")
+            )
+    found.discard(module)
+    return found
+
+
+def layer(module: str) -> int:
+    if module.startswith("diffcheck.oracles."):
+        module = "diffcheck.oracles"
+    return LAYERS[module]
+
+
+def test_every_module_has_a_layer() -> None:
+    assert MODULES
+    unplaced = [
+        module
+        for module in MODULES
+        if module not in LAYERS and not module.startswith("diffcheck.oracles.")
+    ]
+    assert unplaced == []
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_point_down(module: str) -> None:
+    if module not in LAYERS and not module.startswith("diffcheck.oracles."):
+        pytest.fail(f"{module} has no layer in LAYERS")
+    upward = sorted(
+        target
+        for target in imports_of(module)
+        if target in MODULES and layer(target) > layer(module)
+    )
+    assert upward == [], f"{module} imports up the pipeline: {upward}"
+
+
+@pytest.mark.parametrize("module", ["diffcheck.rules", "diffcheck.errors"])
+def test_table_and_errors_import_nothing_from_diffcheck(module: str) -> None:
+    assert imports_of(module) == set()
+
+
+def test_no_import_cycles() -> None:
+    graph = {module: sorted(t for t in imports_of(module) if t in MODULES) for module in MODULES}
+    state: dict[str, str] = {}
+    cycles: list[list[str]] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = "open"
+        for target in graph[module]:
+            if state.get(target) == "open":
+                cycles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = "done"
+
+    for module in graph:
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
+
+
+def test_resolve_relative_imports() -> None:
+    # the walker itself: relative imports of modules and of packages
+    assert imports_of("diffcheck.oracles.finite") >= {"diffcheck.oracles"}
+    assert "diffcheck.rules" in imports_of("diffcheck.parse")
+    assert "diffcheck.symbolic" in imports_of("diffcheck.oracles")

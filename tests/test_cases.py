@@ -1,0 +1,233 @@
+"""Loading case files: data-driven over tests/data/{valid,invalid}.
+
+Convention: each test changes into the data folder and loads the file by its bare name,
+so a message reads `NAME.yaml:LINE:COLUMN: message` on every machine.
+
+- valid/NAME.yaml loads with no error; valid/NAME.json holds, per case, the fields below.
+- invalid/NAME.yaml has a sibling NAME.err holding every expected error line, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from diffcheck.cases import (
+    DEFAULTS,
+    Case,
+    Interval,
+    InvalidCase,
+    Tolerance,
+    load_case_file,
+)
+from diffcheck.errors import CaseFileError, Location
+from diffcheck.symbolic import format_expression
+
+DATA = Path(__file__).parent / "data"
+VALID = sorted(p.name for p in (DATA / "valid").glob("*.yaml"))
+INVALID = sorted(p.name for p in (DATA / "invalid").glob("*.yaml"))
+
+
+def _summary(case: Case) -> dict:
+    """The fields a valid/NAME.json states, in JSON types."""
+    return {
+        "name": case.name,
+        "line": case.location.line,
+        "column": case.location.column,
+        "description": case.description,
+        "function": case.function.text,
+        "function_at": [case.function.location.line, case.function.location.column],
+        "resolved": format_expression(case.resolve(case.function.expr)),
+        "where": [[name, expression.text] for name, expression in case.where],
+        "wrt": list(case.wrt),
+        "gradient": {name: claim.text for name, claim in case.gradient.items()},
+        "variables": list(case.variables),
+        "domain": {name: [value.low, value.high] if isinstance(value, Interval) else value
+                   for name, value in case.domain.items()},
+        "points": [dict(point) for point in case.points],
+        "samples": case.samples,
+        "seed": case.seed,
+        "tolerance": {"rtol": case.tolerance.rtol, "atol": case.tolerance.atol},
+        "expect": case.expect,
+    }  # fmt: skip
+
+
+def test_data_folders_are_not_empty() -> None:
+    assert VALID and INVALID
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_load_case_file_valid(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA / "valid")
+    expected = json.loads(Path(name).with_suffix(".json").read_text(encoding="utf-8"))
+    loaded = load_case_file(name)
+    assert [str(error) for error in loaded.errors] == []
+    assert loaded.path == name
+    assert all(isinstance(entry, Case) for entry in loaded.entries)
+    assert [_summary(case) for case in loaded.cases] == expected
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_load_case_file_invalid(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA / "invalid")
+    expected = Path(name).with_suffix(".err").read_text(encoding="utf-8").splitlines()
+    loaded = load_case_file(name)
+    assert [str(error) for error in loaded.errors] == expected
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_load_case_file_invalid_errors_carry_a_location(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(DATA / "invalid")
+    loaded = load_case_file(name)
+    for entry in loaded.entries:
+        if isinstance(entry, InvalidCase):
+            assert entry.errors
+            assert entry.file == name
+            assert all(
+                error.location is not None and error.location.file == name for error in entry.errors
+            )
+
+
+# ---- file-level problems written on the fly ----------------------------------------------
+
+
+def _write(folder: Path, name: str, text: str | bytes) -> str:
+    path = folder / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return name
+
+
+def _messages(path: str) -> list[str]:
+    return [str(error) for error in load_case_file(path).errors]
+
+
+def test_load_case_file_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _messages("nowhere.yaml") == [
+        "nowhere.yaml:1:1: cannot read the file: No such file or directory"
+    ]
+
+
+def test_load_case_file_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _write(tmp_path, "binary.yaml", b"\xff\xfe")
+    assert _messages(name) == [
+        "binary.yaml:1:1: cannot read the file: 'utf-8' codec can't decode byte 0xff in "
+        "position 0: invalid start byte"
+    ]
+
+
+def test_load_case_file_keeps_the_path_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("cases:\n  - name: a\n    function: sigmod(x)\n", encoding="utf-8")
+    (error,) = load_case_file(path).errors
+    assert str(error) == f"{path}:3:15: unknown function 'sigmod' (did you mean 'sigmoid'?)"
+
+
+def test_load_case_file_yaml_tag_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _write(
+        tmp_path,
+        "tags.yaml",
+        (
+            "cases:\n"
+            "  - name: tagged\n"
+            "    function: !foo x\n"
+            "    domain: {x: [0, 1]}\n"
+            "  - name: fine\n"
+            "    function: x\n"
+            "    domain: {x: [0, 1]}\n"
+        ),
+    )
+    loaded = load_case_file(name)  # must not raise yaml's ConstructorError
+    assert [case.name for case in loaded.cases] == ["fine"]
+    assert [(e.location.line, e.location.column) for e in loaded.errors] == [(3, 15)]
+    assert all(isinstance(error, CaseFileError) for error in loaded.errors)
+
+
+def test_load_case_file_python_tag_executes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _write(
+        tmp_path,
+        "evil.yaml",
+        ("cases:\n  - name: evil\n    function: !!python/object/apply:os.system ['touch PWNED']\n"),
+    )
+    try:
+        load_case_file(name)
+    finally:
+        assert not (tmp_path / "PWNED").exists()
+
+
+def test_load_case_file_expression_executes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _write(
+        tmp_path,
+        "evil.yaml",
+        (
+            "cases:\n"
+            "  - name: evil\n"
+            "    function: __import__('os').system('touch PWNED')\n"
+            "    domain: {x: [0, 1]}\n"
+        ),
+    )
+    assert _messages(name) == ['evil.yaml:3:26: strings are not allowed: unexpected "\'"']
+    assert sorted(os.listdir(tmp_path)) == ["evil.yaml"]
+
+
+# ---- the values a case carries -----------------------------------------------------------
+
+
+def test_load_case_file_defaults_table() -> None:
+    assert dict(DEFAULTS) == {"samples": 64, "seed": 0, "rtol": 1e-7, "atol": 1e-12}
+
+
+def test_load_case_file_applies_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _write(
+        tmp_path, "a.yaml", "cases:\n  - name: a\n    function: x\n    domain: {x: [0, 1]}\n"
+    )
+    (case,) = load_case_file(name).cases
+    assert (case.samples, case.seed, case.expect) == (64, 0, "correct")
+    assert case.tolerance == Tolerance(rtol=1e-7, atol=1e-12)
+    assert case.wrt == ("x",) and case.gradient == {} and case.points == ()
+
+
+def test_load_case_file_records_locations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA / "valid")
+    case = load_case_file("expression-styles.yaml").cases[0]
+    assert case.location == Location("expression-styles.yaml", 3, 5)
+    assert case.gradient["w"].location == Location("expression-styles.yaml", 17, 10)
+    assert dict(case.where)["s"].location == Location("expression-styles.yaml", 11, 10)
+
+
+def test_case_resolve_substitutes_intermediates_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA / "valid")
+    case = load_case_file("cases-md-example.yaml").cases[1]
+    w0, w1, w2, w3, x1, x2, x3, t = sp.symbols("w0 w1 w2 w3 x1 x2 x3 t")
+    y = case.resolve(sp.Symbol("y"))
+    assert y.func.__name__ == "sigmoid"
+    assert y.args == (w0 + w1 * x1 + w2 * x2 + w3 * x3,)
+    assert case.resolve(case.gradient["w1"].expr) == (y - t) * y * (1 - y) * x1
+
+
+def test_case_file_splits_cases_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(DATA / "invalid")
+    loaded = load_case_file("case-not-mapping.yaml")
+    assert [case.name for case in loaded.cases] == ["fine"]
+    assert len(loaded.entries) == 3
+    assert len(loaded.errors) == 2

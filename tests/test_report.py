@@ -1,0 +1,115 @@
+"""Report stage: golden text and JSON reports of a small fixed case file, compared exactly.
+
+The input is tests/data/report/; the tests change into that folder and name the files
+relatively, so no path of this machine reaches the golden files. After an intended change
+of the report, rewrite them with `pytest --update-golden` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from diffcheck.check import CaseResult, check_paths
+from diffcheck.errors import DiffcheckError, Location
+from diffcheck.report import JSON_VERSION, diagnostics, render_json, render_text, summary
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden"
+INPUT = HERE / "data" / "report"
+FILES = ["report.yaml", "invalid.yaml"]
+
+
+@pytest.fixture
+def results(monkeypatch: pytest.MonkeyPatch) -> list[CaseResult]:
+    monkeypatch.chdir(INPUT)
+    return check_paths(FILES)
+
+
+def _compare_golden(name: str, text: str, update: bool) -> None:
+    path = GOLDEN / name
+    if update:
+        path.write_text(text, encoding="utf-8")
+    if not path.exists():
+        pytest.fail(f"no golden file {name}: run pytest --update-golden and review it")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_render_text_golden(results: list[CaseResult], update_golden: bool) -> None:
+    _compare_golden("report.txt", render_text(results) + "\n", update_golden)
+
+
+def test_render_json_golden(results: list[CaseResult], update_golden: bool) -> None:
+    _compare_golden("report.json", render_json(results) + "\n", update_golden)
+
+
+def test_golden_files_hold_no_absolute_path() -> None:
+    for path in GOLDEN.iterdir():
+        text = path.read_text(encoding="utf-8")
+        assert str(HERE.parent) not in text, path.name
+        assert tempfile.gettempdir() not in text, path.name
+
+
+def test_render_json_follows_the_contract(results: list[CaseResult]) -> None:
+    document = json.loads(render_json(results))
+    assert document["version"] == JSON_VERSION == 1
+    assert (
+        document["summary"]
+        == summary(results)
+        == {"cases": 7, "passed": 4, "failed": 2, "errors": 1}
+    )
+    for entry in document["cases"]:
+        assert {
+            "file",
+            "line",
+            "name",
+            "verdict",
+            "expect",
+            "status",
+            "warnings",
+            "variables",
+        } <= set(entry)
+        assert entry["status"] in ("pass", "fail", "error")
+        if entry["status"] == "error":
+            assert entry["message"]
+        for variable in entry["variables"].values():
+            assert {"max_abs_error", "max_rel_error", "worst_point"} <= set(variable)
+
+
+def test_render_json_has_no_nan_or_infinity(results: list[CaseResult]) -> None:
+    text = render_json(results)
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in the JSON report"))
+
+
+def test_diagnostics_lists_errors_then_tracebacks() -> None:
+    where = Location("a.yaml", 3, 7)
+    invalid = CaseResult(
+        "a.yaml",
+        "a",
+        where,
+        "error",
+        errors=(DiffcheckError("bad key", where),),
+        error_kind="invalid",
+    )
+    crash = CaseResult(
+        "a.yaml",
+        "b",
+        where,
+        "error",
+        errors=(DiffcheckError("internal error: KeyError: 'x'", where),),
+        error_kind="crash",
+        traceback="Traceback ...\nKeyError: 'x'\n",
+    )
+    assert diagnostics([invalid, crash]) == [
+        "a.yaml:3:7: bad key",
+        "a.yaml:3:7: internal error: KeyError: 'x'",
+        "Traceback ...\nKeyError: 'x'",
+    ]
+    assert diagnostics([invalid, crash], errors=False) == ["Traceback ...\nKeyError: 'x'"]
+
+
+def test_render_text_empty_run() -> None:
+    assert render_text([]) == "\n0 passed, 0 failed"

@@ -1,0 +1,240 @@
+"""Verdict stage: correct, incorrect (with the worst point), inconclusive (with a reason);
+float64 artefacts never convict; kinks and overflow are warnings, not verdicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import assume, given, settings
+from strategies import VARIABLES, Sample, samples
+
+from diffcheck.cases import Tolerance
+from diffcheck.compare import compare_gradient
+from diffcheck.oracles import Problem
+from diffcheck.oracles.finite import FiniteDifferences
+from diffcheck.parse import parse_expression
+from diffcheck.verdict import Verdict, decide_verdict, format_point, format_values
+
+DEFAULT = Tolerance(rtol=1e-7, atol=1e-12)
+NO_ATOL = Tolerance(rtol=1e-7, atol=0.0)
+x = sp.Symbol("x")
+
+
+def p(text: str) -> sp.Expr:
+    return parse_expression(text)
+
+
+def verdict_of(
+    function: str,
+    claims: dict[str, str],
+    points,
+    tolerance: Tolerance = DEFAULT,
+    problem: Problem | None = None,
+    **options,
+) -> Verdict:
+    expr = p(function)
+    variables = tuple(sorted(symbol.name for symbol in expr.free_symbols))
+    problem = problem or Problem.derive(expr, variables, variables)
+    points = np.atleast_2d(np.asarray(points, dtype=float))
+    comparison = compare_gradient(
+        problem, {n: p(t) for n, t in claims.items()}, points, tolerance, **options
+    )
+    return decide_verdict(comparison, tolerance)
+
+
+def _uniform(low: float, high: float, count: int = 64, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(low, high, (1, count))
+
+
+# ---- correct ----------------------------------------------------------------------------
+
+
+def test_decide_verdict_correct_claim() -> None:
+    verdict = verdict_of("sigmoid(x)", {"x": "sigmoid(x)*(1 - sigmoid(x))"}, _uniform(-30, 30))
+    assert verdict == Verdict("correct", "agrees at 64 points", (), ())
+
+
+def test_decide_verdict_correct_without_claim_is_confirmed_by_finite_differences() -> None:
+    verdict = verdict_of("x*sin(y)", {}, np.vstack([_uniform(-2, 2, 8), _uniform(-2, 2, 8, 1)]))
+    assert verdict.verdict == "correct"
+    assert verdict.evidence == "derived gradient confirmed by finite differences at 8 points"
+    assert verdict.reasons == () and verdict.warnings == ()
+
+
+# ---- incorrect --------------------------------------------------------------------------
+
+
+def test_decide_verdict_incorrect_names_the_worst_point() -> None:
+    verdict = verdict_of("tanh(x)", {"x": "1 - tanh(x)"}, [[-1.0, 0.5, -3.0]])
+    assert verdict.verdict == "incorrect"
+    assert verdict.evidence == ("counterexample at x=-3: ∂/∂x expected 0.00986604, claimed 1.99505")
+    example = verdict.counterexample
+    assert example.variable == "x"
+    assert example.point == {"x": -3.0}
+    assert example.expected == pytest.approx(1 - np.tanh(-3.0) ** 2, rel=1e-14)
+    assert example.claimed == pytest.approx(1 - np.tanh(-3.0), rel=1e-15)
+    assert example.abs_error == pytest.approx(example.claimed - example.expected, rel=1e-14)
+    assert example.rel_error == pytest.approx(example.abs_error / example.expected, rel=1e-14)
+    assert "finite" in [oracle[0] for oracle in example.oracles]
+
+
+def test_decide_verdict_incorrect_among_several_variables() -> None:
+    points = [[0.5, 1.0, 2.0], [1.0, -1.0, 3.0]]
+    verdict = verdict_of("x^2*y", {"x": "2*x*y", "y": "x^2 + 1"}, points)
+    assert verdict.verdict == "incorrect"
+    assert verdict.counterexample.variable == "y"
+    assert verdict.evidence == "counterexample at x=0.5, y=1: ∂/∂y expected 0.25, claimed 1.25"
+
+
+def test_decide_verdict_small_error_is_still_incorrect() -> None:
+    verdict = verdict_of("x^2", {"x": "((x + 0.001)^2 - x^2)/0.001"}, _uniform(-2, 2))
+    assert verdict.verdict == "incorrect"
+
+
+# ---- inconclusive -----------------------------------------------------------------------
+
+
+def test_decide_verdict_inconclusive_without_usable_points() -> None:
+    verdict = verdict_of("log(x)", {"x": "1/x"}, [[-2.0, -1.0]])
+    assert verdict == Verdict(
+        "inconclusive",
+        "",
+        ("no point where the function can be checked: all 2 points are outside its domain",),
+        ("the function is undefined at 2 of 2 points (e.g. x=-2); left out",),
+    )
+
+
+def test_decide_verdict_inconclusive_when_every_point_is_a_kink() -> None:
+    verdict = verdict_of("relu(x)", {"x": "heaviside(x)"}, [[0.0, 0.0]])
+    assert verdict == Verdict(
+        "inconclusive",
+        "",
+        (
+            "no point where the function can be checked: all 2 points are at non-differentiable "
+            "places",
+        ),
+        ("2 points lie where the function is not differentiable (e.g. x=0); left out",),
+    )
+
+
+@pytest.mark.parametrize("claims", [{"x": "2*cos(x)"}, {}])
+def test_decide_verdict_oracle_contradicting_the_reference(claims: dict) -> None:
+    # a deliberately wrong reference: the claim agrees with it, finite differences do not
+    wrong = Problem(sp.sin(x), ("x",), ("x",), {"x": 2 * sp.cos(x)}, ())
+    verdict = verdict_of(
+        "sin(x)", claims, [[0.1, 0.5, 1.0]], problem=wrong, oracles=(FiniteDifferences(),)
+    )
+    assert verdict.verdict == "inconclusive"
+    (reason,) = verdict.reasons
+    assert reason.startswith(
+        "finite differences disagree with the derived ∂/∂x at x=0.1: 0.995004 vs 1.99001 ("
+    )
+    assert reason.endswith("); the point may not be differentiable")
+
+
+# ---- warnings: kinks, overflow ----------------------------------------------------------
+
+
+def test_decide_verdict_leaves_kink_points_out_with_a_warning() -> None:
+    verdict = verdict_of("relu(x)", {"x": "heaviside(x)"}, [[0.0, -1.0, 1.0, 0.5]])
+    assert verdict == Verdict(
+        "correct",
+        "agrees at 3 points",
+        (),
+        ("1 point lies where the function is not differentiable (e.g. x=0); left out",),
+    )
+
+
+def test_decide_verdict_overflowing_function_is_evaluated_in_mpmath() -> None:
+    verdict = verdict_of("exp(x)/(1 + exp(x))^2", {}, [[800.0, -800.0, 0.5, 750.0, 2.0]])
+    assert verdict.verdict == "correct"
+    assert verdict.warnings == (
+        "the function overflows float64 at 2 points (e.g. x=800); "
+        "it was evaluated with mpmath there",
+    )
+
+
+def test_decide_verdict_overflowing_claim_is_still_correct() -> None:
+    verdict = verdict_of(
+        "sigmoid(x)", {"x": "exp(x)/(1 + exp(x))^2"}, [[800.0, -800.0, 0.5, 750.0, 2.0]]
+    )
+    assert verdict == Verdict(
+        "correct",
+        "agrees at 5 points",
+        (),
+        (
+            "∂/∂x: float64 overflows or loses all precision at 2 points; re-evaluated with "
+            "mpmath, the claim holds there",
+        ),
+    )
+
+
+def test_decide_verdict_overflow_on_a_wide_domain() -> None:
+    verdict = verdict_of(
+        "sigmoid(x)", {"x": "exp(x)/(1 + exp(x))^2"}, np.hstack([[[800.0]], _uniform(-800, 800)])
+    )
+    assert verdict.verdict == "correct"
+    assert any(
+        w.startswith("∂/∂x: float64 overflows or loses all precision at ") for w in verdict.warnings
+    )
+
+
+# ---- float64 cancellation never convicts --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "claim", ["1 - tanh(x)^2", "1/cosh(x)^2", "4*sigmoid(2*x)*(1 - sigmoid(2*x))"]
+)
+def test_decide_verdict_cancellation_never_convicts(claim: str) -> None:
+    verdict = verdict_of("tanh(x)", {"x": claim}, _uniform(18, 40), NO_ATOL)
+    assert verdict.verdict == "correct"
+
+
+def test_decide_verdict_cancellation_in_the_derived_gradient_is_not_a_conflict() -> None:
+    # the derived 1 - tanh(x)^2 cancels in float64; refined, it agrees with the oracles
+    verdict = verdict_of("tanh(x)", {}, _uniform(18, 40), NO_ATOL)
+    assert verdict.verdict == "correct"
+
+
+@pytest.mark.parametrize("claim", ["2/cosh(x)^2", "1/cosh(x)^2 + 1e-30"])
+def test_decide_verdict_tiny_but_wrong_claims_are_still_convicted(claim: str) -> None:
+    verdict = verdict_of("tanh(x)", {"x": claim}, _uniform(18, 40), NO_ATOL)
+    assert verdict.verdict == "incorrect"
+
+
+# ---- properties over random expressions ---------------------------------------------------
+
+
+def _judge_sample(sample: Sample, offset: sp.Expr) -> Verdict:
+    # only the variables the expression uses: a partial that is 0 by construction makes
+    # every wrong claim climb to 960 digits, which is slow for special functions
+    wrt = tuple(sorted(symbol.name for symbol in sample.expr.free_symbols))
+    assume(wrt)
+    problem = Problem.derive(sample.expr, wrt, VARIABLES)
+    claims = {name: problem.gradient[name] + offset for name in wrt}
+    points = np.array([[sample.point[name]] for name in VARIABLES])
+    return decide_verdict(compare_gradient(problem, claims, points, DEFAULT), DEFAULT)
+
+
+@given(samples(max_depth=3))
+def test_decide_verdict_never_convicts_the_derived_gradient(sample: Sample) -> None:
+    assert _judge_sample(sample, sp.Integer(0)).verdict != "incorrect"
+
+
+@settings(max_examples=20)  # each wrong claim is re-checked in mpmath, up to 960 digits
+@given(samples(max_depth=3))
+def test_decide_verdict_never_accepts_a_gradient_off_by_one(sample: Sample) -> None:
+    assert _judge_sample(sample, sp.Integer(1)).verdict != "correct"
+
+
+# ---- formatting helpers -----------------------------------------------------------------
+
+
+def test_format_point() -> None:
+    assert format_point(["x", "y"], np.array([0.5, -1e-7])) == "x=0.5, y=-1e-07"
+
+
+def test_format_values_shows_a_difference() -> None:
+    assert format_values(1.0, 1.0 + 1e-9) == ("1", "1.000000001")
+    assert format_values(0.25, 0.25) == ("0.25", "0.25")

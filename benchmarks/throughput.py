@@ -26,7 +26,7 @@ from diffcheck.cases import load_case_file
 from diffcheck.check import Settings, check_case
 
 SIZES = (10_000, 100_000, 1_000_000)
-REPEATS = 3  # best of: the machines are noisy, the minimum is the least disturbed run
+REPEATS = 5  # best of: the machines are noisy, the minimum is the least disturbed run
 CASE = """\
 cases:
   - name: sigmoid-closed-form
@@ -49,13 +49,20 @@ def baseline(count: int) -> bool:
     return bool(np.all(np.abs(claimed - numeric) <= 1e-6 + 1e-6 * np.abs(claimed)))
 
 
-def best_time(function, *args) -> float:
-    times = []
+def seconds(function, *args) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+def best_times(*calls) -> list[float]:
+    """The best of REPEATS runs of each call, the calls interleaved so that a disturbance
+    of the machine falls on all of them alike."""
+    best = [float("inf")] * len(calls)
     for _ in range(REPEATS):
-        start = time.perf_counter()
-        function(*args)
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for index, (function, *args) in enumerate(calls):
+            best[index] = min(best[index], seconds(function, *args))
+    return best
 
 
 def peak_mib(function, *args) -> float:
@@ -80,8 +87,7 @@ def main() -> None:
         result = check_case(case, settings)
         if result.status != "pass":
             sys.exit(f"the benchmark case did not pass at {count} points: {result.message}")
-        checked = best_time(check_case, case, settings)
-        plain = best_time(baseline, count)
+        checked, plain = best_times((check_case, case, settings), (baseline, count))
         runs.append({
             "points": count,
             "diffcheck_seconds": round(checked, 4),

@@ -78,10 +78,14 @@ class Discrepancy:
     method: str
     values: np.ndarray  # the source's value (NaN where not evaluated)
     reference: np.ndarray
-    abs_error: np.ndarray
     excess: np.ndarray  # > 1: not close at that point
     unreliable: np.ndarray  # the source cannot say anything there
     error_bar: np.ndarray  # the source's own error estimate (0 for a formula)
+
+    @cached_property
+    def abs_error(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.abs(self.values - self.reference)
 
     @cached_property
     def rel_error(self) -> np.ndarray:
@@ -163,7 +167,7 @@ def _judge_claim(
 ) -> tuple[np.ndarray, ...]:
     ratio = excess(claim, reference, tolerance)
     doubtful = (ratio > 1) | ~np.isfinite(claim) | ~np.isfinite(reference)
-    return np.abs(claim - reference), ratio, doubtful
+    return ratio, doubtful
 
 
 class _Partial:
@@ -177,7 +181,7 @@ class _Partial:
         self.tolerance = tolerance
         self.reference = values.values[reference_slot]
         self.claim = values.values[claim_slot] if claim_slot is not None else None
-        self.abs_error = self.excess = None
+        self.excess = None
         self.undefined = np.zeros(self.reference.shape, dtype=bool)
         self.unsettled = np.zeros(self.reference.shape, dtype=bool)
         self.unexamined = np.zeros(self.reference.shape, dtype=bool)
@@ -187,9 +191,7 @@ class _Partial:
         """Compare in float64; return the points where float64 cannot be trusted."""
         if self.claim is None:
             return ~np.isfinite(self.reference)
-        self.abs_error, self.excess, doubtful = by_chunks(
-            _judge_claim, self.claim, self.reference, self.tolerance
-        )
+        self.excess, doubtful = by_chunks(_judge_claim, self.claim, self.reference, self.tolerance)
         return doubtful
 
     def choose(self, doubtful: np.ndarray) -> np.ndarray:
@@ -215,7 +217,7 @@ class _Partial:
         if indices.size and not self.refined:  # copy on first write: arrays are shared
             self.reference = self.reference.copy()
             if self.claim is not None:
-                self.claim, self.abs_error = self.claim.copy(), self.abs_error.copy()
+                self.claim = self.claim.copy()
         misjudged = 0
         for index in indices.tolist():
             misjudged += self._refine_point(index)
@@ -236,11 +238,10 @@ class _Partial:
         claim = refined.values[claim_slot]
         was_wrong = bool(self.excess[index] > 1 or not np.isfinite(self.claim[index]))
         if not ctx.isfinite(claim):
-            self.claim[index], self.abs_error[index], self.excess[index] = np.nan, np.inf, np.inf
+            self.claim[index], self.excess[index] = np.nan, np.inf
             return False
         slack = refined.errors[reference_slot] + refined.errors[claim_slot]
         self.claim[index] = float(claim)
-        self.abs_error[index] = float(abs(claim - reference))
         self.excess[index] = float(excess(claim, reference, self.tolerance, slack))
         return was_wrong and self.excess[index] <= 1
 
@@ -261,7 +262,7 @@ def _judge_oracle(
     ratio = difference / allowed
     undecided = np.isnan(ratio)
     ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
-    return difference, ratio, unreliable
+    return ratio, unreliable
 
 
 def _oracle_discrepancy(
@@ -276,10 +277,8 @@ def _oracle_discrepancy(
     """Agreement within the tolerance (rtol at least FD_RTOL) widened by the oracle's
     own error bar; where the bar is wider than a tenth of the value, the oracle cannot
     say anything. The same test as `excess`, fused for speed."""
-    difference, ratio, unreliable = by_chunks(
-        _judge_oracle, values, errors, reference, checked, tolerance
-    )
-    return Discrepancy(name, method, values, reference, difference, ratio, unreliable, errors)
+    ratio, unreliable = by_chunks(_judge_oracle, values, errors, reference, checked, tolerance)
+    return Discrepancy(name, method, values, reference, ratio, unreliable, errors)
 
 
 def _widen(estimate: Estimate, usable: np.ndarray) -> Estimate:
@@ -422,7 +421,6 @@ def _compare_partial(
             "formula",
             partial.claim,
             partial.reference,
-            partial.abs_error,
             partial.excess,
             ~checked,
             no_error_bar,

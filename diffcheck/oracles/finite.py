@@ -42,11 +42,12 @@ def _central(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray
     h = np.abs(x)
     np.maximum(h, 1.0, out=h)
     h *= STEP
-    evaluate = problem.function_program.evaluate
+    evaluate = problem.function_program.batch
     # divide by the step actually taken: (x + h) - (x - h) is exact, 2h may not be
     above, below = x + h, x - h
     # the rounding model's scale: the largest intermediate near x, not just |f|
-    f_above, scale = evaluate(points, rows={row: above}, magnitude=True)
+    scale = np.zeros(x.shape)
+    (f_above,) = evaluate(points, rows={row: above}, largest=scale)
     (f_below,) = evaluate(points, rows={row: below})
     small = (f_above - f_below) / (above - below)
     h2 = 2 * h

@@ -22,7 +22,7 @@ from ..symbolic import nodes_in_order
 
 __all__ = ["CHUNK", "Program", "as_real", "by_chunks"]
 
-CHUNK = 1 << 15  # points per pass: intermediates stay in cache and memory stays bounded
+CHUNK = 1 << 16  # points per pass: intermediates stay in cache and memory stays bounded
 
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
 
@@ -128,6 +128,24 @@ class Program:
                 for result, value in zip(results, outputs, strict=True):
                     result[start:stop] = value
         return results
+
+    def batch(
+        self,
+        points: np.ndarray,
+        rows: Mapping[int, np.ndarray] | None = None,
+        dtype: type = np.float64,
+        largest: np.ndarray | None = None,
+    ) -> list[np.ndarray]:
+        """Every output for a batch of at most CHUNK points, with none of `evaluate`'s
+        chunking and copying: for callers that already work chunk by chunk."""
+        rows = rows or {}
+
+        def column(row: int) -> np.ndarray:
+            return rows[row] if row in rows else points[row]
+
+        values = self.forward(column, dtype, keep=False, largest=largest)
+        width = points.shape[1]
+        return [np.broadcast_to(values[output], (width,)) for output in self.outputs]
 
     def _run(
         self, column: Callable[[int], np.ndarray], width: int, dtype: type, magnitude: bool

@@ -80,6 +80,18 @@ class ReverseMode:
                   for name, value in values.items()}  # fmt: skip
         return Estimate(self.name, {n: "float64" for n in problem.wrt}, values, errors)
 
+    def sweep(self, program: Program, point: Sequence[float]) -> tuple[list[Any], list[Any]]:
+        """The forward value and the adjoint of every step of `program` at one point,
+        in float64: backpropagation as a bucket relay, for explainers. A step the output
+        does not depend on has adjoint None."""
+        column = np.asarray(point, dtype=float).reshape(-1, 1)
+        with np.errstate(all="ignore"):
+            forward = program.forward(lambda row: column[row])
+            adjoints = self._backward(program, forward, self._local_numpy)
+        values = [float(np.asarray(v).reshape(-1)[0]) for v in forward]
+        flows = [None if a is None else float(np.asarray(a).reshape(-1)[0]) for a in adjoints]
+        return values, flows
+
     def second_opinion(
         self, problem: Problem, points: np.ndarray, name: str
     ) -> tuple[np.ndarray, np.ndarray]:

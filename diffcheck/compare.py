@@ -9,7 +9,7 @@ is non-finite or a comparison fails, both sides are re-evaluated in mpmath first
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +21,7 @@ from .oracles import Estimate, Oracle, Problem
 from .oracles.exact import ExactValues
 from .oracles.finite import EPS, USEFUL, FiniteDifferences
 from .oracles.program import by_chunks
+from .oracles.reverse import ReverseMode
 
 __all__ = [
     "FD_RTOL",
@@ -32,6 +33,7 @@ __all__ = [
     "excess",
 ]
 
+ORACLES: tuple[Oracle, ...] = (ReverseMode(), FiniteDifferences())  # beside the reference
 FD_RTOL = 1e-6  # an oracle is never asked to agree more closely than this
 FD_SAFETY = 4.0  # error bars are estimates: a disagreement must exceed this many of them
 KINK_ULPS = 64.0  # a kink expression this close to 0 (in ulps of the point) is at the kink
@@ -81,6 +83,9 @@ class Discrepancy:
     excess: np.ndarray  # > 1: not close at that point
     unreliable: np.ndarray  # the source cannot say anything there
     error_bar: np.ndarray  # the source's own error estimate (0 for a formula)
+    # where the oracle's first method failed, and where its second method answered
+    first_failing: np.ndarray | None = None
+    second: np.ndarray | None = None
 
     @cached_property
     def abs_error(self) -> np.ndarray:
@@ -120,6 +125,7 @@ class VariableResult:
     undefined: int  # usable points where the partial does not exist (a pole, a cusp)
     unsettled: int  # usable points where even 960 digits gave no stable value
     unexamined: int = 0  # doubtful points beyond MAX_REFINED, left out
+    exact: Discrepancy | None = None  # the derived partial in float64 against the reference
 
 
 @dataclass(frozen=True)
@@ -256,7 +262,10 @@ def _judge_oracle(
     bar = FD_SAFETY * errors
     difference = np.abs(values - reference)
     magnitude = np.abs(reference)
-    unreliable = ~(bar <= USEFUL * magnitude + tolerance.atol) | ~checked
+    # the size of the quantity: the oracle's own value counts too, since the reference
+    # may be a float64 0 that mpmath has yet to refine
+    size = np.fmax(magnitude, np.abs(values))
+    unreliable = ~(bar <= USEFUL * size + tolerance.atol) | ~checked
     bar[~np.isfinite(bar)] = 0.0
     allowed = tolerance.atol + max(tolerance.rtol, FD_RTOL) * magnitude + bar
     ratio = difference / allowed
@@ -305,7 +314,7 @@ def compare_gradient(
     points: np.ndarray,
     tolerance: Tolerance,
     proofs: Mapping[str, bool] | None = None,
-    oracles: Sequence[Oracle] = (FiniteDifferences(),),
+    oracles: Sequence[Oracle] = ORACLES,
 ) -> Comparison:
     """Compare every claim and every oracle with the reference at every point.
 
@@ -382,37 +391,28 @@ def _compare_partial(
     for draft in drafts:
         doubtful |= draft.failing
     misjudged = partial.refine(partial.choose(doubtful & usable))
-    checked = partial.checked(usable)
-    oracle_results = {}
-    for oracle, draft in zip(oracles, drafts, strict=True):
-        if partial.refined or not checked.all():  # the reference or the points changed
-            draft = _rejudge(
-                draft, draft.values, draft.error_bar, partial.reference, tolerance, checked
-            )
-        # a second opinion where the oracle disagrees, and, when nothing was claimed,
-        # where it is too unsure to confirm the derived partial
-        wanted = draft.failing | (draft.unreliable & checked if claim is None else False)
-        oracle_results[oracle.name] = _second_opinion(
-            oracle,
-            problem,
-            partial.values.points,
-            name,
-            draft,
-            np.flatnonzero(wanted),
-            tolerance,
-            checked,
-        )
-    # a more precise second opinion may disagree with a float64 reference not yet refined
-    late = np.zeros(usable.shape, dtype=bool)
-    for result in oracle_results.values():
-        late |= result.failing
-    late[partial.refined] = False
-    if late.any():
-        misjudged += partial.refine(partial.choose(late))
+    results = {oracle.name: draft for oracle, draft in zip(oracles, drafts, strict=True)}
+    # a second opinion may contradict a float64 reference not refined yet, and a refined
+    # reference may move an oracle out of tolerance: two rounds settle both
+    for _ in range(2):
         checked = partial.checked(usable)
-        oracle_results = {key: _rejudge(d, d.values, d.error_bar, partial.reference,
-                                        tolerance, checked)
-                          for key, d in oracle_results.items()}  # fmt: skip
+        for oracle in oracles:
+            draft = _rejudge(results[oracle.name], partial.reference, tolerance, checked)
+            results[oracle.name] = _second_opinion(
+                oracle, problem, partial.values.points, name, draft,
+                _wanted(draft, checked, claim is None), tolerance, checked,
+            )  # fmt: skip
+        late = np.zeros(usable.shape, dtype=bool)
+        for result in results.values():
+            late |= result.failing
+        late[partial.refined] = False
+        if not late.any():
+            break
+        misjudged += partial.refine(partial.choose(late))
+    checked = partial.checked(usable)
+    oracle_results = {
+        key: _rejudge(d, partial.reference, tolerance, checked) for key, d in results.items()
+    }
     claimed = None
     if claim is not None:
         no_error_bar = np.broadcast_to(0.0, partial.reference.shape)  # a formula is exact
@@ -425,27 +425,50 @@ def _compare_partial(
             ~checked,
             no_error_bar,
         )
+    float64 = partial.values.values[partial.slots[0]]
+    exact = _oracle_discrepancy(
+        "exact", "float64", float64, np.zeros_like(float64), partial.reference, tolerance, checked
+    )
     return VariableResult(
         name=name, derived=problem.gradient[name], claim=claim, reference=partial.reference,
         checked=checked, claimed=claimed, oracles=oracle_results, proved=proved,
         refined=len(partial.refined), artefacts=misjudged,
         undefined=int(partial.undefined.sum()), unsettled=int(partial.unsettled.sum()),
         unexamined=int(partial.unexamined.sum()),
+        exact=exact,
     )  # fmt: skip
 
 
 def _rejudge(
     draft: Discrepancy,
-    values: np.ndarray,
-    errors: np.ndarray,
     reference: np.ndarray,
     tolerance: Tolerance,
     checked: np.ndarray,
+    values: np.ndarray | None = None,
+    errors: np.ndarray | None = None,
     method: str | None = None,
 ) -> Discrepancy:
-    return _oracle_discrepancy(
-        draft.source, method or draft.method, values, errors, reference, tolerance, checked
+    """The same oracle judged again (new reference, points or values), keeping what its
+    second opinions learnt."""
+    judged = _oracle_discrepancy(
+        draft.source,
+        method or draft.method,
+        draft.values if values is None else values,
+        draft.error_bar if errors is None else errors,
+        reference,
+        tolerance,
+        checked,
     )
+    return replace(judged, first_failing=draft.first_failing, second=draft.second)
+
+
+def _wanted(draft: Discrepancy, checked: np.ndarray, unclaimed: bool) -> np.ndarray:
+    """Points for a second opinion: where the oracle disagrees and, when nothing was
+    claimed, where it is too unsure to confirm the derived partial; each point once."""
+    wanted = draft.failing | (draft.unreliable & checked if unclaimed else False)
+    if draft.second is not None:
+        wanted &= ~draft.second
+    return np.flatnonzero(wanted)
 
 
 def _second_opinion(
@@ -458,12 +481,23 @@ def _second_opinion(
     tolerance: Tolerance,
     checked: np.ndarray,
 ) -> Discrepancy:
-    """Let the oracle try its second method at `indices`, if it has one."""
+    """Let the oracle try its second method at `indices` (at most MAX_REFINED of them,
+    the second methods being the costly ones), if it has one."""
     second = getattr(oracle, "second_opinion", None)
+    indices = indices[:MAX_REFINED]
     opinion = second(problem, points[:, indices], name) if indices.size and second else None
     if opinion is None:
         return draft
     values, errors = draft.values.copy(), draft.error_bar.copy()
     values[indices], errors[indices] = opinion
-    method = f"{draft.method}; complex step at {indices.size} of {values.size} points"
-    return _rejudge(draft, values, errors, draft.reference, tolerance, checked, method)
+    used = np.zeros(values.shape, dtype=bool) if draft.second is None else draft.second.copy()
+    used[indices] = True
+    failed = draft.failing if draft.first_failing is None else draft.first_failing | draft.failing
+    base = draft.method.split("; ")[0]
+    method = f"{base}; {oracle.second_method} at {_count(int(used.sum()))}"
+    judged = _rejudge(draft, draft.reference, tolerance, checked, values, errors, method)
+    return replace(judged, first_failing=failed, second=used)
+
+
+def _count(points: int) -> str:
+    return f"{points} point" if points == 1 else f"{points} points"

@@ -15,8 +15,8 @@ import numpy as np
 
 from .check import CaseResult
 from .compare import Discrepancy, VariableResult
+from .diagnosis import ORACLE_NAMES, format_point, format_values
 from .symbolic import fold_intermediates, format_expression
-from .verdict import ORACLE_NAMES, format_point, format_values
 
 __all__ = ["JSON_VERSION", "diagnostics", "render_json", "render_text", "summary"]
 
@@ -179,11 +179,24 @@ def _variable_json(result: CaseResult, variable: VariableResult) -> dict[str, An
         "expected": _number(variable.reference[index]) if index is not None else None,
         "actual": _number(main.values[index]) if index is not None else None,
         "checked_points": int(variable.checked.sum()),
-        "oracles": {name: {"method": d.method, **_errors(result, d, variable.checked),
-                           "unreliable_points": int((variable.checked & d.unreliable).sum())}
-                    for name, d in variable.oracles.items()},
+        "oracles": _oracles_json(result, variable),
     })  # fmt: skip
     return entry
+
+
+def _oracles_json(result: CaseResult, variable: VariableResult) -> dict[str, Any]:
+    """Each oracle's errors against the reference; "exact" is the derived partial as
+    float64 gives it, before mpmath refined the doubtful points."""
+    oracles = {"exact": variable.exact} if variable.exact is not None else {}
+    oracles.update(variable.oracles)
+    return {
+        name: {
+            "method": d.method,
+            **_errors(result, d, variable.checked),
+            "unreliable_points": int((variable.checked & d.unreliable).sum()),
+        }
+        for name, d in oracles.items()
+    }
 
 
 def _case_json(result: CaseResult) -> dict[str, Any]:

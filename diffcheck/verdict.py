@@ -15,10 +15,9 @@ import numpy as np
 
 from .cases import Tolerance
 from .compare import MAX_REFINED, Comparison, Discrepancy, VariableResult
+from .diagnosis import backing_sentence, diagnose, format_point, format_values, join_oracles
 
-__all__ = ["Counterexample", "Verdict", "decide_verdict", "format_point", "format_values"]
-
-ORACLE_NAMES = {"finite": "finite differences", "reverse": "reverse mode", "exact": "float64"}
+__all__ = ["Counterexample", "Verdict", "decide_verdict"]
 
 
 @dataclass(frozen=True)
@@ -41,27 +40,6 @@ class Verdict:
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
     counterexample: Counterexample | None = None
-
-
-def format_point(variables: Sequence[str], column: np.ndarray) -> str:
-    """
-    >>> format_point(["x", "y"], np.array([0.5, -1e-7]))
-    'x=0.5, y=-1e-07'
-    """
-    return ", ".join(f"{name}={value:.6g}" for name, value in zip(variables, column, strict=True))
-
-
-def format_values(*values: float) -> tuple[str, ...]:
-    """Shortest `g` forms (up to 17 digits) in which different values print differently.
-
-    >>> format_values(1.0, 1.0 + 1e-9)
-    ('1', '1.000000001')
-    """
-    for digits in range(6, 18):
-        texts = tuple(f"{value:.{digits}g}" for value in values)
-        if len(set(texts)) == len(set(values)):
-            return texts
-    return texts
 
 
 def _points(count: int) -> str:
@@ -103,22 +81,6 @@ def _reliable(discrepancy: Discrepancy, checked: np.ndarray) -> int:
     return int((checked & ~discrepancy.unreliable).sum())
 
 
-def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
-    """A sentence naming an oracle that reliably contradicts the reference, if any."""
-    for name, discrepancy in result.oracles.items():
-        index = discrepancy.worst(discrepancy.failing)
-        if index is None:
-            continue
-        oracle, reference = format_values(discrepancy.values[index], result.reference[index])
-        point = format_point(comparison.variables, comparison.points[:, index])
-        return (
-            f"{ORACLE_NAMES.get(name, name)} disagree with the derived "
-            f"{_partial_name(result.name)} at {point}: {oracle} vs {reference} "
-            f"({discrepancy.method}); the point may not be differentiable"
-        )
-    return None
-
-
 def _no_usable_points(comparison: Comparison) -> str:
     """
     >>> import numpy as np
@@ -152,7 +114,8 @@ def _no_usable_points(comparison: Comparison) -> str:
 
 def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     """The verdict of CASES.md for one compared case."""
-    warnings = tuple(_warnings(comparison, tolerance))
+    findings = diagnose(comparison)
+    warnings = (*_warnings(comparison, tolerance), *findings.odd_ones_out, *findings.notes)
     results = comparison.results
     if not comparison.usable.any():
         return Verdict("inconclusive", "", (_no_usable_points(comparison),), warnings)
@@ -161,19 +124,11 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     if absent:
         reason = f"{_partial_name(absent[0].name)} does not exist at any checked point"
         return Verdict("inconclusive", "", (reason,), warnings)
-    conflicts = [c for r in results if (c := _conflict(comparison, r))]
     wrong = [r for r in claimed if r.claimed.failing.any()]
-    if wrong and not conflicts:
-        example, _ = max((_counterexample(comparison, r) for r in wrong), key=lambda e: e[1])
-        expected, claimed_value = format_values(example.expected, example.claimed)
-        point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
-        evidence = (
-            f"counterexample at {point}: {_partial_name(example.variable)} expected "
-            f"{expected}, claimed {claimed_value}"
-        )
-        return Verdict("incorrect", evidence, (), warnings, example)
-    if conflicts:
-        return Verdict("inconclusive", "", tuple(conflicts), warnings)
+    if wrong and not findings.conflicts:
+        return _incorrect(comparison, wrong, warnings)
+    if findings.conflicts:
+        return Verdict("inconclusive", "", findings.conflicts, warnings)
     unconfirmed = [
         r
         for r in results
@@ -182,10 +137,25 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     if unconfirmed:
         reason = (
             f"nothing confirms the derived {_partial_name(unconfirmed[0].name)}: no claim "
-            "was given and finite differences are unreliable at every point"
+            "was given and no oracle is reliable at any point"
         )
         return Verdict("inconclusive", "", (reason,), warnings)
     return Verdict("correct", _agreement(results), (), warnings)
+
+
+def _incorrect(comparison: Comparison, wrong: list[VariableResult], warnings: tuple[str, ...]
+               ) -> Verdict:  # fmt: skip
+    (example, _), result = max(
+        ((_counterexample(comparison, r), r) for r in wrong), key=lambda pair: pair[0][1]
+    )
+    expected, claimed_value = format_values(example.expected, example.claimed)
+    point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
+    index = result.claimed.worst(result.claimed.failing)
+    evidence = (
+        f"counterexample at {point}: {_partial_name(example.variable)} expected "
+        f"{expected}, claimed {claimed_value}; {backing_sentence(result, index)}"
+    )
+    return Verdict("incorrect", evidence, (), warnings, example)
 
 
 def _agreement(results: Sequence[VariableResult]) -> str:
@@ -199,8 +169,10 @@ def _agreement(results: Sequence[VariableResult]) -> str:
     if unclaimed:
         confirmed = min(max(_reliable(d, r.checked) for d in r.oracles.values())
                         for r in unclaimed)  # fmt: skip
+        confirming = [name for name in unclaimed[0].oracles
+                      if all(_reliable(r.oracles[name], r.checked) for r in unclaimed)]  # fmt: skip
         subject = "derived gradient" if not claimed else "unclaimed partials"
-        parts.append(f"{subject} confirmed by finite differences at {_points(confirmed)}")
+        parts.append(f"{subject} confirmed by {join_oracles(confirming)} at {_points(confirmed)}")
     return "; ".join(parts)
 
 

@@ -1,9 +1,9 @@
 """Imports point down the pipeline only, and never in a circle (STYLE.md section 1).
 
 The pipeline, top to bottom:
-cli -> report -> check -> verdict -> compare -> oracles -> symbolic -> cases (+ yamlnodes)
--> parse -> limits -> rules / errors. A module may import modules below it, or beside it
-as long as no import circle forms. Every import statement counts, also those inside
+cli -> report -> check -> verdict -> diagnosis -> compare -> oracles -> symbolic -> cases
+(+ yamlnodes) -> parse -> limits -> rules / errors. A module may import modules below it,
+or beside it as long as no import circle forms. Every import statement counts, also those inside
 functions and under TYPE_CHECKING.
 """
 
@@ -21,11 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 LAYERS = {
     "diffcheck": 10,  # the public API re-exports; only the command line reads it (__version__)
     "diffcheck.cli": 10,
+    "diffcheck.api": 10,
     "diffcheck.pytest_plugin": 10,
     "diffcheck.report": 9,
     "diffcheck.latex": 9,
     "diffcheck.check": 8,
     "diffcheck.verdict": 7,
+    "diffcheck.diagnosis": 6.5,
     "diffcheck.compare": 6,
     "diffcheck.oracles": 5,  # and every module below diffcheck/oracles/
     "diffcheck.symbolic": 4,

@@ -83,6 +83,7 @@ class FiniteDifferences:
     """Extrapolated central differences; the complex step as a second opinion."""
 
     name = "finite"
+    second_method = "complex step"
 
     def gradient(self, problem: Problem, points: np.ndarray) -> Estimate:
         count = points.shape[1]

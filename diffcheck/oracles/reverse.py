@@ -59,6 +59,7 @@ class ReverseMode:
     """Adjoints by one backward sweep, vectorised over all points."""
 
     name = "reverse"
+    second_method = "mpmath"
 
     def __init__(self) -> None:
         self._templates = _Templates()

@@ -7,20 +7,36 @@ ones. The contract is CASES.md: unknown keys are errors, nothing is silently ign
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
-import sympy as sp
 import yaml
 
+from .case_builder import read_case, read_domain, read_setting, read_tolerance
+from .casedata import (
+    CASE_KEYS,
+    DEFAULT_KEYS,
+    DEFAULTS,
+    EXPECTATIONS,
+    TOLERANCE_KEYS,
+    TOP_KEYS,
+    Case,
+    CaseFile,
+    Defaults,
+    Expression,
+    Interval,
+    InvalidCase,
+    Tolerance,
+)
 from .errors import CaseFileError, DiffcheckError, Location
-from .parse import CONSTANTS, FUNCTION_NAMES, suggest
-from .yamlnodes import Expression, NodeReader, Source
+from .yamlnodes import NodeReader, Source
 
 __all__ = [
+    "CASE_KEYS",
     "DEFAULTS",
+    "DEFAULT_KEYS",
+    "EXPECTATIONS",
+    "TOLERANCE_KEYS",
+    "TOP_KEYS",
     "Case",
     "CaseFile",
     "Expression",
@@ -29,84 +45,6 @@ __all__ = [
     "Tolerance",
     "load_case_file",
 ]
-
-# The one table of defaults: what a case gets when neither it nor `defaults:` says.
-DEFAULTS = MappingProxyType({"samples": 64, "seed": 0, "rtol": 1e-7, "atol": 1e-12})
-
-CASE_KEYS = ("name", "description", "function", "where", "wrt", "gradient", "domain",
-             "points", "samples", "seed", "tolerance", "expect")  # fmt: skip
-DEFAULT_KEYS = ("samples", "seed", "tolerance", "domain", "expect")
-TOP_KEYS = ("defaults", "cases")
-TOLERANCE_KEYS = ("rtol", "atol")
-EXPECTATIONS = ("correct", "incorrect")
-_RESERVED = FUNCTION_NAMES | set(CONSTANTS)
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """Closeness means |claimed - reference| <= atol + rtol * |reference|."""
-
-    rtol: float
-    atol: float
-
-
-@dataclass(frozen=True)
-class Interval:
-    """Random points are drawn uniformly from [low, high]."""
-
-    low: float
-    high: float
-
-
-@dataclass(frozen=True)
-class Case:
-    """One validated case. `resolve` substitutes the `where` intermediates."""
-
-    file: str
-    name: str
-    location: Location
-    description: str
-    function: Expression
-    where: tuple[tuple[str, Expression], ...]
-    wrt: tuple[str, ...]
-    gradient: Mapping[str, Expression]
-    variables: tuple[str, ...]
-    domain: Mapping[str, Interval | float]
-    points: tuple[Mapping[str, float], ...]
-    samples: int
-    seed: int
-    tolerance: Tolerance
-    expect: str
-    substitutions: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
-
-    def resolve(self, expr: sp.Expr) -> sp.Expr:
-        """`expr` with every intermediate name replaced by what it stands for."""
-        return expr.xreplace(dict(self.substitutions)) if self.substitutions else expr
-
-
-@dataclass(frozen=True)
-class InvalidCase:
-    """A case that could not be read or, with `name` None, a problem of the whole file."""
-
-    file: str
-    name: str | None
-    location: Location
-    errors: tuple[DiffcheckError, ...]
-
-
-@dataclass(frozen=True)
-class CaseFile:
-    path: str
-    entries: tuple[Case | InvalidCase, ...]
-
-    @property
-    def cases(self) -> tuple[Case, ...]:
-        return tuple(entry for entry in self.entries if isinstance(entry, Case))
-
-    @property
-    def errors(self) -> tuple[DiffcheckError, ...]:
-        invalid = (entry for entry in self.entries if isinstance(entry, InvalidCase))
-        return tuple(error for entry in invalid for error in entry.errors)
 
 
 def load_case_file(path: str | Path) -> CaseFile:
@@ -144,26 +82,17 @@ def _file_error(path: str, error: DiffcheckError) -> CaseFile:
     return CaseFile(path, (InvalidCase(path, None, location, (error.at(location),)),))
 
 
-@dataclass
-class _Defaults:
-    """What `defaults:` says: (value, node) pairs, so cases can point back at it."""
-
-    settings: dict[str, tuple[object, yaml.Node]] = field(default_factory=dict)
-    tolerance: dict[str, float] = field(default_factory=dict)
-    domain: dict[str, tuple[Interval | float | None, yaml.Node]] = field(default_factory=dict)
-
-
 def _read_file(source: Source, root: yaml.Node) -> CaseFile:
     reader = NodeReader(source)
     top = {key: node for key, _, node in reader.mapping(root, "the file", TOP_KEYS)}
-    defaults = _read_defaults(reader, top["defaults"]) if "defaults" in top else _Defaults()
+    defaults = _read_defaults(reader, top["defaults"]) if "defaults" in top else Defaults()
     case_nodes = _case_nodes(reader, root, top.get("cases"))
     entries: list[Case | InvalidCase] = [
         InvalidCase(source.path, None, error.location, (error,)) for error in reader.errors
     ]
     first_line: dict[str, int] = {}
     for node in case_nodes:
-        entries.append(_read_case(source, node, defaults, first_line))
+        entries.append(read_case(source, node, defaults, first_line))
     return CaseFile(source.path, tuple(entries))
 
 
@@ -184,331 +113,15 @@ def _defaults_hint(key: str) -> str | None:
     return None
 
 
-def _read_defaults(reader: NodeReader, node: yaml.Node) -> _Defaults:
-    defaults = _Defaults()
+def _read_defaults(reader: NodeReader, node: yaml.Node) -> Defaults:
+    defaults = Defaults()
     for key, _, value_node in reader.mapping(node, "defaults", DEFAULT_KEYS, _defaults_hint):
         if key == "tolerance":
-            _read_tolerance(reader, value_node, defaults.tolerance)
+            read_tolerance(reader, value_node, defaults.tolerance)
         elif key == "domain":
-            _read_domain(reader, value_node, defaults.domain)
+            read_domain(reader, value_node, defaults.domain)
         else:
-            value = _read_setting(reader, key, value_node)
+            value = read_setting(reader, key, value_node)
             if value is not None:
                 defaults.settings[key] = (value, value_node)
     return defaults
-
-
-def _read_setting(reader: NodeReader, key: str, node: yaml.Node) -> object:
-    if key == "expect":
-        value = reader.text(node, "expect")
-        if value is not None and value not in EXPECTATIONS:
-            reader.fail(
-                f"expect must be one of: {', '.join(EXPECTATIONS)}; got {value!r}"
-                f"{suggest(value, set(EXPECTATIONS))}",
-                node,
-            )
-            return None
-        return value
-    return reader.whole_number(node, key)
-
-
-def _read_tolerance(reader: NodeReader, node: yaml.Node, into: dict[str, float]) -> None:
-    for key, _, value_node in reader.mapping(node, "tolerance", TOLERANCE_KEYS):
-        value = reader.number(value_node, f"tolerance {key}")
-        if value is not None and value < 0:
-            reader.fail(f"tolerance {key} must be >= 0, got {value_node.value}", value_node)
-        elif value is not None:
-            into[key] = value
-
-
-def _read_domain(
-    reader: NodeReader,
-    node: yaml.Node,
-    into: dict[str, tuple[Interval | float | None, yaml.Node]],
-) -> None:
-    """Read `name: [low, high]` or `name: value` entries; an invalid one is recorded as
-    None (its error reported), so that it is not also reported as missing."""
-    for name, key_node, value_node in reader.mapping(node, "domain"):
-        into[name] = (_domain_value(reader, name, value_node), key_node)
-
-
-def _domain_value(reader: NodeReader, name: str, node: yaml.Node) -> Interval | float | None:
-    what = f"the domain of '{name}'"
-    if not isinstance(node, yaml.SequenceNode):
-        return reader.number(node, what)
-    bounds = [reader.number(item, what) for item in node.value]
-    if len(bounds) != 2:
-        reader.fail(f"{what} must be [low, high] or one number, got a list of {len(bounds)}", node)
-    elif None not in bounds and bounds[0] > bounds[1]:
-        reader.fail(f"{what} is empty: low {bounds[0]:g} is above high {bounds[1]:g}", node)
-    elif None not in bounds:
-        return Interval(bounds[0], bounds[1])
-    return None
-
-
-def _read_case(
-    source: Source, node: yaml.Node, defaults: _Defaults, first_line: dict[str, int]
-) -> Case | InvalidCase:
-    reader = NodeReader(source)
-    fields = {key: (key_node, value) for key, key_node, value in
-              reader.mapping(node, "a case", CASE_KEYS)}  # fmt: skip
-    name = _read_name(reader, node, fields, first_line)
-    case = _CaseBuilder(reader, node, fields, defaults).build(name) if name else None
-    if case is None or reader.errors:
-        in_order = sorted(reader.errors, key=lambda e: (e.location.line, e.location.column))
-        errors = tuple(in_order) or (CaseFileError("invalid case", source.at(node)),)
-        return InvalidCase(source.path, name, source.at(node), errors)
-    return case
-
-
-def _read_name(
-    reader: NodeReader, node: yaml.Node, fields: dict, first_line: dict[str, int]
-) -> str | None:
-    if "name" not in fields:
-        if isinstance(node, yaml.MappingNode):
-            reader.fail("a case needs a 'name'", node)
-        return None
-    value_node = fields["name"][1]
-    name = reader.text(value_node, "name")
-    if name is None:
-        return None
-    if name in first_line:
-        reader.fail(f"duplicate case name '{name}' (first at line {first_line[name]})", value_node)
-    else:
-        first_line[name] = value_node.start_mark.line + 1
-    return name
-
-
-class _CaseBuilder:
-    """Turns one case's fields into a `Case`, reporting every inconsistency."""
-
-    def __init__(self, reader: NodeReader, node: yaml.Node, fields: dict, defaults: _Defaults):
-        self.reader = reader
-        self.node = node
-        self.fields = fields
-        self.defaults = defaults
-
-    def value_node(self, key: str) -> yaml.Node | None:
-        return self.fields[key][1] if key in self.fields else None
-
-    def build(self, name: str) -> Case | None:
-        settings = {key: self.setting(key) for key in ("samples", "seed", "expect")}
-        tolerance, description = self.tolerance(), self.description()
-        errors_before = len(self.reader.errors)
-        where, substitutions = self.where()
-        function = self.function()
-        if function is None or len(self.reader.errors) > errors_before:
-            self.domain((), set(), check_use=False)  # still report the domain's own errors
-            return None
-        resolved = function.expr.xreplace(substitutions)
-        free = {symbol.name for symbol in resolved.free_symbols}
-        wrt = self.wrt(free, set(dict(where)))
-        gradient = self.gradient(wrt)
-        claimed = [expr.expr.xreplace(substitutions).free_symbols for expr in gradient.values()]
-        variables = tuple(sorted(free.union(*({s.name for s in c} for c in claimed))))
-        domain = self.domain(variables, set(dict(where)))
-        points = self.points(variables, domain, settings["samples"])
-        if self.reader.errors:
-            return None
-        return Case(
-            file=self.reader.source.path, name=name, location=self.reader.at(self.node),
-            description=description, function=function, where=where, wrt=wrt,
-            gradient=MappingProxyType(gradient), variables=variables,
-            domain=MappingProxyType(domain), points=points, samples=settings["samples"],
-            seed=settings["seed"], tolerance=tolerance, expect=settings["expect"] or "correct",
-            substitutions=MappingProxyType(substitutions),
-        )  # fmt: skip
-
-    def description(self) -> str:
-        node = self.value_node("description")
-        return (self.reader.text(node, "description") or "") if node else ""
-
-    def function(self) -> Expression | None:
-        node = self.value_node("function")
-        if node is None:
-            self.reader.fail("a case needs a 'function' to differentiate", self.node)
-            return None
-        return self.reader.expression(node, "function")
-
-    def where(self) -> tuple[tuple[tuple[str, Expression], ...], dict[sp.Symbol, sp.Expr]]:
-        node = self.value_node("where")
-        if node is None:
-            return (), {}
-        items = list(self.reader.mapping(node, "where"))
-        later = {key for key, _, _ in items}
-        entries: list[tuple[str, Expression]] = []
-        substitutions: dict[sp.Symbol, sp.Expr] = {}
-        for key, key_node, value_node in items:
-            if key in _RESERVED:
-                self.reader.fail(
-                    f"'{key}' is a function or constant; give the intermediate another name",
-                    key_node,
-                )
-            expression = self.reader.expression(value_node, f"intermediate '{key}'")
-            if expression is not None:
-                self.check_order(key, expression, later, value_node)
-                substitutions[sp.Symbol(key)] = expression.expr.xreplace(substitutions)
-                entries.append((key, expression))
-            later.discard(key)
-        return tuple(entries), substitutions
-
-    def check_order(
-        self, key: str, expression: Expression, later: set[str], node: yaml.Node
-    ) -> None:
-        used = {symbol.name for symbol in expression.expr.free_symbols}
-        if key in used:
-            self.reader.fail(f"intermediate '{key}' is defined in terms of itself", node)
-        for name in sorted(used & later - {key}):
-            self.reader.fail(
-                f"intermediate '{key}' uses '{name}', which is defined later; "
-                "intermediates are defined in order",
-                node,
-            )
-
-    def wrt(self, free: set[str], intermediates: set[str]) -> tuple[str, ...]:
-        node = self.value_node("wrt")
-        if node is None:
-            if not free:
-                self.reader.fail(
-                    "the function has no variables to differentiate", self.value_node("function")
-                )
-            return tuple(sorted(free))
-        items = [node] if isinstance(node, yaml.ScalarNode) else self.reader.sequence(node, "wrt")
-        names: list[str] = []
-        for item in items:
-            name = self.reader.text(item, "a wrt entry")
-            if name is None:
-                continue
-            if name in intermediates:
-                self.reader.fail(
-                    f"wrt names '{name}', an intermediate defined under where; "
-                    "differentiate with respect to the variables it is built from",
-                    item,
-                )
-            elif name not in free:
-                self.reader.fail(
-                    f"wrt names '{name}', which the function does not depend on"
-                    f"{suggest(name, free)}",
-                    item,
-                )
-            elif name in names:
-                self.reader.fail(f"wrt names '{name}' twice", item)
-            else:
-                names.append(name)
-        if isinstance(node, yaml.SequenceNode) and not items:
-            self.reader.fail("wrt is empty: name at least one variable", node)
-        return tuple(names)
-
-    def gradient(self, wrt: tuple[str, ...]) -> dict[str, Expression]:
-        node = self.value_node("gradient")
-        if node is None:
-            return {}
-        claims: dict[str, Expression] = {}
-        for key, key_node, value_node in self.reader.mapping(node, "gradient"):
-            if key not in wrt:
-                self.reader.fail(
-                    f"gradient given for '{key}', which is not in wrt "
-                    f"({', '.join(wrt)}){suggest(key, set(wrt))}",
-                    key_node,
-                )
-            expression = self.reader.expression(value_node, f"the claimed derivative for '{key}'")
-            if expression is not None and key in wrt:
-                claims[key] = expression
-        return {name: claims[name] for name in wrt if name in claims}
-
-    def domain(
-        self, variables: tuple[str, ...], intermediates: set[str], check_use: bool = True
-    ) -> dict[str, Interval | float]:
-        given: dict[str, tuple[Interval | float | None, yaml.Node]] = {}
-        node = self.value_node("domain")
-        if node is not None:
-            _read_domain(self.reader, node, given)
-        for name, (_, key_node) in given.items() if check_use else ():
-            if name in intermediates:
-                self.reader.fail(
-                    f"the domain gives '{name}', an intermediate defined under "
-                    "where; its values come from its definition",
-                    key_node,
-                )
-            elif name not in variables:
-                self.reader.fail(
-                    f"the domain gives '{name}', which the case does not use"
-                    f"{suggest(name, set(variables))}",
-                    key_node,
-                )
-        merged = {**self.defaults.domain, **given}
-        for name in variables:
-            if name in self.defaults.domain and name not in given and merged[name][0] is None:
-                self.reader.fail(
-                    f"the domain of '{name}' under defaults is invalid (see its "
-                    "error); give this case its own",
-                    self.value_node("domain") or self.node,
-                )
-        return {name: merged[name][0] for name in variables if name in merged}
-
-    def setting(self, key: str) -> object:
-        node = self.value_node(key)
-        if node is not None:
-            return _read_setting(self.reader, key, node)
-        if key in self.defaults.settings:
-            return self.defaults.settings[key][0]
-        return DEFAULTS.get(key)
-
-    def tolerance(self) -> Tolerance:
-        values = {key: DEFAULTS[key] for key in TOLERANCE_KEYS} | self.defaults.tolerance
-        node = self.value_node("tolerance")
-        if node is not None:
-            _read_tolerance(self.reader, node, values)
-        return Tolerance(rtol=values["rtol"], atol=values["atol"])
-
-    def points(
-        self, variables: tuple[str, ...], domain: dict[str, Interval | float], samples: object
-    ) -> tuple[Mapping[str, float], ...]:
-        node = self.value_node("points")
-        items = self.reader.sequence(node, "points") if node is not None else []
-        points = [self.point(index, item, variables, domain) for index, item in enumerate(items)]
-        unbounded = [name for name in variables if name not in domain]
-        if samples and unbounded:
-            self.reader.fail(
-                f"no domain for {', '.join(repr(n) for n in unbounded)}: add "
-                f"'{unbounded[0]}: [low, high]' (or a fixed value) under domain",
-                self.value_node("domain") or self.node,
-            )
-        if samples == 0 and not items:
-            self.reader.fail(
-                "nothing to check: samples is 0 and there are no points",
-                self.value_node("samples") or self.node,
-            )
-        return tuple(MappingProxyType(point) for point in points if point is not None)
-
-    def point(
-        self,
-        index: int,
-        node: yaml.Node,
-        variables: tuple[str, ...],
-        domain: dict[str, Interval | float],
-    ) -> dict[str, float] | None:
-        what = f"point {index + 1}"
-        point: dict[str, float] = {}
-        given = set()  # including values that are invalid, whose errors are reported
-        for key, key_node, value_node in self.reader.mapping(node, what):
-            if key not in variables:
-                self.reader.fail(
-                    f"{what} gives '{key}', which the case does not use"
-                    f"{suggest(key, set(variables))}",
-                    key_node,
-                )
-            given.add(key)
-            value = self.reader.number(value_node, f"'{key}' in {what}")
-            if value is not None:
-                point[key] = value
-        for name in variables:
-            if name not in point and not isinstance(domain.get(name, ()), Interval):
-                if name in domain:
-                    point[name] = domain[name]
-        missing = [name for name in variables if name not in point and name not in given]
-        if missing and isinstance(node, yaml.MappingNode):
-            self.reader.fail(
-                f"{what} gives no value for {', '.join(repr(n) for n in missing)}", node
-            )
-        return None if missing or given - set(point) else point

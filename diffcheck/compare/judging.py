@@ -1,0 +1,137 @@
+"""Oracles against the reference: agreement within their own error bars, reliability,
+and second opinions where an oracle disagrees or is unsure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..casedata import Tolerance
+from ..oracles import Estimate, Oracle, Problem
+from ..oracles.finite import USEFUL
+from ..oracles.program import by_chunks
+from .closeness import FD_RTOL, FD_SAFETY, MAX_REFINED, Discrepancy
+
+__all__ = ["oracle_discrepancy", "rejudge", "second_opinion", "wanted", "widen"]
+
+
+def _judge_oracle(
+    values: np.ndarray,
+    errors: np.ndarray,
+    reference: np.ndarray,
+    checked: np.ndarray,
+    tolerance: Tolerance,
+) -> tuple[np.ndarray, ...]:
+    bar = FD_SAFETY * errors
+    difference = np.abs(values - reference)
+    magnitude = np.abs(reference)
+    # the size of the quantity: the oracle's own value counts too, since the reference
+    # may be a float64 0 that mpmath has yet to refine
+    size = np.fmax(magnitude, np.abs(values))
+    unreliable = ~(bar <= USEFUL * size + tolerance.atol) | ~checked
+    bar[~np.isfinite(bar)] = 0.0
+    allowed = tolerance.atol + max(tolerance.rtol, FD_RTOL) * magnitude + bar
+    ratio = difference / allowed
+    undecided = np.isnan(ratio)
+    ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
+    return ratio, unreliable
+
+
+def oracle_discrepancy(
+    name: str,
+    method: str,
+    values: np.ndarray,
+    errors: np.ndarray,
+    reference: np.ndarray,
+    tolerance: Tolerance,
+    checked: np.ndarray,
+) -> Discrepancy:
+    """Agreement within the tolerance (rtol at least FD_RTOL) widened by the oracle's
+    own error bar; where the bar is wider than a tenth of the value, the oracle cannot
+    say anything. The same test as `excess`, fused for speed."""
+    ratio, unreliable = by_chunks(_judge_oracle, values, errors, reference, checked, tolerance)
+    return Discrepancy(name, method, values, reference, ratio, unreliable, errors)
+
+
+def widen(estimate: Estimate, usable: np.ndarray) -> Estimate:
+    """An estimate made at the usable points, spread to all points (NaN elsewhere)."""
+    if usable.all():
+        return estimate
+
+    def widen(array: np.ndarray, fill: float) -> np.ndarray:
+        full = np.full(usable.shape, fill)
+        full[usable] = array
+        return full
+
+    return Estimate(
+        estimate.oracle,
+        estimate.method,
+        {k: widen(v, np.nan) for k, v in estimate.values.items()},
+        {k: widen(v, np.inf) for k, v in estimate.errors.items()},
+    )
+
+
+def rejudge(
+    draft: Discrepancy,
+    reference: np.ndarray,
+    tolerance: Tolerance,
+    checked: np.ndarray,
+    values: np.ndarray | None = None,
+    errors: np.ndarray | None = None,
+    method: str | None = None,
+) -> Discrepancy:
+    """The same oracle judged again (new reference, points or values), keeping what its
+    second opinions learnt."""
+    judged = oracle_discrepancy(
+        draft.source,
+        method or draft.method,
+        draft.values if values is None else values,
+        draft.error_bar if errors is None else errors,
+        reference,
+        tolerance,
+        checked,
+    )
+    return replace(judged, first_failing=draft.first_failing, second=draft.second)
+
+
+def wanted(draft: Discrepancy, checked: np.ndarray, unclaimed: bool) -> np.ndarray:
+    """Points for a second opinion: where the oracle disagrees and, when nothing was
+    claimed, where it is too unsure to confirm the derived partial; each point once."""
+    wanted = draft.failing | (draft.unreliable & checked if unclaimed else False)
+    if draft.second is not None:
+        wanted &= ~draft.second
+    return np.flatnonzero(wanted)
+
+
+def second_opinion(
+    oracle: Oracle,
+    problem: Problem,
+    points: np.ndarray,
+    name: str,
+    draft: Discrepancy,
+    indices: np.ndarray,
+    tolerance: Tolerance,
+    checked: np.ndarray,
+) -> Discrepancy:
+    """Let the oracle try its second method at `indices` (at most MAX_REFINED of them,
+    the second methods being the costly ones), if it has one."""
+    second = getattr(oracle, "second_opinion", None)
+    indices = indices[:MAX_REFINED]
+    opinion = second(problem, points[:, indices], name) if indices.size and second else None
+    if opinion is None:
+        return draft
+    values, errors = draft.values.copy(), draft.error_bar.copy()
+    values[indices], errors[indices] = opinion
+    used = np.zeros(values.shape, dtype=bool) if draft.second is None else draft.second.copy()
+    used[indices] = True
+    failed = draft.failing if draft.first_failing is None else draft.first_failing | draft.failing
+    base = draft.method.split("; ")[0]
+    method = f"{base}; {oracle.second_method} at {_count(int(used.sum()))}"
+    judged = rejudge(draft, draft.reference, tolerance, checked, values, errors, method)
+    return replace(judged, first_failing=failed, second=used)
+
+
+def _count(points: int) -> str:
+    return f"{points} point" if points == 1 else f"{points} points"

@@ -6,6 +6,7 @@ and the case builder itself. Main function: `read_case`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -16,10 +17,12 @@ from .casedata import (
     CASE_KEYS,
     DEFAULTS,
     EXPECTATIONS,
+    IMPLEMENTATION_KEYS,
     TOLERANCE_KEYS,
     Case,
     Defaults,
     Expression,
+    Implementation,
     Interval,
     InvalidCase,
     Tolerance,
@@ -31,6 +34,7 @@ from .yamlnodes import NodeReader, Source
 __all__ = ["read_case", "read_domain", "read_setting", "read_tolerance"]
 
 _RESERVED = FUNCTION_NAMES | set(CONSTANTS)
+_REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")  # module:attribute
 
 
 def read_setting(reader: NodeReader, key: str, node: yaml.Node) -> object:
@@ -139,7 +143,10 @@ class _CaseBuilder:
         free = {symbol.name for symbol in resolved.free_symbols}
         wrt = self.wrt(free, set(dict(where)))
         gradient = self.gradient(wrt)
-        claimed = [expr.expr.xreplace(substitutions).free_symbols for expr in gradient.values()]
+        hessian = self.hessian(wrt)
+        implementation = self.implementation()
+        claims = [*gradient.values(), *hessian.values()]
+        claimed = [expr.expr.xreplace(substitutions).free_symbols for expr in claims]
         variables = tuple(sorted(free.union(*({s.name for s in c} for c in claimed))))
         domain = self.domain(variables, set(dict(where)))
         points = self.points(variables, domain, settings["samples"])
@@ -151,7 +158,8 @@ class _CaseBuilder:
             gradient=MappingProxyType(gradient), variables=variables,
             domain=MappingProxyType(domain), points=points, samples=settings["samples"],
             seed=settings["seed"], tolerance=tolerance, expect=settings["expect"] or "correct",
-            substitutions=MappingProxyType(substitutions),
+            substitutions=MappingProxyType(substitutions), hessian=MappingProxyType(hessian),
+            implementation=implementation,
         )  # fmt: skip
 
     def description(self) -> str:
@@ -250,6 +258,52 @@ class _CaseBuilder:
             if expression is not None and key in wrt:
                 claims[key] = expression
         return {name: claims[name] for name in wrt if name in claims}
+
+    def hessian(self, wrt: tuple[str, ...]) -> dict[tuple[str, str], Expression]:
+        """Claimed second derivatives, keyed "x,y" for d/dy of the partial d/dx."""
+        node = self.value_node("hessian")
+        claims: dict[tuple[str, str], Expression] = {}
+        for key, key_node, value_node in self.reader.mapping(node, "hessian") if node else ():
+            pair = tuple(part.strip() for part in key.split(","))
+            expression = self.reader.expression(
+                value_node, f"the claimed ∂²/∂{key.replace(',', '∂')}"
+            )
+            if len(pair) != 2 or not all(pair):
+                self.reader.fail(
+                    f"a hessian key names two variables, as 'x,y'; got '{key}'", key_node
+                )
+            elif unknown := [name for name in pair if name not in wrt]:
+                self.reader.fail(
+                    f"hessian entry '{key}' names '{unknown[0]}', which is not in wrt "
+                    f"({', '.join(wrt)}){suggest(unknown[0], set(wrt))}",
+                    key_node,
+                )
+            elif pair in claims:
+                self.reader.fail(f"hessian entry '{key}' repeats '{','.join(pair)}'", key_node)
+            elif expression is not None:
+                claims[pair] = expression
+        return claims
+
+    def implementation(self) -> Implementation | None:
+        """`module:attribute` references to the user's own function and gradient code."""
+        node = self.value_node("implementation")
+        if node is None:
+            return None
+        references: dict[str, str] = {}
+        for key, _, value_node in self.reader.mapping(node, "implementation", IMPLEMENTATION_KEYS):
+            text = self.reader.text(value_node, f"implementation {key}")
+            if text is not None and not _REFERENCE.fullmatch(text.strip()):
+                self.reader.fail(
+                    f"implementation {key} must be 'module:attribute' (as in "
+                    f"'mypackage.ops:sigmoid_backward'), got {text!r}",
+                    value_node,
+                )
+            elif text is not None:
+                references[key] = text.strip()
+        if isinstance(node, yaml.MappingNode) and not node.value:
+            self.reader.fail("implementation needs 'function', 'gradient' or both", node)
+        return Implementation(references.get("function"), references.get("gradient"),
+                              self.reader.at(node))  # fmt: skip
 
     def domain(
         self, variables: tuple[str, ...], intermediates: set[str], check_use: bool = True

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import sympy as sp
 import yaml
@@ -21,12 +22,14 @@ __all__ = [
     "DEFAULTS",
     "DEFAULT_KEYS",
     "EXPECTATIONS",
+    "IMPLEMENTATION_KEYS",
     "TOLERANCE_KEYS",
     "TOP_KEYS",
     "Case",
     "CaseFile",
     "Defaults",
     "Expression",
+    "Implementation",
     "Interval",
     "InvalidCase",
     "Tolerance",
@@ -35,8 +38,10 @@ __all__ = [
 # The one table of defaults: what a case gets when neither it nor `defaults:` says.
 DEFAULTS = MappingProxyType({"samples": 64, "seed": 0, "rtol": 1e-7, "atol": 1e-12})
 
-CASE_KEYS = ("name", "description", "function", "where", "wrt", "gradient", "domain",
-             "points", "samples", "seed", "tolerance", "expect")  # fmt: skip
+CASE_KEYS = ("name", "description", "function", "where", "wrt", "gradient", "hessian",
+             "implementation", "domain", "points", "samples", "seed", "tolerance",
+             "expect")  # fmt: skip
+IMPLEMENTATION_KEYS = ("function", "gradient")
 DEFAULT_KEYS = ("samples", "seed", "tolerance", "domain", "expect")
 TOP_KEYS = ("defaults", "cases")
 TOLERANCE_KEYS = ("rtol", "atol")
@@ -60,6 +65,18 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class Implementation:
+    """The user's own code for a case: `module:attribute` references (from a case file)
+    or callables (from the Python API). Both take the variables as keyword arguments,
+    NumPy arrays over all points; `gradient` returns variable -> array, or a tuple in
+    `wrt` order."""
+
+    function: str | Callable[..., Any] | None
+    gradient: str | Callable[..., Any] | None
+    location: Location
+
+
+@dataclass(frozen=True)
 class Case:
     """One validated case. `resolve` substitutes the `where` intermediates."""
 
@@ -79,6 +96,8 @@ class Case:
     tolerance: Tolerance
     expect: str
     substitutions: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
+    hessian: Mapping[tuple[str, str], Expression] = field(default_factory=dict)
+    implementation: Implementation | None = None
 
     def resolve(self, expr: sp.Expr) -> sp.Expr:
         """`expr` with every intermediate name replaced by what it stands for."""

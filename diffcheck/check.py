@@ -19,13 +19,16 @@ from .compare import Comparison, compare_gradient
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, DiffcheckError, Location
 from .limits import BudgetExceeded, time_limit
 from .oracles import Problem
+from .oracles.finite import FiniteDifferences
+from .oracles.reverse import ForwardOverReverse
 from .symbolic import DEFAULT_PROOF_BUDGET, prove_equal
-from .verdict import Verdict, decide_verdict
+from .verdict import Verdict, combine_verdicts, decide_verdict
 
 __all__ = [
     "CASE_SUFFIXES",
     "DEFAULT_TIMEOUT",
     "CaseResult",
+    "SecondOrder",
     "Settings",
     "check_case",
     "check_paths",
@@ -49,6 +52,16 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class SecondOrder:
+    """One claimed Hessian entry, ∂²f/∂a∂b, compared like a partial of ∂f/∂a."""
+
+    pair: tuple[str, str]
+    label: str
+    comparison: Comparison
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
 class CaseResult:
     """The outcome of one case, or of one unreadable file or case (status "error")."""
 
@@ -63,6 +76,7 @@ class CaseResult:
     errors: tuple[DiffcheckError, ...] = ()
     error_kind: str | None = None  # invalid | timeout | crash
     traceback: str | None = None
+    second_order: tuple[SecondOrder, ...] = ()
 
     @property
     def message(self) -> str | None:
@@ -97,11 +111,31 @@ def _judge(case: Case, settings: Settings) -> CaseResult:
     seed = case.seed if settings.seed is None else settings.seed
     points = sample_points(case, samples, seed)
     comparison = compare_gradient(problem, claims, points, case.tolerance, proofs)
-    verdict = decide_verdict(comparison, case.tolerance)
-    status = "pass" if verdict.verdict == case.expect else "fail"
-    return CaseResult(
-        case.file, case.name, case.location, status, case.expect, verdict, case, comparison
+    second_order = tuple(
+        _judge_second_order(case, problem, pair, points, settings) for pair in case.hessian
     )
+    verdict = combine_verdicts(
+        decide_verdict(comparison, case.tolerance),
+        [(entry.label, entry.comparison, entry.verdict) for entry in second_order],
+    )
+    status = "pass" if verdict.verdict == case.expect else "fail"
+    return CaseResult(case.file, case.name, case.location, status, case.expect, verdict, case,
+                      comparison, second_order=second_order)  # fmt: skip
+
+
+def _judge_second_order(case: Case, problem: Problem, pair: tuple[str, str],
+                        points: np.ndarray, settings: Settings) -> SecondOrder:  # fmt: skip
+    """∂²f/∂a∂b: the derived ∂f/∂a is the function, b the variable; the oracles are
+    forward-over-reverse mode and finite differences of that gradient."""
+    first, second = pair
+    label = f"∂²/∂{first}∂{second}"
+    inner = Problem.derive(problem.gradient[first], (second,), case.variables)
+    claim = case.resolve(case.hessian[pair].expr)
+    proved = prove_equal(claim, inner.gradient[second], settings.proof_budget)
+    oracles = (ForwardOverReverse(problem, first), FiniteDifferences())
+    comparison = compare_gradient(inner, {second: claim}, points, case.tolerance,
+                                  {second: proved}, oracles, {second: label})  # fmt: skip
+    return SecondOrder(pair, label, comparison, decide_verdict(comparison, case.tolerance))
 
 
 def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:

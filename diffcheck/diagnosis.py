@@ -116,7 +116,7 @@ def _sentence(comparison: Comparison, result: VariableResult, name: str,
     where = f"{count} point" if count == 1 else f"{count} points"
     disagree = _verb([name], "disagrees", "disagree")
     return (
-        f"{oracle_name(name)} {disagree} with the derived ∂/∂{result.name} at {where} "
+        f"{oracle_name(name)} {disagree} with the derived {result.label} at {where} "
         f"(e.g. {point}: {value} vs {reference}; {discrepancy.method}): "
         f"{_reason(name, discrepancy, index)}"
     )
@@ -135,7 +135,7 @@ def _rescued(comparison: Comparison, result: VariableResult, name: str,
     count = int(rescued.sum())
     where = f"{count} point" if count == 1 else f"{count} points"
     return (
-        f"reverse mode loses precision in float64 at {where} of ∂/∂{result.name} "
+        f"reverse mode loses precision in float64 at {where} of {result.label} "
         f"(e.g. {point}); the same sweep in mpmath agrees with the reference"
     )
 
@@ -163,7 +163,7 @@ def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
     where = f"{count} point" if count == 1 else f"{count} points"
     return (
         f"{join_oracles(against)} {_verb(against, 'disagrees', 'disagree')} with the derived "
-        f"∂/∂{result.name} at {where} and nothing backs it there (e.g. {point}: {values}; "
+        f"{result.label} at {where} and nothing backs it there (e.g. {point}: {values}; "
         f"derived {derived}): the point may not be differentiable, or diffcheck's "
         "derivation is at fault"
     )

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .check import CaseResult
-from .compare import Discrepancy, VariableResult
+from .compare import Comparison, Discrepancy, VariableResult
 from .diagnosis import ORACLE_NAMES, format_point, format_values
 from .symbolic import fold_intermediates, format_expression
 
@@ -74,19 +74,25 @@ def _oracle_line(name: str, discrepancy: Discrepancy, index: int) -> str:
     return f"{label}: {value:.10g} ± {error:.2g}"
 
 
-def _variable_details(result: CaseResult, variable: VariableResult) -> list[str]:
+def _claim_text(result: CaseResult, variable: VariableResult, pair: tuple | None = None) -> str:
+    if variable.claim is None:
+        return ""
+    if result.case is None:
+        return format_expression(variable.claim)
+    written = result.case.hessian[pair] if pair else result.case.gradient[variable.name]
+    return written.text
+
+
+def _variable_details(result: CaseResult, comparison: Comparison, variable: VariableResult,
+                      claim_text: str) -> list[str]:  # fmt: skip
     substitutions = result.case.substitutions if result.case else {}
-    lines = [
-        f"derived {_partial(variable.name)} = "
-        f"{format_expression(fold_intermediates(variable.derived, substitutions))}"
-    ]
+    derived = format_expression(fold_intermediates(variable.derived, substitutions))
+    lines = [f"derived {variable.label} = {derived}"]
     if variable.claim is not None:
-        claim_text = result.case.gradient[variable.name].text if result.case else variable.claim
-        lines.append(f"claimed {_partial(variable.name)} = {claim_text}")
+        lines.append(f"claimed {variable.label} = {claim_text}")
         claimed = variable.claimed
         index = claimed.worst(claimed.failing)
         if index is not None:
-            comparison = result.comparison
             point = format_point(comparison.variables, comparison.points[:, index])
             expected, actual = format_values(variable.reference[index], claimed.values[index])
             lines.append(
@@ -98,18 +104,18 @@ def _variable_details(result: CaseResult, variable: VariableResult) -> list[str]
     return lines
 
 
-def _partial(name: str) -> str:
-    return f"∂/∂{name}"
-
-
 def _details(result: CaseResult) -> list[str]:
     lines = [
         f"FAIL {result.name} ({result.location}): {result.verdict.verdict}, expected "
         f"{result.expect}"
     ]
     lines.extend(f"  {reason}" for reason in result.verdict.reasons)
-    for variable in result.comparison.results:
-        lines.extend(f"  {line}" for line in _variable_details(result, variable))
+    parts = [(result.comparison, None)] + [(e.comparison, e.pair) for e in result.second_order]
+    for comparison, pair in parts:
+        for variable in comparison.results:
+            text = _claim_text(result, variable, pair)
+            lines.extend(f"  {line}" for line in _variable_details(result, comparison, variable,
+                                                                    text))  # fmt: skip
     return lines
 
 
@@ -143,48 +149,49 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None  # JSON has no inf or NaN
 
 
-def _point(result: CaseResult, index: int | None) -> dict[str, float] | None:
+def _point(comparison: Comparison, index: int | None) -> dict[str, float] | None:
     if index is None:
         return None
-    comparison = result.comparison
     return {
         name: _number(v)
         for name, v in zip(comparison.variables, comparison.points[:, index], strict=True)
     }
 
 
-def _errors(result: CaseResult, discrepancy: Discrepancy, among: np.ndarray) -> dict[str, Any]:
+def _errors(comparison: Comparison, discrepancy: Discrepancy, among: np.ndarray
+            ) -> dict[str, Any]:  # fmt: skip
     usable = among & ~discrepancy.unreliable
     index = discrepancy.worst(usable)
     return {
         "max_abs_error": _number(discrepancy.abs_error[usable].max()) if usable.any() else None,
         "max_rel_error": _number(discrepancy.rel_error[usable].max()) if usable.any() else None,
-        "worst_point": _point(result, index),
+        "worst_point": _point(comparison, index),
     }
 
 
-def _variable_json(result: CaseResult, variable: VariableResult) -> dict[str, Any]:
+def _variable_json(result: CaseResult, comparison: Comparison, variable: VariableResult,
+                   claim_text: str) -> dict[str, Any]:  # fmt: skip
     substitutions = result.case.substitutions if result.case else {}
     main = variable.claimed or next(iter(variable.oracles.values()), None)
     entry = {"max_abs_error": None, "max_rel_error": None, "worst_point": None}
     index = None
     if main is not None:
-        entry = _errors(result, main, variable.checked)
+        entry = _errors(comparison, main, variable.checked)
         index = main.worst(variable.checked & ~main.unreliable)
     entry.update({
         "claimed": variable.claimed is not None,
         "proved": variable.proved,
         "derived": format_expression(fold_intermediates(variable.derived, substitutions)),
-        "claim": result.case.gradient[variable.name].text if variable.claim is not None else None,
+        "claim": claim_text or None,
         "expected": _number(variable.reference[index]) if index is not None else None,
         "actual": _number(main.values[index]) if index is not None else None,
         "checked_points": int(variable.checked.sum()),
-        "oracles": _oracles_json(result, variable),
+        "oracles": _oracles_json(comparison, variable),
     })  # fmt: skip
     return entry
 
 
-def _oracles_json(result: CaseResult, variable: VariableResult) -> dict[str, Any]:
+def _oracles_json(comparison: Comparison, variable: VariableResult) -> dict[str, Any]:
     """Each oracle's errors against the reference; "exact" is the derived partial as
     float64 gives it, before mpmath refined the doubtful points."""
     oracles = {"exact": variable.exact} if variable.exact is not None else {}
@@ -192,7 +199,7 @@ def _oracles_json(result: CaseResult, variable: VariableResult) -> dict[str, Any
     return {
         name: {
             "method": d.method,
-            **_errors(result, d, variable.checked),
+            **_errors(comparison, d, variable.checked),
             "unreliable_points": int((variable.checked & d.unreliable).sum()),
         }
         for name, d in oracles.items()
@@ -216,10 +223,22 @@ def _case_json(result: CaseResult) -> dict[str, Any]:
                             "message": e.message} for e in result.errors]  # fmt: skip
         entry["variables"] = {}
         return entry
+    comparison = result.comparison
     entry["evidence"] = result.verdict.evidence
     entry["reasons"] = list(result.verdict.reasons)
-    entry["points"] = int(result.comparison.points.shape[1])
-    entry["variables"] = {v.name: _variable_json(result, v) for v in result.comparison.results}
+    entry["points"] = int(comparison.points.shape[1])
+    entry["variables"] = {
+        v.name: _variable_json(result, comparison, v, _claim_text(result, v))
+        for v in comparison.results
+    }
+    if result.second_order:
+        entry["hessian"] = {
+            ",".join(e.pair): _variable_json(
+                result, e.comparison, v, _claim_text(result, v, e.pair)
+            )
+            for e in result.second_order
+            for v in e.comparison.results
+        }
     return entry
 
 

@@ -17,7 +17,7 @@ from .cases import Tolerance
 from .compare import MAX_REFINED, Comparison, Discrepancy, VariableResult
 from .diagnosis import backing_sentence, diagnose, format_point, format_values, join_oracles
 
-__all__ = ["Counterexample", "Verdict", "decide_verdict"]
+__all__ = ["Counterexample", "Verdict", "combine_verdicts", "decide_verdict"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,6 @@ def _points(count: int) -> str:
     ('1 point', '3 points')
     """
     return f"{count} point" if count == 1 else f"{count} points"
-
-
-def _partial_name(variable: str) -> str:
-    return f"∂/∂{variable}"
 
 
 def _example(comparison: Comparison, mask: np.ndarray) -> str:
@@ -122,7 +118,7 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     claimed = [r for r in results if r.claimed is not None]
     absent = [r for r in claimed if not r.checked.any()]
     if absent:
-        reason = f"{_partial_name(absent[0].name)} does not exist at any checked point"
+        reason = f"{absent[0].label} does not exist at any checked point"
         return Verdict("inconclusive", "", (reason,), warnings)
     wrong = [r for r in claimed if r.claimed.failing.any()]
     if wrong and not findings.conflicts:
@@ -136,7 +132,7 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     ]
     if unconfirmed:
         reason = (
-            f"nothing confirms the derived {_partial_name(unconfirmed[0].name)}: no claim "
+            f"nothing confirms the derived {unconfirmed[0].label}: no claim "
             "was given and no oracle is reliable at any point"
         )
         return Verdict("inconclusive", "", (reason,), warnings)
@@ -152,7 +148,7 @@ def _incorrect(comparison: Comparison, wrong: list[VariableResult], warnings: tu
     point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
     index = result.claimed.worst(result.claimed.failing)
     evidence = (
-        f"counterexample at {point}: {_partial_name(example.variable)} expected "
+        f"counterexample at {point}: {result.label} expected "
         f"{expected}, claimed {claimed_value}; {backing_sentence(result, index)}"
     )
     return Verdict("incorrect", evidence, (), warnings, example)
@@ -212,7 +208,7 @@ def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
 def _variable_warnings(
     comparison: Comparison, result: VariableResult, tolerance: Tolerance
 ) -> list[str]:
-    partial = _partial_name(result.name)
+    partial = result.label
     warnings = []
     if result.artefacts:
         warnings.append(
@@ -247,3 +243,26 @@ def _variable_warnings(
                 "(their error estimate exceeds the tolerance)"
             )
     return warnings
+
+
+def combine_verdicts(
+    gradient: Verdict, second_order: Sequence[tuple[str, Comparison, Verdict]]
+) -> Verdict:
+    """One verdict for a case with Hessian claims: any incorrect entry makes the case
+    incorrect (the gradient's first), else any inconclusive one inconclusive."""
+    if not second_order:
+        return gradient
+    verdicts = [gradient, *(verdict for _, _, verdict in second_order)]
+    warnings = tuple(dict.fromkeys(w for verdict in verdicts for w in verdict.warnings))
+    wrong = [verdict for verdict in verdicts if verdict.verdict == "incorrect"]
+    if wrong:
+        return Verdict("incorrect", wrong[0].evidence, (), warnings, wrong[0].counterexample)
+    reasons = tuple(r for verdict in verdicts for r in verdict.reasons)
+    if reasons or any(verdict.verdict == "inconclusive" for verdict in verdicts):
+        return Verdict("inconclusive", "", reasons, warnings)
+    claimed = [r for _, comparison, _ in second_order for r in comparison.results if r.claimed]
+    proved = "proved symbolically and " if all(r.proved for r in claimed) else ""
+    agreeing = min(int(r.checked.sum()) for r in claimed)
+    labels = ", ".join(label for label, _, _ in second_order)
+    evidence = f"{gradient.evidence}; Hessian {labels}: {proved}agree at {_points(agreeing)}"
+    return Verdict("correct", evidence, (), warnings)

@@ -9,6 +9,7 @@ is non-finite or a comparison fails, both sides are re-evaluated in mpmath first
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import sympy as sp
@@ -52,6 +53,7 @@ def compare_gradient(
     tolerance: Tolerance,
     proofs: Mapping[str, bool] | None = None,
     oracles: Sequence[Oracle] = ORACLES,
+    labels: Mapping[str, str] | None = None,
 ) -> Comparison:
     """Compare every claim and every oracle with the reference at every point.
 
@@ -62,6 +64,7 @@ def compare_gradient(
         tolerance: rtol and atol for claims; oracles get their own error bars on top.
         proofs: variable -> whether the claim was proved equal symbolically.
         oracles: the independent oracles to run.
+        labels: variable -> how messages name its partial (default ∂/∂x).
 
     Returns:
         The `Comparison`, from which `verdict.decide_verdict` reads the verdict.
@@ -77,18 +80,13 @@ def compare_gradient(
     for slot, name in enumerate(wrt, start=1):
         claim_slot = 1 + len(wrt) + claimed.index(name) if name in claimed else None
         partial = Partial(values, slot, claim_slot, tolerance)
-        results.append(
-            _compare_partial(
-                problem,
-                partial,
-                name,
-                claims.get(name),
-                usable,
-                oracles,
-                estimates,
-                (proofs or {}).get(name),
-            )
-        )
+        result = _compare_partial(
+            problem, partial, name, claims.get(name), usable, oracles, estimates,
+            (proofs or {}).get(name),
+        )  # fmt: skip
+        if labels and name in labels:
+            result = replace(result, label=labels[name])
+        results.append(result)
     return Comparison(
         points,
         problem.variables,

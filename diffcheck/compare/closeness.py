@@ -121,6 +121,11 @@ class VariableResult:
     unsettled: int  # usable points where even 960 digits gave no stable value
     unexamined: int = 0  # doubtful points beyond MAX_REFINED, left out
     exact: Discrepancy | None = None  # the derived partial in float64 against the reference
+    label: str = ""  # how messages name it: ∂/∂x, or ∂²/∂x∂y for a Hessian entry
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", f"∂/∂{self.name}")
 
 
 @dataclass(frozen=True)

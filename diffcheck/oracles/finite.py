@@ -11,12 +11,14 @@ fixed-step differences of a 20-deep sigmoid chain are 100 % off).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from . import Estimate, Problem
-from .program import CHUNK
+from .program import CHUNK, Program
 
-__all__ = ["EPS", "USEFUL", "FiniteDifferences"]
+__all__ = ["EPS", "USEFUL", "FiniteDifferences", "central_difference"]
 
 EPS = float(np.finfo(np.float64).eps)
 COMPLEX_STEP = 1e-20  # far below any feature of the function, and no cancellation
@@ -27,35 +29,45 @@ USEFUL = 0.1  # an error bar wider than this fraction of the value says nothing
 STEP = EPS ** (1 / 3)  # balances truncation (h^2) and rounding (eps/h) of a central difference
 
 
-def _crosses_kink(problem: Problem, points: np.ndarray, row: int, reach: np.ndarray) -> np.ndarray:
+# evaluate(points, rows, largest) -> values at `points` with `rows` replaced; `largest`,
+# if given, is raised to the largest |intermediate| (the scale of the rounding)
+Evaluator = Callable[[np.ndarray, dict[int, np.ndarray], np.ndarray | None], np.ndarray]
+
+
+def _crosses_kink(kinks: Program, points: np.ndarray, row: int, reach: np.ndarray) -> np.ndarray:
     """Points whose stencil [x - reach, x + reach] along `row` touches a kink."""
     crossing = np.zeros(points.shape[1], dtype=bool)
-    below = problem.kink_program.evaluate(points, rows={row: points[row] - reach})
-    above = problem.kink_program.evaluate(points, rows={row: points[row] + reach})
+    below = kinks.evaluate(points, rows={row: points[row] - reach})
+    above = kinks.evaluate(points, rows={row: points[row] + reach})
     for low, high in zip(below, above, strict=True):
         crossing |= (np.sign(low) != np.sign(high)) | (low == 0) | (high == 0)
     return crossing
 
 
-def _central(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
+def central_difference(
+    evaluate: Evaluator, points: np.ndarray, row: int, kinks: Program | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """d/d(row) of a vectorised function at (at most CHUNK) points, with error bars.
+
+    Central differences at h and 2h, h = eps^(1/3) max(1, |x|), Richardson-extrapolated;
+    an infinite error bar where the stencil touches a zero of `kinks`.
+    """
     x = points[row]
     h = np.abs(x)
     np.maximum(h, 1.0, out=h)
     h *= STEP
-    evaluate = problem.function_program.batch
     # divide by the step actually taken: (x + h) - (x - h) is exact, 2h may not be
     above, below = x + h, x - h
     # the rounding model's scale: the largest intermediate near x, not just |f|
     scale = np.zeros(x.shape)
-    (f_above,) = evaluate(points, rows={row: above}, largest=scale)
-    (f_below,) = evaluate(points, rows={row: below})
-    small = (f_above - f_below) / (above - below)
+    f_above = evaluate(points, {row: above}, scale)
+    np.fmax(scale, np.abs(f_above), out=scale)
+    small = (f_above - evaluate(points, {row: below}, None)) / (above - below)
     h2 = 2 * h
-    (f_above,), (f_below,) = (
-        evaluate(points, rows={row: x + h2}),
-        evaluate(points, rows={row: x - h2}),
+    large = (evaluate(points, {row: x + h2}, None) - evaluate(points, {row: x - h2}, None)) / (
+        4 * h
     )
-    gap = small - (f_above - f_below) / (2 * h2)
+    gap = small - large
     # Richardson: the step-h difference has error c h^2, the 2h one 4c h^2, so the gap is
     # 3c h^2; removing it leaves O(h^4), and gap/3 over-estimates what remains
     estimate = small + gap / 3
@@ -63,10 +75,17 @@ def _central(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray
     error = np.abs(gap)
     error += (4.5 * NOISE_ULPS * EPS) * scale / h
     error /= 3
-    if problem.kink_program is not None:
-        error[_crosses_kink(problem, points, row, h2)] = np.inf
+    if kinks is not None:
+        error[_crosses_kink(kinks, points, row, h2)] = np.inf
     error[~np.isfinite(estimate)] = np.inf
     return estimate, error
+
+
+def _function_of(problem: Problem) -> Evaluator:
+    def evaluate(points: np.ndarray, rows: dict, largest: np.ndarray | None) -> np.ndarray:
+        return problem.function_program.batch(points, rows=rows, largest=largest)[0]
+
+    return evaluate
 
 
 def _complex_step(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +113,9 @@ class FiniteDifferences:
             for start in range(0, count, CHUNK):
                 chunk = points[:, start : start + CHUNK]
                 for name in problem.wrt:
-                    value, error = _central(problem, chunk, problem.row(name))
+                    value, error = central_difference(
+                        _function_of(problem), chunk, problem.row(name), problem.kink_program
+                    )
                     values[name][start : start + CHUNK] = value
                     errors[name][start : start + CHUNK] = error
         return Estimate(self.name, {n: "central" for n in problem.wrt}, values, errors)

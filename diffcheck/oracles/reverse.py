@@ -19,9 +19,10 @@ import sympy as sp
 
 from ..rules import OUT, PRIMITIVES, XI, Rule, X
 from . import Estimate, Problem
+from .finite import COMPLEX_STEP, EPS, central_difference
 from .program import CHUNK, Program, as_real
 
-__all__ = ["ReverseMode"]
+__all__ = ["ForwardOverReverse", "ReverseMode"]
 
 TEMPLATE_SYMBOLS = (*X, XI, OUT)
 TEMPLATE_NAMES = tuple(symbol.name for symbol in TEMPLATE_SYMBOLS)
@@ -65,21 +66,40 @@ class ReverseMode:
         self._templates = _Templates()
 
     def gradient(self, problem: Problem, points: np.ndarray) -> Estimate:
-        program = problem.function_program
-        count = points.shape[1]
-        values = {name: np.empty(count) for name in problem.wrt}
-        with np.errstate(all="ignore"):
-            for start in range(0, count, CHUNK):
-                chunk = points[:, start : start + CHUNK]
-                forward = program.forward(lambda row, chunk=chunk: chunk[row])
-                adjoints = self._backward(program, forward, self._local_numpy)
-                for name in problem.wrt:
-                    values[name][start : start + CHUNK] = _variable_adjoint(
-                        program, adjoints, problem.row(name), chunk.shape[1]
-                    )
+        rows = [problem.row(name) for name in problem.wrt]
+        adjoints = self.adjoint_values(problem.function_program, points, rows)
+        values = dict(zip(problem.wrt, adjoints, strict=True))
         errors = {name: ROUNDING_ULPS * np.finfo(float).eps * np.abs(value)
                   for name, value in values.items()}  # fmt: skip
         return Estimate(self.name, {n: "float64" for n in problem.wrt}, values, errors)
+
+    def adjoint_values(
+        self,
+        program: Program,
+        points: np.ndarray,
+        rows: Sequence[int],
+        dtype: type = np.float64,
+        replace: dict[int, np.ndarray] | None = None,
+    ) -> list[np.ndarray]:
+        """The adjoint of each variable row in `rows` (the output's partial derivative
+        with respect to it) at every point, chunk by chunk; `replace` swaps in rows."""
+        count = points.shape[1]
+        replace = replace or {}
+        results = [np.empty(count, dtype=dtype) for _ in rows]
+        with np.errstate(all="ignore"):
+            for start in range(0, count, CHUNK):
+                cut = slice(start, min(start + CHUNK, count))
+
+                def column(row: int, cut: slice = cut) -> np.ndarray:
+                    source = replace[row] if row in replace else points[row]
+                    return source[cut].astype(dtype, copy=False)
+
+                forward = program.forward(column, dtype)
+                adjoints = self._backward(program, forward, self._local_numpy)
+                for result, row in zip(results, rows, strict=True):
+                    width = cut.stop - cut.start
+                    result[cut] = _variable_adjoint(program, adjoints, row, width)
+        return results
 
     def sweep(self, program: Program, point: Sequence[float]) -> tuple[list[Any], list[Any]]:
         """The forward value and the adjoint of every step of `program` at one point,
@@ -170,3 +190,52 @@ def _variable_adjoint(program: Program, adjoints: list[Any], row: int, width: in
                 return 0.0 if width is None else np.zeros(width)
             return value if width is None else np.broadcast_to(value, (width,))
     return 0.0 if width is None else np.zeros(width)
+
+
+class ForwardOverReverse:
+    """Second derivatives d/db of ∂f/∂a: the complex step, a forward-mode perturbation of
+    b, through the reverse sweep that gives ∂f/∂a, where f is analytic; elsewhere central
+    differences of that reverse-mode ∂f/∂a. Estimates the gradient of the second-order
+    problem whose function is the derived ∂f/∂a."""
+
+    name = "reverse"
+
+    def __init__(self, base: Problem, first: str, reverse: ReverseMode | None = None):
+        self.base = base
+        self.first = first
+        self.reverse = reverse or ReverseMode()
+
+    def gradient(self, problem: Problem, points: np.ndarray) -> Estimate:
+        (second,) = problem.wrt
+        row, first = self.base.row(second), self.base.row(self.first)
+        program = self.base.function_program
+        with np.errstate(all="ignore"):
+            if self.base.analytic:
+                step = COMPLEX_STEP * np.maximum(1.0, np.abs(points[row]))
+                moved = {row: points[row] + 1j * step}
+                (values,) = self.reverse.adjoint_values(
+                    program, points, [first], np.complex128, moved
+                )
+                value = values.imag / step
+                error = 16 * EPS * np.abs(value) + np.finfo(float).tiny
+                method = "complex step over reverse mode"
+            else:
+                value, error = self._central(problem, points, row, first)
+                method = "central differences over reverse mode"
+        error = np.where(np.isfinite(value), error, np.inf)
+        return Estimate(self.name, {second: method}, {second: value}, {second: error})
+
+    def _central(self, problem: Problem, points: np.ndarray, row: int, first: int
+                 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        program = self.base.function_program
+
+        def partial(at: np.ndarray, rows: dict, largest: np.ndarray | None) -> np.ndarray:
+            return self.reverse.adjoint_values(program, at, [first], replace=rows)[0]
+
+        values, errors = np.empty(points.shape[1]), np.empty(points.shape[1])
+        for start in range(0, points.shape[1], CHUNK):
+            cut = slice(start, start + CHUNK)
+            values[cut], errors[cut] = central_difference(
+                partial, points[:, cut], row, problem.kink_program
+            )
+        return values, errors

@@ -4,6 +4,7 @@ Case files state functions and claimed gradients; diffcheck derives the gradient
 symbolically, evaluates it against independent oracles and gives each case a verdict.
 """
 
+from .api import GradientCheck, assert_gradient, check_gradient
 from .cases import Case, CaseFile, load_case_file
 from .check import CaseResult, Settings, check_case, check_paths
 from .errors import CaseFileError, DiffcheckError, ExpressionError, Location, RuleError
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "RULES",
+    "GradientCheck",
     "Case",
     "CaseFile",
     "CaseFileError",
@@ -25,7 +27,9 @@ __all__ = [
     "RuleError",
     "Settings",
     "__version__",
+    "assert_gradient",
     "check_case",
+    "check_gradient",
     "check_paths",
     "derive_gradient",
     "load_case_file",

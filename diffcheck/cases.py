@@ -44,6 +44,7 @@ __all__ = [
     "InvalidCase",
     "Tolerance",
     "load_case_file",
+    "read_case_text",
 ]
 
 
@@ -63,6 +64,12 @@ def load_case_file(path: str | Path) -> CaseFile:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         return _file_error(path, CaseFileError(f"cannot read the file: {reason}"))
+    return read_case_text(text, path)
+
+
+def read_case_text(text: str, path: str = "<text>") -> CaseFile:
+    """Validate case-file text, as `load_case_file` does a file; `path` names it in
+    messages."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:

@@ -17,6 +17,7 @@ import numpy as np
 from .cases import Case, Interval, InvalidCase, load_case_file
 from .compare import Comparison, compare_gradient
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, DiffcheckError, Location
+from .implementation import ImplementationError, evaluate_implementation
 from .limits import BudgetExceeded, time_limit
 from .oracles import Problem
 from .oracles.finite import FiniteDifferences
@@ -49,6 +50,7 @@ class Settings:
     seed: int | None = None
     timeout: float | None = DEFAULT_TIMEOUT
     proof_budget: float = DEFAULT_PROOF_BUDGET
+    allow_import: bool = True  # False: refuse cases naming code to import (untrusted files)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class CaseResult:
     case: Case | None = None
     comparison: Comparison | None = None
     errors: tuple[DiffcheckError, ...] = ()
-    error_kind: str | None = None  # invalid | timeout | crash
+    error_kind: str | None = None  # invalid | timeout | implementation | crash
     traceback: str | None = None
     second_order: tuple[SecondOrder, ...] = ()
 
@@ -110,7 +112,14 @@ def _judge(case: Case, settings: Settings) -> CaseResult:
     samples = case.samples if settings.samples is None else settings.samples
     seed = case.seed if settings.seed is None else settings.seed
     points = sample_points(case, samples, seed)
-    comparison = compare_gradient(problem, claims, points, case.tolerance, proofs)
+    code = None
+    if case.implementation is not None:
+        code = evaluate_implementation(case, points, settings.allow_import)
+    comparison = compare_gradient(
+        problem, claims, points, case.tolerance, proofs,
+        implemented=code.gradient if code else None,
+        implemented_function=code.function if code else None,
+    )  # fmt: skip
     second_order = tuple(
         _judge_second_order(case, problem, pair, points, settings) for pair in case.hessian
     )
@@ -165,6 +174,8 @@ def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
             return _judge(case, settings)
     except BudgetExceeded as exceeded:
         return error("timeout", DiffcheckError(exceeded.message))
+    except ImplementationError as problem:
+        return error("implementation", problem, problem.trace)
     except DiffcheckError as problem:
         return error("invalid", problem)
     except Exception as crash:  # a bug in diffcheck: keep the traceback, go on

@@ -60,6 +60,11 @@ def main() -> None:
     show_default=True,
     help="Seconds per claimed partial for a symbolic proof.",
 )
+@click.option(
+    "--no-import",
+    is_flag=True,
+    help="Refuse cases whose `implementation` names code to import (untrusted case files).",
+)
 def check(
     paths: tuple[str, ...],
     output_format: str,
@@ -67,6 +72,7 @@ def check(
     samples: int | None,
     timeout: float,
     proof_budget: float,
+    no_import: bool,
 ) -> None:
     """Check the cases in PATHS (files, or folders searched for *.yaml and *.yml).
 
@@ -74,7 +80,11 @@ def check(
     case file is invalid (the valid cases are still checked and reported).
     """
     settings = Settings(
-        samples=samples, seed=seed, timeout=timeout or None, proof_budget=proof_budget
+        samples=samples,
+        seed=seed,
+        timeout=timeout or None,
+        proof_budget=proof_budget,
+        allow_import=not no_import,
     )
     results = check_paths(paths, settings)
     # the text report lists errors itself; beside JSON they go to standard error too

@@ -18,7 +18,7 @@ from .compare import Comparison, Discrepancy, VariableResult
 from .diagnosis import ORACLE_NAMES, format_point, format_values
 from .symbolic import fold_intermediates, format_expression
 
-__all__ = ["JSON_VERSION", "diagnostics", "render_json", "render_text", "summary"]
+__all__ = ["JSON_VERSION", "diagnostics", "render_case", "render_json", "render_text", "summary"]
 
 JSON_VERSION = 1
 
@@ -53,7 +53,12 @@ def diagnostics(results: Sequence[CaseResult], errors: bool = True) -> list[str]
 # ---- text -------------------------------------------------------------------------------
 
 
-_ERROR_KINDS = {"invalid": "invalid", "timeout": "timed out", "crash": "internal error"}
+_ERROR_KINDS = {
+    "invalid": "invalid",
+    "timeout": "timed out",
+    "implementation": "the implementation failed",
+    "crash": "internal error",
+}
 
 
 def _headline(result: CaseResult) -> str:
@@ -83,24 +88,32 @@ def _claim_text(result: CaseResult, variable: VariableResult, pair: tuple | None
     return written.text
 
 
+def _wrong_at(comparison: Comparison, variable: VariableResult, claim: Discrepancy,
+              verb: str) -> list[str]:  # fmt: skip
+    """The worst point of a failing claim, both values labelled, and each oracle there."""
+    index = claim.worst(claim.failing)
+    if index is None:
+        return []
+    point = format_point(comparison.variables, comparison.points[:, index])
+    expected, actual = format_values(variable.reference[index], claim.values[index])
+    return [
+        f"  wrong at {point}: expected {expected}, {verb} {actual} "
+        f"(abs error {claim.abs_error[index]:.3g}, rel error {claim.rel_error[index]:.3g})",
+        *(f"  {_oracle_line(n, d, index)}" for n, d in variable.oracles.items()),
+    ]
+
+
 def _variable_details(result: CaseResult, comparison: Comparison, variable: VariableResult,
                       claim_text: str) -> list[str]:  # fmt: skip
     substitutions = result.case.substitutions if result.case else {}
     derived = format_expression(fold_intermediates(variable.derived, substitutions))
     lines = [f"derived {variable.label} = {derived}"]
-    if variable.claim is not None:
+    if variable.claimed is not None:
         lines.append(f"claimed {variable.label} = {claim_text}")
-        claimed = variable.claimed
-        index = claimed.worst(claimed.failing)
-        if index is not None:
-            point = format_point(comparison.variables, comparison.points[:, index])
-            expected, actual = format_values(variable.reference[index], claimed.values[index])
-            lines.append(
-                f"  wrong at {point}: expected {expected}, claimed {actual} "
-                f"(abs error {claimed.abs_error[index]:.3g}, rel error "
-                f"{claimed.rel_error[index]:.3g})"
-            )
-            lines.extend(f"  {_oracle_line(n, d, index)}" for n, d in variable.oracles.items())
+        lines.extend(_wrong_at(comparison, variable, variable.claimed, "claimed"))
+    if variable.implemented is not None and variable.implemented.failing.any():
+        lines.append(f"the implementation's {variable.label}:")
+        lines.extend(_wrong_at(comparison, variable, variable.implemented, "returned"))
     return lines
 
 
@@ -110,6 +123,14 @@ def _details(result: CaseResult) -> list[str]:
         f"{result.expect}"
     ]
     lines.extend(f"  {reason}" for reason in result.verdict.reasons)
+    if result.comparison.function_check is not None:
+        check = result.comparison.function_check
+        if check.failing.any():
+            index = check.worst(check.failing)
+            point = format_point(result.comparison.variables, result.comparison.points[:, index])
+            expected, actual = format_values(check.reference[index], check.values[index])
+            lines.append(f"  the implementation's function is wrong at {point}: expected "
+                         f"{expected}, returned {actual}")  # fmt: skip
     parts = [(result.comparison, None)] + [(e.comparison, e.pair) for e in result.second_order]
     for comparison, pair in parts:
         for variable in comparison.results:
@@ -117,6 +138,19 @@ def _details(result: CaseResult) -> list[str]:
             lines.extend(f"  {line}" for line in _variable_details(result, comparison, variable,
                                                                     text))  # fmt: skip
     return lines
+
+
+def render_case(result: CaseResult) -> str:
+    """One case as the text report shows it: its line, warnings or errors, and, for a
+    failure, the details."""
+    lines = [_headline(result)]
+    lines.extend(
+        f"  warning: {note}" for note in (result.verdict.warnings if result.verdict else ())
+    )
+    lines.extend(f"  {error}" for error in result.errors)
+    if result.status == "fail":
+        lines.extend(_details(result))
+    return "\n".join(lines)
 
 
 def render_text(results: Sequence[CaseResult]) -> str:
@@ -188,6 +222,8 @@ def _variable_json(result: CaseResult, comparison: Comparison, variable: Variabl
         "checked_points": int(variable.checked.sum()),
         "oracles": _oracles_json(comparison, variable),
     })  # fmt: skip
+    if variable.implemented is not None:
+        entry["implementation"] = _errors(comparison, variable.implemented, variable.checked)
     return entry
 
 
@@ -231,6 +267,9 @@ def _case_json(result: CaseResult) -> dict[str, Any]:
         v.name: _variable_json(result, comparison, v, _claim_text(result, v))
         for v in comparison.results
     }
+    if comparison.function_check is not None:
+        check = comparison.function_check
+        entry["implementation_function"] = _errors(comparison, check, ~check.unreliable)
     if result.second_order:
         entry["hessian"] = {
             ",".join(e.pair): _variable_json(

@@ -31,6 +31,7 @@ class Counterexample:
     abs_error: float
     rel_error: float
     oracles: tuple[tuple[str, str, float, float], ...]  # (oracle, method, value, error bar)
+    source: str = "claim"  # "claim" (a formula), "implementation" or "implementation function"
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,13 @@ def _example(comparison: Comparison, mask: np.ndarray) -> str:
     return format_point(comparison.variables, comparison.points[:, index])
 
 
-def _counterexample(comparison: Comparison, result: VariableResult) -> tuple[Counterexample, float]:
-    claim = result.claimed
+def _claims(result: VariableResult) -> list[Discrepancy]:
+    """What was claimed for this partial: a formula, the user's code, or both."""
+    return [d for d in (result.claimed, result.implemented) if d is not None]
+
+
+def _counterexample(comparison: Comparison, result: VariableResult, claim: Discrepancy
+                    ) -> tuple[Counterexample, float]:  # fmt: skip
     index = claim.worst(claim.failing)
     oracles = tuple((name, d.method, float(d.values[index]), float(d.error_bar[index]))
                     for name, d in result.oracles.items())  # fmt: skip
@@ -69,6 +75,7 @@ def _counterexample(comparison: Comparison, result: VariableResult) -> tuple[Cou
         float(claim.abs_error[index]),
         float(claim.rel_error[index]),
         oracles,
+        claim.source,
     )
     return example, float(claim.excess[index])
 
@@ -115,12 +122,15 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     results = comparison.results
     if not comparison.usable.any():
         return Verdict("inconclusive", "", (_no_usable_points(comparison),), warnings)
-    claimed = [r for r in results if r.claimed is not None]
+    claimed = [r for r in results if _claims(r)]
     absent = [r for r in claimed if not r.checked.any()]
     if absent:
         reason = f"{absent[0].label} does not exist at any checked point"
         return Verdict("inconclusive", "", (reason,), warnings)
-    wrong = [r for r in claimed if r.claimed.failing.any()]
+    wrong = [(r, d) for r in claimed for d in _claims(r) if d.failing.any()]
+    function = comparison.function_check
+    if function is not None and function.failing.any() and not findings.conflicts:
+        return _wrong_function(comparison, function, warnings)
     if wrong and not findings.conflicts:
         return _incorrect(comparison, wrong, warnings)
     if findings.conflicts:
@@ -128,7 +138,7 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     unconfirmed = [
         r
         for r in results
-        if r.claimed is None and not any(_reliable(d, r.checked) for d in r.oracles.values())
+        if not _claims(r) and not any(_reliable(d, r.checked) for d in r.oracles.values())
     ]
     if unconfirmed:
         reason = (
@@ -136,38 +146,59 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
             "was given and no oracle is reliable at any point"
         )
         return Verdict("inconclusive", "", (reason,), warnings)
-    return Verdict("correct", _agreement(results), (), warnings)
+    return Verdict("correct", _agreement(results, function), (), warnings)
 
 
-def _incorrect(comparison: Comparison, wrong: list[VariableResult], warnings: tuple[str, ...]
-               ) -> Verdict:  # fmt: skip
-    (example, _), result = max(
-        ((_counterexample(comparison, r), r) for r in wrong), key=lambda pair: pair[0][1]
+def _incorrect(comparison: Comparison, wrong: list[tuple[VariableResult, Discrepancy]],
+               warnings: tuple[str, ...]) -> Verdict:  # fmt: skip
+    (example, _), result, claim = max(
+        ((_counterexample(comparison, r, d), r, d) for r, d in wrong), key=lambda t: t[0][1]
     )
     expected, claimed_value = format_values(example.expected, example.claimed)
     point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
-    index = result.claimed.worst(result.claimed.failing)
+    index = claim.worst(claim.failing)
+    subject, verb = (result.label, "claimed") if claim.source == "claim" else (
+        f"the implementation's {result.label}", "returned")  # fmt: skip
     evidence = (
-        f"counterexample at {point}: {result.label} expected "
-        f"{expected}, claimed {claimed_value}; {backing_sentence(result, index)}"
+        f"counterexample at {point}: {subject} expected {expected}, {verb} {claimed_value}; "
+        f"{backing_sentence(result, index)}"
     )
     return Verdict("incorrect", evidence, (), warnings, example)
 
 
-def _agreement(results: Sequence[VariableResult]) -> str:
-    claimed = [r for r in results if r.claimed is not None]
+def _wrong_function(comparison: Comparison, function: Discrepancy, warnings: tuple[str, ...]
+                    ) -> Verdict:  # fmt: skip
+    index = function.worst(function.failing)
+    expected, returned = format_values(function.reference[index], function.values[index])
+    point = format_point(comparison.variables, comparison.points[:, index])
+    evidence = (
+        f"counterexample at {point}: the implementation's function returned {returned}, "
+        f"the case's function is {expected}"
+    )
+    return Verdict("incorrect", evidence, (), warnings)
+
+
+def _agreement(results: Sequence[VariableResult], function: Discrepancy | None) -> str:
+    formulas = [r for r in results if r.claimed is not None]
     parts = []
-    if claimed:
-        if all(r.proved for r in claimed):
+    if formulas:
+        if all(r.proved for r in formulas):
             parts.append("proved symbolically")
-        parts.append(f"agrees at {_points(min(int(r.checked.sum()) for r in claimed))}")
-    unclaimed = [r for r in results if r.claimed is None]
+        parts.append(f"agrees at {_points(min(int(r.checked.sum()) for r in formulas))}")
+    coded = [r for r in results if r.implemented is not None]
+    if coded:
+        agreeing = min(int(r.checked.sum()) for r in coded)
+        parts.append(f"the implementation's gradient agrees at {_points(agreeing)}")
+    if function is not None:
+        agreeing = int((~function.unreliable).sum())
+        parts.append(f"the implementation's function agrees at {_points(agreeing)}")
+    unclaimed = [r for r in results if not _claims(r)]
     if unclaimed:
         confirmed = min(max(_reliable(d, r.checked) for d in r.oracles.values())
                         for r in unclaimed)  # fmt: skip
         confirming = [name for name in unclaimed[0].oracles
                       if all(_reliable(r.oracles[name], r.checked) for r in unclaimed)]  # fmt: skip
-        subject = "derived gradient" if not claimed else "unclaimed partials"
+        subject = "derived gradient" if len(unclaimed) == len(results) else "unclaimed partials"
         parts.append(f"{subject} confirmed by {join_oracles(confirming)} at {_points(confirmed)}")
     return "; ".join(parts)
 
@@ -229,7 +260,7 @@ def _variable_warnings(
             "960 digits; left out"
         )
     checked = result.checked
-    if result.claimed is not None and checked.any():
+    if _claims(result) and checked.any():
         tiny = np.max(np.abs(result.reference), where=checked, initial=0.0) < tolerance.atol
         if tiny:
             warnings.append(

@@ -34,6 +34,7 @@ LAYERS = {
     "diffcheck.cases": 3,
     "diffcheck.case_builder": 3,
     "diffcheck.casedata": 3,
+    "diffcheck.implementation": 3,
     "diffcheck.yamlnodes": 3,
     "diffcheck.parse": 2,
     "diffcheck.limits": 1,

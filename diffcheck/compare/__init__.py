@@ -54,6 +54,8 @@ def compare_gradient(
     proofs: Mapping[str, bool] | None = None,
     oracles: Sequence[Oracle] = ORACLES,
     labels: Mapping[str, str] | None = None,
+    implemented: Mapping[str, np.ndarray] | None = None,
+    implemented_function: np.ndarray | None = None,
 ) -> Comparison:
     """Compare every claim and every oracle with the reference at every point.
 
@@ -65,6 +67,8 @@ def compare_gradient(
         proofs: variable -> whether the claim was proved equal symbolically.
         oracles: the independent oracles to run.
         labels: variable -> how messages name its partial (default ∂/∂x).
+        implemented: variable -> the partial as the user's code computes it, per point.
+        implemented_function: the function as the user's code computes it, per point.
 
     Returns:
         The `Comparison`, from which `verdict.decide_verdict` reads the verdict.
@@ -82,11 +86,14 @@ def compare_gradient(
         partial = Partial(values, slot, claim_slot, tolerance)
         result = _compare_partial(
             problem, partial, name, claims.get(name), usable, oracles, estimates,
-            (proofs or {}).get(name),
+            (proofs or {}).get(name), (implemented or {}).get(name),
         )  # fmt: skip
         if labels and name in labels:
             result = replace(result, label=labels[name])
         results.append(result)
+    function_check = None
+    if implemented_function is not None:
+        function_check = _function_check(values, usable, implemented_function, tolerance)
     return Comparison(
         points,
         problem.variables,
@@ -96,7 +103,31 @@ def compare_gradient(
         overflowed,
         tuple(results),
         unexamined,
+        function_check,
     )
+
+
+def _fixed_claim(source: str, claimed: np.ndarray, reference: np.ndarray,
+                 tolerance: Tolerance, checked: np.ndarray) -> Discrepancy:  # fmt: skip
+    """Values the user's code computed, against the reference; no mpmath for them: the
+    code's float64 result is what the code gives."""
+    no_error_bar = np.broadcast_to(0.0, reference.shape)
+    ratio = excess(claimed, reference, tolerance)
+    return Discrepancy(source, "code", claimed, reference, ratio, ~checked, no_error_bar)
+
+
+def _function_check(values: ExactValues, usable: np.ndarray, implemented: np.ndarray,
+                    tolerance: Tolerance) -> Discrepancy:  # fmt: skip
+    """The user's function against the case's, refining the case's where they differ."""
+    reference = values.values[0].copy()
+    doubtful = np.flatnonzero(usable & (excess(implemented, reference, tolerance) > 1))
+    for index in doubtful[:MAX_REFINED].tolist():
+        refined = values.refined(index)
+        if refined.converged and refined.context.isfinite(refined.values[0]):
+            reference[index] = float(refined.values[0])
+    checked = usable.copy()
+    checked[doubtful[MAX_REFINED:]] = False
+    return _fixed_claim("implementation function", implemented, reference, tolerance, checked)
 
 
 def _compare_partial(
@@ -108,6 +139,7 @@ def _compare_partial(
     oracles: Sequence[Oracle],
     estimates: list[Estimate],
     proved: bool | None,
+    implemented: np.ndarray | None = None,
 ) -> VariableResult:
     tolerance = partial.tolerance
     drafts = [
@@ -123,6 +155,8 @@ def _compare_partial(
         for e in estimates
     ]
     doubtful = partial.doubtful()
+    if implemented is not None:  # where the user's code disagrees, refine the reference
+        doubtful |= excess(implemented, partial.reference, tolerance) > 1
     for draft in drafts:
         doubtful |= draft.failing
     misjudged = partial.refine(partial.choose(doubtful & usable))
@@ -160,6 +194,9 @@ def _compare_partial(
             ~checked,
             no_error_bar,
         )
+    code = None
+    if implemented is not None:
+        code = _fixed_claim("implementation", implemented, partial.reference, tolerance, checked)
     float64 = partial.values.values[partial.slots[0]]
     exact = oracle_discrepancy(
         "exact", "float64", float64, np.zeros_like(float64), partial.reference, tolerance, checked
@@ -170,5 +207,5 @@ def _compare_partial(
         refined=len(partial.refined), artefacts=misjudged,
         undefined=int(partial.undefined.sum()), unsettled=int(partial.unsettled.sum()),
         unexamined=int(partial.unexamined.sum()),
-        exact=exact,
+        exact=exact, implemented=code,
     )  # fmt: skip

@@ -122,6 +122,7 @@ class VariableResult:
     unexamined: int = 0  # doubtful points beyond MAX_REFINED, left out
     exact: Discrepancy | None = None  # the derived partial in float64 against the reference
     label: str = ""  # how messages name it: ∂/∂x, or ∂²/∂x∂y for a Hessian entry
+    implemented: Discrepancy | None = None  # the user's code for this partial, if any
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -140,3 +141,4 @@ class Comparison:
     overflowed: np.ndarray  # float64 overflowed, mpmath evaluated the function
     results: tuple[VariableResult, ...]
     unexamined: int = 0  # non-finite function values beyond MAX_REFINED, left out
+    function_check: Discrepancy | None = None  # the user's function against the case's

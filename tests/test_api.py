@@ -1,0 +1,78 @@
+"""The Python API: check_gradient and assert_gradient, for a project's own tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import diffcheck
+from diffcheck import CaseFileError, assert_gradient, check_gradient
+from diffcheck.report import render_case
+
+
+def test_check_gradient_correct_formula() -> None:
+    checked = check_gradient(
+        "1/(1 + exp(-x))", {"x": "sigmoid(x)*(1 - sigmoid(x))"}, domain={"x": (-30, 30)}
+    )
+    assert (checked.verdict, checked.passed) == ("correct", True)
+    assert checked.evidence == "proved symbolically; agrees at 64 points"
+
+
+def test_check_gradient_wrong_formula_and_its_report() -> None:
+    checked = check_gradient("tanh(x)", {"x": "1 - tanh(x)"}, domain={"x": (-3, 3)}, seed=1)
+    assert (checked.verdict, checked.passed) == ("incorrect", False)
+    assert str(checked) == checked.report == render_case(checked.result)
+    assert checked.report.startswith("FAIL  check_gradient: incorrect, expected correct")
+    assert "  claimed ∂/∂x = 1 - tanh(x)\n" in checked.report
+
+
+def test_check_gradient_callable_gradient() -> None:
+    def backward(w, x):
+        return {"w": x * np.cos(w * x)}
+
+    checked = check_gradient("sin(w*x)", backward, wrt=["w"], domain={"w": (-1, 1), "x": 2.0})
+    assert checked.verdict == "correct"
+
+    def wrong(w, x):
+        return (np.cos(w * x),)  # the inner derivative x dropped
+
+    assert check_gradient(
+        "sin(w*x)", wrong, wrt=["w"], domain={"w": (-1, 1), "x": 2.0}
+    ).verdict == ("incorrect")
+
+
+def test_check_gradient_where_points_hessian_and_expect() -> None:
+    checked = check_gradient(
+        "(y - t)^2/2",
+        {"w": "(y - t)*y*(1 - y)*x"},
+        where={"y": "sigmoid(w*x)"},
+        hessian={("w", "w"): "x^2*y*(1 - y)*(y*(1 - y) + (y - t)*(1 - 2*y))"},
+        wrt=["w"],
+        domain={"w": (-1, 1), "x": (-2, 2), "t": 1},
+        points=[{"w": 0.4, "x": 1.0}],
+        samples=16,
+    )
+    assert checked.verdict == "correct", checked.report
+    assert check_gradient("x^2", {"x": "x"}, domain={"x": (1, 2)}, expect="incorrect").passed
+
+
+def test_check_gradient_invalid_arguments_name_the_problem() -> None:
+    with pytest.raises(CaseFileError) as raised:
+        check_gradient("sigmod(x)", {"x": "1"}, domain={"x": (0, 1)}, tolerance={"atl": 0})
+    assert str(raised.value) == (
+        "unknown function 'sigmod' (did you mean 'sigmoid'?) (in `function: sigmod(x)`); "
+        "unknown key 'atl' in tolerance (did you mean 'atol'?) (in `atl: 0`)"
+    )
+
+
+def test_assert_gradient_raises_with_the_cli_text_and_passes_quietly() -> None:
+    with pytest.raises(AssertionError) as raised:
+        assert_gradient("sin(x^2)", {"x": "cos(x^2)"}, domain={"x": (-2, 2)})
+    assert str(raised.value).startswith("FAIL  check_gradient: incorrect, expected correct")
+    assert "wrong at x=" in str(raised.value)
+    checked = assert_gradient("x^3", {"x": "3*x^2"}, domain={"x": (-2, 2)})
+    assert checked.passed
+
+
+def test_api_is_exported() -> None:
+    assert {"check_gradient", "assert_gradient", "GradientCheck"} <= set(diffcheck.__all__)

@@ -1,0 +1,188 @@
+"""Users' own code named by a case's `implementation`: checked like a claimed formula;
+errors in it are reported, not raised; `--no-import` refuses it before importing."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from diffcheck.cases import load_case_file
+from diffcheck.check import Settings, check_case
+from diffcheck.cli import main
+from diffcheck.report import render_json
+
+OPS = """\
+import numpy as np
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+def backward(x):
+    s = sigmoid(x)
+    return {"x": s * (1 - s)}
+
+def backward_tuple(w, x, t):
+    y = sigmoid(w * x)
+    return ((y - t) * y * (1 - y) * x, (y - t) * y * (1 - y) * w)
+
+def backward_wrong(x):
+    s = sigmoid(x)
+    return {"x": s * (1 + s)}
+
+def forward_off(x):
+    return sigmoid(x) + 1e-3
+
+def missing(x):
+    return {}
+
+def extra(x):
+    return {"x": x, "q": x}
+
+def shaped(x):
+    return {"x": np.ones((2, 3))}
+
+def raising(x):
+    raise ValueError("shapes do not match")
+
+not_callable = 3
+"""
+NAMES = (f"user_ops_{n}" for n in itertools.count())
+
+
+@pytest.fixture
+def ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A module of the user's, importable from the current directory, fresh per test."""
+    name = next(NAMES)
+    (tmp_path / f"{name}.py").write_text(OPS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    yield name
+    sys.modules.pop(name, None)
+
+
+SETTINGS = Settings(samples=32)
+
+
+def _result(tmp_path: Path, body: str, settings: Settings = SETTINGS):
+    path = tmp_path / "impl.yaml"
+    path.write_text("cases:\n  - name: c\n" + body, encoding="utf-8")
+    loaded = load_case_file(path)
+    assert loaded.errors == (), loaded.errors
+    (case,) = loaded.cases
+    return check_case(case, settings)
+
+
+SIGMOID = "    function: sigmoid(x)\n    domain: {x: [-5, 5]}\n"
+
+
+def test_implementation_right_code_is_correct(tmp_path: Path, ops: str) -> None:
+    result = _result(tmp_path, SIGMOID + f"    implementation: {{function: '{ops}:sigmoid', "
+                     f"gradient: '{ops}:backward'}}\n")  # fmt: skip
+    assert result.verdict.verdict == "correct"
+    assert result.verdict.evidence == (
+        "the implementation's gradient agrees at 32 points; the implementation's function "
+        "agrees at 32 points"
+    )
+    entry = json.loads(render_json([result]))["cases"][0]
+    assert entry["variables"]["x"]["implementation"]["max_abs_error"] is not None
+    assert entry["implementation_function"]["max_abs_error"] is not None
+
+
+def test_implementation_tuple_in_wrt_order(tmp_path: Path, ops: str) -> None:
+    result = _result(
+        tmp_path,
+        "    function: (sigmoid(w*x) - t)^2/2\n    wrt: [w, x]\n"
+        "    domain: {w: [-1, 1], x: [-2, 2], t: [0, 1]}\n"
+        f"    implementation: {{gradient: '{ops}:backward_tuple'}}\n",
+    )
+    assert result.verdict.verdict == "correct"
+
+
+def test_implementation_wrong_backward_is_incorrect(tmp_path: Path, ops: str) -> None:
+    result = _result(
+        tmp_path, SIGMOID + f"    implementation: {{gradient: '{ops}:backward_wrong'}}\n"
+    )
+    assert result.verdict.verdict == "incorrect"
+    assert result.verdict.evidence.startswith("counterexample at x=")
+    assert ": the implementation's ∂/∂x expected " in result.verdict.evidence
+    assert result.verdict.evidence.endswith(
+        "reverse mode and finite differences agree with the expected value"
+    )
+    assert result.verdict.counterexample.source == "implementation"
+
+
+def test_implementation_wrong_forward_is_incorrect(tmp_path: Path, ops: str) -> None:
+    result = _result(tmp_path, SIGMOID + f"    implementation: {{function: '{ops}:forward_off'}}\n")
+    assert result.verdict.verdict == "incorrect"
+    assert "the implementation's function returned" in result.verdict.evidence
+
+
+@pytest.mark.parametrize(
+    ("attribute", "message"),
+    [
+        ("missing", "implementation gradient returned no value for 'x' (x)"),
+        ("extra", "implementation gradient returned 'q', which is not in wrt (x)"),
+        ("shaped", "implementation gradient['x'] must give one number per point (32 points), "
+                   "got (2, 3)"),
+        ("raising", "implementation gradient raised ValueError: shapes do not match"),
+    ],
+)  # fmt: skip
+def test_implementation_bad_results_are_errors(tmp_path: Path, ops: str, attribute, message):
+    result = _result(tmp_path, SIGMOID + f"    implementation: {{gradient: '{ops}:{attribute}'}}\n")
+    assert (result.status, result.error_kind) == ("error", "implementation")
+    assert [str(e) for e in result.errors] == [f"{tmp_path / 'impl.yaml'}:5:21: {message}"]
+
+
+def test_implementation_traceback_shows_only_the_users_frames(tmp_path: Path, ops: str):
+    result = _result(tmp_path, SIGMOID + f"    implementation: {{gradient: '{ops}:raising'}}\n")
+    assert result.traceback.startswith("Traceback (most recent call last):\n")
+    assert f"{ops}.py" in result.traceback and "diffcheck" not in result.traceback
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ("nosuchmodule_xyz:f", "implementation gradient: cannot import 'nosuchmodule_xyz': "
+                               "ModuleNotFoundError: No module named 'nosuchmodule_xyz'"),
+        ("{ops}:nothing", "implementation gradient: '{ops}' has no attribute 'nothing'"),
+        ("{ops}:not_callable", "implementation gradient: '{ops}:not_callable' is not callable"),
+    ],
+)  # fmt: skip
+def test_implementation_import_problems_are_invalid(tmp_path: Path, ops: str, reference, message):
+    reference, message = reference.format(ops=ops), message.format(ops=ops)
+    result = _result(tmp_path, SIGMOID + f"    implementation: {{gradient: '{reference}'}}\n")
+    assert (result.status, result.error_kind) == ("error", "invalid")
+    assert [str(e) for e in result.errors] == [f"{tmp_path / 'impl.yaml'}:5:21: {message}"]
+
+
+def test_implementation_reference_syntax_is_checked_when_loading(tmp_path: Path) -> None:
+    path = tmp_path / "impl.yaml"
+    path.write_text("cases:\n  - name: c\n" + SIGMOID + "    implementation: {gradient: ops.f, "
+                    "backward: 'ops:f'}\n", encoding="utf-8")  # fmt: skip
+    assert [str(e) for e in load_case_file(path).errors] == [
+        f"{path}:5:32: implementation gradient must be 'module:attribute' (as in "
+        "'mypackage.ops:sigmoid_backward'), got 'ops.f'",
+        f"{path}:5:39: unknown key 'backward' in implementation",
+    ]
+
+
+def test_no_import_refuses_before_importing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tripwire_ops.py").write_text(
+        "open('IMPORTED', 'w').close()\ndef f(x):\n    return {'x': x}\n", encoding="utf-8"
+    )
+    (tmp_path / "case.yaml").write_text(
+        "cases:\n  - name: c\n" + SIGMOID + "    implementation: {gradient: 'tripwire_ops:f'}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "case.yaml"), "--no-import"])
+    assert result.exit_code == 2
+    assert (
+        f"{tmp_path / 'case.yaml'}:5:21: implementation gradient: 'tripwire_ops:f' is not "
+        "imported: importing code named by case files is disabled (--no-import)"
+    ) in result.stdout
+    assert not (tmp_path / "IMPORTED").exists() and "tripwire_ops" not in sys.modules

@@ -101,6 +101,7 @@ def check_gradient(
     expect: str | None = None,
     name: str = "check_gradient",
     timeout: float | None = DEFAULT_TIMEOUT,
+    autodiff: Sequence[str] = (),
 ) -> GradientCheck:
     """Check a claimed gradient of `function`, as a case file would.
 
@@ -114,6 +115,7 @@ def check_gradient(
             case-file keys of the same names; a domain is (low, high) or a fixed value.
         name: how reports name the check.
         timeout: seconds the check may run; None for no limit.
+        autodiff: frameworks ("torch", "jax") whose autograd joins the oracles.
 
     Returns:
         A `GradientCheck` with the verdict, its evidence and the full result.
@@ -135,7 +137,7 @@ def check_gradient(
     (case,) = loaded.cases
     if callable(gradient):
         case = replace(case, implementation=Implementation(None, gradient, case.location))
-    return GradientCheck(check_case(case, Settings(timeout=timeout)))
+    return GradientCheck(check_case(case, Settings(timeout=timeout, autodiff=tuple(autodiff))))
 
 
 def assert_gradient(function: str, gradient: Gradient = None, **options: Any) -> GradientCheck:

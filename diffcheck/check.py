@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from .cases import Case, Interval, InvalidCase, load_case_file
-from .compare import Comparison, compare_gradient
+from .compare import ORACLES, Comparison, compare_gradient
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, DiffcheckError, Location
 from .implementation import ImplementationError, evaluate_implementation
 from .limits import BudgetExceeded, time_limit
 from .oracles import Problem
+from .oracles.external import ExternalAutodiff
 from .oracles.finite import FiniteDifferences
 from .oracles.reverse import ForwardOverReverse
 from .symbolic import DEFAULT_PROOF_BUDGET, prove_equal
@@ -51,6 +52,7 @@ class Settings:
     timeout: float | None = DEFAULT_TIMEOUT
     proof_budget: float = DEFAULT_PROOF_BUDGET
     allow_import: bool = True  # False: refuse cases naming code to import (untrusted files)
+    autodiff: tuple[str, ...] = ()  # frameworks whose autograd joins the oracles
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,9 @@ def _judge(case: Case, settings: Settings) -> CaseResult:
     code = None
     if case.implementation is not None:
         code = evaluate_implementation(case, points, settings.allow_import)
+    oracles = (*ORACLES, *(ExternalAutodiff(name) for name in settings.autodiff))
     comparison = compare_gradient(
-        problem, claims, points, case.tolerance, proofs,
+        problem, claims, points, case.tolerance, proofs, oracles,
         implemented=code.gradient if code else None,
         implemented_function=code.function if code else None,
     )  # fmt: skip

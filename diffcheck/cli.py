@@ -11,6 +11,7 @@ import click
 from . import __version__
 from .check import DEFAULT_TIMEOUT, Settings, check_paths, exit_code
 from .errors import EXIT_USAGE, DiffcheckError, Location
+from .oracles.external import FRAMEWORKS, INSTALL, available
 from .parse import parse_expression
 from .report import diagnostics, render_json, render_text
 from .symbolic import DEFAULT_PROOF_BUDGET, derive_gradient, format_expression
@@ -61,6 +62,12 @@ def main() -> None:
     help="Seconds per claimed partial for a symbolic proof.",
 )
 @click.option(
+    "--autodiff",
+    type=click.Choice(FRAMEWORKS),
+    multiple=True,
+    help="Also check this framework's autograd against the math; repeat for several.",
+)
+@click.option(
     "--no-import",
     is_flag=True,
     help="Refuse cases whose `implementation` names code to import (untrusted case files).",
@@ -72,6 +79,7 @@ def check(
     samples: int | None,
     timeout: float,
     proof_budget: float,
+    autodiff: tuple[str, ...],
     no_import: bool,
 ) -> None:
     """Check the cases in PATHS (files, or folders searched for *.yaml and *.yml).
@@ -79,7 +87,14 @@ def check(
     Exit status: 0 if every case passed, 1 if some case did not, 2 if a path or a
     case file is invalid (the valid cases are still checked and reported).
     """
+    for framework in autodiff:
+        if not available(framework):
+            raise click.UsageError(
+                f"--autodiff {framework} needs {framework}, which is not installed "
+                f"({INSTALL[framework]})"
+            )
     settings = Settings(
+        autodiff=tuple(dict.fromkeys(autodiff)),
         samples=samples,
         seed=seed,
         timeout=timeout or None,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compare import Comparison, Discrepancy, VariableResult
+from .oracles.external import FRAMEWORKS
 
 __all__ = ["ORACLE_NAMES", "Findings", "diagnose", "format_point", "format_values", "supporters"]
 
@@ -33,6 +34,8 @@ _REASONS = {
     "finite": "its error estimate was too optimistic there (a kink or a steep feature "
     "within the stencil?)",
     "reverse": "the same sweep in mpmath disagrees too",
+    "torch": "it loses precision there (float64 rounding or cancellation in its formula)",
+    "jax": "it loses precision there (float64 rounding or cancellation in its formula)",
 }
 
 
@@ -169,12 +172,32 @@ def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
     )
 
 
+def _breakdown(comparison: Comparison, result: VariableResult, name: str,
+               discrepancy: Discrepancy) -> str | None:  # fmt: skip
+    """A framework's autograd returning NaN or inf where the derivative is finite."""
+    broken = result.checked & ~np.isfinite(discrepancy.values) & np.isfinite(result.reference)
+    if name not in FRAMEWORKS or not broken.any():
+        return None
+    index = int(np.flatnonzero(broken)[0])
+    point = format_point(comparison.variables, comparison.points[:, index])
+    (value,) = format_values(result.reference[index])
+    count = int(broken.sum())
+    where = f"{count} point" if count == 1 else f"{count} points"
+    returned = "NaN" if np.isnan(discrepancy.values[index]) else "inf"
+    failure = f"; {discrepancy.method}" if discrepancy.method.startswith("failed") else ""
+    return (f"{oracle_name(name)} returns NaN or inf at {where} of {result.label} (e.g. "
+            f"{point}: {returned}, where the derivative is {value}{failure})")  # fmt: skip
+
+
 def diagnose(comparison: Comparison) -> Findings:
     """Conflicts, odd ones out and explained disagreements of every oracle."""
     conflicts, odd, notes = [], [], []
     for result in comparison.results:
         if (conflict := _conflict(comparison, result)) is not None:
             conflicts.append(conflict)
+        for name, discrepancy in result.oracles.items():
+            if (broken := _breakdown(comparison, result, name, discrepancy)) is not None:
+                odd.append(broken)
         for name, discrepancy in result.oracles.items():
             if (note := _rescued(comparison, result, name, discrepancy)) is not None:
                 notes.append(note)

@@ -87,6 +87,9 @@ class Program:
             slots[node] = len(self.steps)
             self.steps.append(step)
         self.outputs = tuple(slots[expr] for expr in exprs)
+        # variable row -> its step, for readers of per-step values (adjoints)
+        self.row_steps = {step.row: index for index, step in enumerate(self.steps)
+                          if step.row is not None}  # fmt: skip
         self.last_use = self._last_uses()
         self._mp_constants: dict[tuple[int, int], Any] = {}
 

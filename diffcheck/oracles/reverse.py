@@ -152,7 +152,10 @@ class ReverseMode:
             for position, arg in enumerate(step.args):
                 if steps[arg].rule is None and steps[arg].row is None:
                     continue  # a constant needs no adjoint
-                term = adjoint * local(step.rule, position, args, forward[index])
+                if step.rule is _ADD:  # a sum passes its adjoint on unchanged
+                    term = adjoint
+                else:
+                    term = adjoint * local(step.rule, position, args, forward[index])
                 adjoints[arg] = term if adjoints[arg] is None else adjoints[arg] + term
         return adjoints
 
@@ -165,6 +168,8 @@ class ReverseMode:
     def _local_numpy(self, rule: Rule, position: int, args: list[Any], out: Any) -> Any:
         if rule is _ADD:
             return 1.0
+        if rule is _MUL:  # the binary rule's partial wrt X0 is X1: the other factors
+            return _others(args, position)
         template = self._templates.program(rule, 0 if rule is _MUL else position)
         if template is None:
             return np.nan  # no derivative with respect to this argument
@@ -182,14 +187,13 @@ class ReverseMode:
         return as_real(ctx, values[template.outputs[0]])
 
 
-def _variable_adjoint(program: Program, adjoints: list[Any], row: int, width: int | None) -> Any:
-    for index, step in enumerate(program.steps):
-        if step.row == row and step.rule is None:
-            value = adjoints[index]
-            if value is None:
-                return 0.0 if width is None else np.zeros(width)
-            return value if width is None else np.broadcast_to(value, (width,))
-    return 0.0 if width is None else np.zeros(width)
+def _variable_adjoint(program: Program, adjoints: list[Any], row: int, width: int | None
+                      ) -> Any:  # fmt: skip
+    index = program.row_steps.get(row)
+    value = None if index is None else adjoints[index]
+    if value is None:  # the output does not depend on this variable
+        return 0.0 if width is None else np.zeros(width)
+    return value if width is None else np.broadcast_to(value, (width,))
 
 
 class ForwardOverReverse:

@@ -1,0 +1,196 @@
+"""Outside references: PyTorch's and JAX's autograd, checked against the math.
+
+The case's function is translated from our own program (never from text) into the
+framework's operations, differentiated by the framework's autograd in float64 at every
+point, and compared with the reference like any oracle; where it returns NaN or loses
+precision, the diagnosis names it. The frameworks are optional: `available` says whether
+one is installed, and nothing imports them until they are used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from ..rules import PRIMITIVES
+from . import Estimate, Problem
+from .program import Program
+
+__all__ = ["FRAMEWORKS", "ExternalAutodiff", "available"]
+
+ROUNDING_ULPS = 64.0  # a framework's float64 autograd is trusted to this many ulps
+INSTALL = {"torch": "pip install 'diffcheck[torch]'", "jax": "pip install 'diffcheck[jax]'"}
+
+
+def _torch_gamma(f: Any, x: Any) -> Any:
+    # PyTorch has no gamma: exp(lgamma) with Γ's sign, negative on (-1, 0), (-3, -2), ...
+    sign = f.t.where((x > 0) | (f.t.floor(x) % 2 == 0), 1.0, -1.0)
+    return sign * f.t.exp(f.t.lgamma(x))
+
+
+# rule name -> the framework's computation, f being the framework's namespace below;
+# where(x > 0, ...) branches clamp the other branch so that its gradient is not inf * 0
+_TORCH: dict[str, Callable[..., Any]] = {
+    "exp": lambda f, x: f.t.exp(x), "log": lambda f, x: f.t.log(x),
+    "sqrt": lambda f, x: f.t.sqrt(x), "abs": lambda f, x: f.t.abs(x),
+    "sin": lambda f, x: f.t.sin(x), "cos": lambda f, x: f.t.cos(x),
+    "tan": lambda f, x: f.t.tan(x), "asin": lambda f, x: f.t.asin(x),
+    "acos": lambda f, x: f.t.acos(x), "atan": lambda f, x: f.t.atan(x),
+    "atan2": lambda f, y, x: f.t.atan2(y, x), "sinh": lambda f, x: f.t.sinh(x),
+    "cosh": lambda f, x: f.t.cosh(x), "tanh": lambda f, x: f.t.tanh(x),
+    "asinh": lambda f, x: f.t.asinh(x), "acosh": lambda f, x: f.t.acosh(x),
+    "atanh": lambda f, x: f.t.atanh(x), "erf": lambda f, x: f.t.special.erf(x),
+    "erfc": lambda f, x: f.t.special.erfc(x), "erfinv": lambda f, x: f.t.special.erfinv(x),
+    "gamma": _torch_gamma, "lgamma": lambda f, x: f.t.lgamma(x),
+    "digamma": lambda f, x: f.t.digamma(x),
+    "polygamma": lambda f, n, x: f.t.polygamma(int(n.reshape(-1)[0].item()), x),
+    "log1p": lambda f, x: f.t.log1p(x), "expm1": lambda f, x: f.t.expm1(x),
+    "sign": lambda f, x: f.t.sign(x),
+    # torch.heaviside has no derivative: its derivative is 0, and 0 * x keeps x in the graph
+    "heaviside": lambda f, x: f.t.where(x > 0, 1.0, f.t.where(x < 0, 0.0, 0.5)) + 0 * x,
+    "max": lambda f, x, y: f.t.maximum(x, y), "min": lambda f, x, y: f.t.minimum(x, y),
+    "sigmoid": lambda f, x: f.t.sigmoid(x), "softplus": lambda f, x: f.F.softplus(x),
+    "relu": lambda f, x: f.t.relu(x),
+    "leaky_relu": lambda f, x, a: f.t.where(x > 0, x, a * x),
+    "elu": lambda f, x, a: f.t.where(x > 0, x, a * f.t.expm1(f.t.clamp(x, max=0))),
+    "gelu": lambda f, x: f.F.gelu(x), "silu": lambda f, x: f.F.silu(x),
+    "softsign": lambda f, x: f.F.softsign(x),
+    "logsumexp": lambda f, *xs: f.t.logsumexp(f.t.stack(f.t.broadcast_tensors(*xs)), dim=0),
+}  # fmt: skip
+
+_JAX: dict[str, Callable[..., Any]] = {
+    "exp": lambda f, x: f.np.exp(x), "log": lambda f, x: f.np.log(x),
+    "sqrt": lambda f, x: f.np.sqrt(x), "abs": lambda f, x: f.np.abs(x),
+    "sin": lambda f, x: f.np.sin(x), "cos": lambda f, x: f.np.cos(x),
+    "tan": lambda f, x: f.np.tan(x), "asin": lambda f, x: f.np.arcsin(x),
+    "acos": lambda f, x: f.np.arccos(x), "atan": lambda f, x: f.np.arctan(x),
+    "atan2": lambda f, y, x: f.np.arctan2(y, x), "sinh": lambda f, x: f.np.sinh(x),
+    "cosh": lambda f, x: f.np.cosh(x), "tanh": lambda f, x: f.np.tanh(x),
+    "asinh": lambda f, x: f.np.arcsinh(x), "acosh": lambda f, x: f.np.arccosh(x),
+    "atanh": lambda f, x: f.np.arctanh(x), "erf": lambda f, x: f.special.erf(x),
+    "erfc": lambda f, x: f.special.erfc(x), "erfinv": lambda f, x: f.lax.erf_inv(x),
+    "gamma": lambda f, x: f.special.gamma(x), "lgamma": lambda f, x: f.special.gammaln(x),
+    "digamma": lambda f, x: f.special.digamma(x),
+    "polygamma": lambda f, n, x: f.special.polygamma(f.np.asarray(n, dtype=int), x),
+    "log1p": lambda f, x: f.np.log1p(x), "expm1": lambda f, x: f.np.expm1(x),
+    "sign": lambda f, x: f.np.sign(x), "heaviside": lambda f, x: f.np.heaviside(x, 0.5),
+    "max": lambda f, x, y: f.np.maximum(x, y), "min": lambda f, x, y: f.np.minimum(x, y),
+    "sigmoid": lambda f, x: f.nn.sigmoid(x), "softplus": lambda f, x: f.nn.softplus(x),
+    "relu": lambda f, x: f.nn.relu(x),
+    "leaky_relu": lambda f, x, a: f.np.where(x > 0, x, a * x),
+    "elu": lambda f, x, a: f.np.where(x > 0, x, a * f.np.expm1(f.np.minimum(x, 0))),
+    "gelu": lambda f, x: f.nn.gelu(x, approximate=False), "silu": lambda f, x: f.nn.silu(x),
+    "softsign": lambda f, x: f.nn.soft_sign(x),
+    "logsumexp": lambda f, *xs: f.special.logsumexp(f.np.stack(f.np.broadcast_arrays(*xs)),
+                                                    axis=0),
+}  # fmt: skip
+
+KERNELS = {"torch": _TORCH, "jax": _JAX}
+FRAMEWORKS = tuple(KERNELS)
+_ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
+
+
+def available(framework: str) -> bool:
+    """Whether the framework is installed (without importing it)."""
+    return importlib.util.find_spec(framework) is not None
+
+
+def _namespace(framework: str) -> SimpleNamespace:
+    if framework == "torch":
+        import torch  # noqa: PLC0415 - optional: imported only when asked for
+
+        return SimpleNamespace(t=torch, F=torch.nn.functional, name="torch")
+    import jax  # noqa: PLC0415
+    import jax.numpy as jnp  # noqa: PLC0415
+    import jax.scipy.special  # noqa: PLC0415
+
+    return SimpleNamespace(np=jnp, nn=jax.nn, special=jax.scipy.special, lax=jax.lax,
+                           jax=jax, name="jax")  # fmt: skip
+
+
+def _run(program: Program, f: SimpleNamespace, inputs: list[Any], constant: Callable) -> Any:
+    """The program's output with the framework's operations; `inputs` by variable row."""
+    kernels = KERNELS[f.name]
+    values: list[Any] = []
+    for step in program.steps:
+        if step.row is not None:
+            values.append(inputs[step.row])
+        elif step.rule is None:
+            values.append(constant(step.value))
+        else:
+            args = [values[a] for a in step.args]
+            values.append(_apply(step.rule, args, kernels, f))
+    return values[program.outputs[0]]
+
+
+def _apply(rule: Any, args: list[Any], kernels: dict, f: SimpleNamespace) -> Any:
+    if rule is _ADD:
+        return sum(args[1:], args[0])
+    if rule is _MUL:
+        product = args[0]
+        for arg in args[1:]:
+            product = product * arg
+        return product
+    if rule is _POW:
+        return args[0] ** args[1]
+    return kernels[rule.name](f, *args)
+
+
+class ExternalAutodiff:
+    """A framework's autograd as an oracle: "torch" or "jax"."""
+
+    def __init__(self, framework: str):
+        if framework not in KERNELS:
+            raise ValueError(f"unknown framework {framework!r}; known: {', '.join(FRAMEWORKS)}")
+        self.name = framework
+        self._f: SimpleNamespace | None = None
+
+    def gradient(self, problem: Problem, points: np.ndarray) -> Estimate:
+        if self._f is None:
+            self._f = _namespace(self.name)
+        compute = self._torch if self.name == "torch" else self._jax
+        method = "autograd in float64"
+        try:
+            with np.errstate(all="ignore"):
+                values = compute(problem, points)
+        except Exception as error:  # the framework could not do it: a finding, not a crash
+            values = {name: np.full(points.shape[1], np.nan) for name in problem.wrt}
+            method = f"failed: {type(error).__name__}: {str(error).splitlines()[0]}"
+        errors = {n: ROUNDING_ULPS * np.finfo(float).eps * np.abs(v) for n, v in values.items()}
+        return Estimate(self.name, {n: method for n in problem.wrt}, values, errors)
+
+    def _torch(self, problem: Problem, points: np.ndarray) -> dict[str, np.ndarray]:
+        t = self._f.t
+        rows = {problem.row(name) for name in problem.wrt}
+        inputs = [t.tensor(points[row], dtype=t.float64, requires_grad=row in rows)
+                  for row in range(points.shape[0])]  # fmt: skip
+        output = _run(problem.function_program, self._f, inputs,
+                      lambda value: t.tensor(value, dtype=t.float64))  # fmt: skip
+        output = output * t.ones(points.shape[1], dtype=t.float64)  # a constant function too
+        grads = t.autograd.grad(output.sum(), [inputs[problem.row(n)] for n in problem.wrt],
+                                allow_unused=True)  # fmt: skip
+        return {name: np.zeros(points.shape[1]) if grad is None else grad.detach().numpy()
+                for name, grad in zip(problem.wrt, grads, strict=True)}  # fmt: skip
+
+    def _jax(self, problem: Problem, points: np.ndarray) -> dict[str, np.ndarray]:
+        jax, jnp = self._f.jax, self._f.np
+        previous = jax.config.jax_enable_x64
+        jax.config.update("jax_enable_x64", True)  # float64, and back as it was after
+        try:
+            arrays = [jnp.asarray(row, dtype=jnp.float64) for row in points]
+
+            def total(*inputs: Any) -> Any:
+                output = _run(problem.function_program, self._f, list(inputs),
+                              lambda value: jnp.asarray(value, dtype=jnp.float64))  # fmt: skip
+                return jnp.sum(output * jnp.ones(points.shape[1]))
+
+            argnums = tuple(problem.row(name) for name in problem.wrt)
+            grads = jax.grad(total, argnums=argnums)(*arrays)
+            return {name: np.asarray(grad, dtype=float)
+                    for name, grad in zip(problem.wrt, grads, strict=True)}  # fmt: skip
+        finally:
+            jax.config.update("jax_enable_x64", previous)

@@ -18,7 +18,14 @@ from .compare import Discrepancy, VariableResult
 from .symbolic import fold_intermediates, format_expression
 from .verdict import ORACLE_NAMES, format_point, format_values
 
-__all__ = ["JSON_VERSION", "diagnostics", "render_json", "render_text", "summary"]
+__all__ = [
+    "JSON_VERSION",
+    "diagnostics",
+    "render_failure",
+    "render_json",
+    "render_text",
+    "summary",
+]
 
 JSON_VERSION = 1
 
@@ -111,6 +118,15 @@ def _details(result: CaseResult) -> list[str]:
     for variable in result.comparison.results:
         lines.extend(f"  {line}" for line in _variable_details(result, variable))
     return lines
+
+
+def render_failure(result: CaseResult) -> str:
+    """The text report's account of one case that did not pass, for the pytest plugin and
+    the CI formats: the failure details, or the error headline and its errors."""
+    if result.status == "fail":
+        return "\n".join(_details(result))
+    lines = [_headline(result), *(f"  {error}" for error in result.errors)]
+    return "\n".join(lines)
 
 
 def render_text(results: Sequence[CaseResult]) -> str:

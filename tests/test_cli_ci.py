@@ -4,10 +4,12 @@ captured output, byte-identical reports, `schema` and `init`."""
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from diffcheck.cli import main
@@ -202,3 +204,17 @@ def test_init_example_explains_every_case_key() -> None:
     for key in ("name", "description", "function", "where", "wrt", "gradient", "domain",
                 "points", "expect", "samples", "seed", "tolerance"):  # fmt: skip
         assert f"{key}:" in EXAMPLE
+
+
+def test_pre_commit_hook_checks_case_files() -> None:
+    repository = Path(__file__).resolve().parent.parent
+    (hook,) = yaml.safe_load((repository / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert (hook["id"], hook["entry"], hook["language"]) == (
+        "diffcheck",
+        "diffcheck check",
+        "python",
+    )
+    files = re.compile(hook["files"])  # pre-commit searches the path relative to the root
+    assert files.search("cases/sigmoid.yaml") and files.search("ml/cases/deep/a.yml")
+    assert not files.search(".pre-commit-config.yaml")
+    assert not files.search("tests/data/valid/a.yaml")

@@ -138,6 +138,15 @@ def test_ini_patterns_turn_collection_on(project: pytest.Pytester) -> None:
     result.assert_outcomes(passed=5, failed=2)  # typo.yaml is not named by the patterns
 
 
+def test_pyproject_patterns_as_the_readme_shows(project: pytest.Pytester) -> None:
+    project.makepyprojecttoml(
+        '[tool.pytest.ini_options]\ntestpaths = [".", "cases"]\n'
+        'diffcheck_cases = ["cases/**/*.yaml"]\n'
+    )
+    result = project.runpytest("-q")
+    result.assert_outcomes(passed=4, failed=2)
+
+
 def test_flag_collects_a_file_named_on_the_command_line(project: pytest.Pytester) -> None:
     (project.path / "config" / "one.yaml").write_text(CASES, encoding="utf-8")
     # without the flag, pytest finds nothing in it ("not found" since pytest 8)

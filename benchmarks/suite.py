@@ -8,6 +8,11 @@ are written as 20 files of 10 cases into a temporary folder; the timed call is
 `run_checks`, the code behind `diffcheck check --jobs N`, best of a few interleaved
 runs. The run also confirms that every case passes and that both reports are identical.
 
+The speedup of --jobs 2 is bounded by the CPU the machine gives at that moment: the
+results record the load average, the CPU seconds of each run (the work, which the job
+count hardly changes) and a measured `parallel capacity` (2.0 on two idle cores, 1.0
+when other work holds one of them), so a figure from a busy machine reads as such.
+
 Run: python benchmarks/suite.py  (writes benchmarks/results/suite.json)
 """
 
@@ -20,6 +25,7 @@ import resource
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from diffcheck.check import Settings
@@ -121,25 +127,53 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _spin(count: int) -> float:
+    start = time.perf_counter()
+    total = 0
+    for index in range(count):
+        total += index * index
+    return time.perf_counter() - start
+
+
+def parallel_capacity(count: int = 5_000_000) -> float:
+    """How many processes' worth of CPU this machine gives right now: a fixed loop timed
+    alone, then in two processes at once (2.0 on two idle cores; near 1.0 when other work
+    holds a core, and then no --jobs setting can be faster than --jobs 1)."""
+    alone = min(_spin(count) for _ in range(2))
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        list(pool.map(_spin, [count // 10] * 2))  # start the workers before timing
+        start = time.perf_counter()
+        list(pool.map(_spin, [count] * 2))
+        together = time.perf_counter() - start
+    return round(2 * alone / together, 2)
+
+
+def time_suite(folder: Path) -> tuple[dict, dict, dict]:
+    """Wall seconds, CPU seconds and the JSON report of each job count, per repeat."""
+    runs: dict[int, list[float]] = {jobs: [] for jobs in JOBS}
+    cpu: dict[int, list[float]] = {jobs: [] for jobs in JOBS}
+    reports: dict[int, str] = {}
+    for _ in range(REPEATS):
+        for jobs in JOBS:  # interleaved, so a disturbance falls on both alike
+            start, start_cpu = time.perf_counter(), cpu_seconds()
+            run = run_checks([str(folder)], Settings(), jobs)
+            runs[jobs].append(round(time.perf_counter() - start, 3))
+            cpu[jobs].append(round(cpu_seconds() - start_cpu, 3))
+            reports[jobs] = render_json(run.results)
+            failed = [(r.name, r.status) for r in run.results if r.status != "pass"]
+            if failed or len(run.results) != CASES:
+                sys.exit(f"the suite did not pass with --jobs {jobs}: {failed[:5]}")
+    return runs, cpu, reports
+
+
 def main() -> None:
+    load = os.getloadavg()[0]  # other work on the machine slows the parallel run most
+    capacity = [parallel_capacity()]
     with tempfile.TemporaryDirectory() as temporary:
-        folder = Path(temporary)
-        files = generate(folder)
-        settings = Settings()
-        load = os.getloadavg()[0]  # other work on the machine slows the parallel run most
-        reports, runs = {}, {jobs: [] for jobs in JOBS}
-        cpu = {jobs: [] for jobs in JOBS}
-        for _ in range(REPEATS):
-            for jobs in JOBS:  # interleaved, so a disturbance falls on both alike
-                start, start_cpu = time.perf_counter(), cpu_seconds()
-                run = run_checks([str(folder)], settings, jobs)
-                runs[jobs].append(round(time.perf_counter() - start, 3))
-                cpu[jobs].append(round(cpu_seconds() - start_cpu, 3))
-                reports[jobs] = render_json(run.results).replace(temporary, "SUITE")
-                failed = [(r.name, r.status) for r in run.results if r.status != "pass"]
-                if failed or len(run.results) != CASES:
-                    sys.exit(f"the suite did not pass with --jobs {jobs}: {failed[:5]}")
-        best = {jobs: min(times) for jobs, times in runs.items()}
+        files = generate(Path(temporary))
+        runs, cpu, reports = time_suite(Path(temporary))
+    capacity.append(parallel_capacity())
+    best = {jobs: min(times) for jobs, times in runs.items()}
     identical = len(set(reports.values())) == 1
     document = {
         "benchmark": "suite",
@@ -148,7 +182,8 @@ def main() -> None:
         "what": "run_checks (diffcheck check) over the generated suite, best of "
         f"{REPEATS} interleaved runs",
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "load_average_at_start": round(load, 2)},
+                    "platform": platform.platform(), "load_average_at_start": round(load, 2),
+                    "parallel_capacity_before_after": capacity},
         "runs": [{"jobs": jobs, "best_seconds": best[jobs], "seconds": runs[jobs],
                   "cpu_seconds": cpu[jobs], "cases_per_second": round(CASES / best[jobs], 1)}
                  for jobs in JOBS],
@@ -159,7 +194,8 @@ def main() -> None:
     RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     for entry in document["runs"]:
         print(f"--jobs {entry['jobs']}: {entry['best_seconds']:.2f} s for {CASES} cases")
-    print(f"speedup {document['speedup_jobs_2']}x; reports identical: {identical}")
+    print(f"speedup {document['speedup_jobs_2']}x; reports identical: {identical}; "
+          f"parallel capacity of the machine {capacity}")  # fmt: skip
     if not identical:
         sys.exit("the reports of --jobs 1 and --jobs 2 differ")
 

@@ -84,33 +84,41 @@ def run_checks(
     settings = Settings() if settings is None else settings
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    files, problems = find_case_files(paths)
-    loaded = [load_case_file(path) for path in files]
-    slots: list[CaseResult | None] = list(problems)
-    durations = [0.0] * len(problems)
-    work: list[tuple[int, Case, str, int]] = []  # (slot, case, file, index in file)
-    for case_file in loaded:
-        for index, entry in enumerate(case_file.entries):
-            if isinstance(entry, InvalidCase):
-                slots.append(_invalid(entry))
-            else:
-                work.append((len(slots), entry, case_file.path, index))
-                slots.append(None)
-            durations.append(0.0)
+    slots, work = _plan(paths)
     if progress:
         progress(0, len(work))
     if jobs > 1 and len(work) > 1:
         finished = _run_in_workers(work, settings, min(jobs, len(work)), progress)
     else:
         finished = _run_here(work, settings, progress)
+    durations = [0.0] * len(slots)
     for slot, (result, seconds) in finished.items():
         slots[slot], durations[slot] = result, seconds
     results = tuple(result for result in slots if result is not None)
     return Run(results, tuple(durations), started, time.perf_counter() - clock)
 
 
+Work = list[tuple[int, Case, str, int]]  # (slot in the report, case, file, index in file)
+
+
+def _plan(paths: Sequence[str]) -> tuple[list[CaseResult | None], Work]:
+    """The report's slots in `check_paths` order, filled where nothing is to be run
+    (usage errors, invalid cases), and the cases to run into the empty ones."""
+    files, problems = find_case_files(paths)
+    slots: list[CaseResult | None] = list(problems)
+    work: Work = []
+    for case_file in (load_case_file(path) for path in files):
+        for index, entry in enumerate(case_file.entries):
+            if isinstance(entry, InvalidCase):
+                slots.append(_invalid(entry))
+            else:
+                work.append((len(slots), entry, case_file.path, index))
+                slots.append(None)
+    return slots, work
+
+
 def _run_here(
-    work: list[tuple[int, Case, str, int]], settings: Settings, progress: Progress | None
+    work: Work, settings: Settings, progress: Progress | None
 ) -> dict[int, tuple[CaseResult, float]]:
     finished = {}
     for slot, case, _, _ in work:
@@ -121,7 +129,7 @@ def _run_here(
 
 
 def _run_in_workers(
-    work: list[tuple[int, Case, str, int]], settings: Settings, jobs: int, progress: Progress | None
+    work: Work, settings: Settings, jobs: int, progress: Progress | None
 ) -> dict[int, tuple[CaseResult, float]]:
     """Each worker loads the file itself (cases do not pickle) and sends the result back
     pickled; a result that cannot travel is checked again here, so nothing is lost."""

@@ -3,8 +3,11 @@ run; results that cannot travel between processes are checked again in the paren
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
+import subprocess
+import sys
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -117,3 +120,23 @@ def test_a_dead_worker_is_an_error_result(folder: Path) -> None:
 def test_resolve_jobs_auto_is_the_cpu_count() -> None:
     assert resolve_jobs(None) == (os.cpu_count() or 1)
     assert resolve_jobs(2) == 2
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_workers_start_by_any_method(folder: Path, method: str) -> None:
+    """macOS and Windows spawn workers, Python 3.14 forkserves them on Linux."""
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{method} is not available on this platform")
+    script = (
+        "import multiprocessing, sys\n"
+        "from diffcheck.parallel import run_checks\n"
+        "from diffcheck.report import render_json\n"
+        f"multiprocessing.set_start_method({method!r})\n"
+        "print(render_json(run_checks(sys.argv[1:], jobs=2).results))\n"
+    )
+    paths = [str(folder / "file0.yaml"), str(folder / "file1.yaml")]
+    completed = subprocess.run(
+        [sys.executable, "-c", script, *paths], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == render_json(check_paths(paths)) + "\n"

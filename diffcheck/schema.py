@@ -97,6 +97,7 @@ def _shapes() -> dict[str, Schema]:
             "type": "object",
             "properties": {"function": _MODULE_ATTRIBUTE, "gradient": _MODULE_ATTRIBUTE},
             "additionalProperties": False,
+            "minProperties": 1,
             "description": "Python code to check against the case: its function and gradient.",
         },
         "hessian": {

@@ -125,6 +125,7 @@ def test_schema_requires_name_and_function(validator) -> None:
     [
         ({"implementation": {"function": "model:loss", "gradient": "model.grads:loss"}}, True),
         ({"implementation": {"function": "no-colon"}}, False),
+        ({"implementation": {}}, False),
         ({"hessian": {"x,x": "2", "x, y": 0}}, True),
         ({"hessian": {"x": "2"}}, False),
         ({"hessian": {"x,y,z": "2"}}, False),

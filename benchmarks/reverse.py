@@ -70,8 +70,10 @@ def main() -> None:
             "reverse_ratio": round(gradient / function, 2),
             "finite_ratio": round(differences / function, 2),
         })  # fmt: skip
-        print(f"n={size:>5}: function {function * 1e3:8.2f} ms, reverse "
-              f"{gradient / function:6.2f}x, finite differences {differences / function:8.2f}x")
+        print(
+            f"n={size:>5}: function {function * 1e3:8.2f} ms, reverse "
+            f"{gradient / function:6.2f}x, finite differences {differences / function:8.2f}x"
+        )
     document = {
         "benchmark": "reverse",
         "function": "sum of softplus(c_i * w_i), i = 1..n",

@@ -18,7 +18,15 @@ from .compare import Comparison, Discrepancy, VariableResult
 from .diagnosis import ORACLE_NAMES, format_point, format_values
 from .symbolic import fold_intermediates, format_expression
 
-__all__ = ["JSON_VERSION", "diagnostics", "render_case", "render_json", "render_text", "summary"]
+__all__ = [
+    "JSON_VERSION",
+    "diagnostics",
+    "render_case",
+    "render_failure",
+    "render_json",
+    "render_text",
+    "summary",
+]
 
 JSON_VERSION = 1
 
@@ -150,6 +158,15 @@ def render_case(result: CaseResult) -> str:
     lines.extend(f"  {error}" for error in result.errors)
     if result.status == "fail":
         lines.extend(_details(result))
+    return "\n".join(lines)
+
+
+def render_failure(result: CaseResult) -> str:
+    """The text report's account of one case that did not pass, for the pytest plugin and
+    the CI formats: the failure details, or the error headline and its errors."""
+    if result.status == "fail":
+        return "\n".join(_details(result))
+    lines = [_headline(result), *(f"  {error}" for error in result.errors)]
     return "\n".join(lines)
 
 

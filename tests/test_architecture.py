@@ -1,9 +1,11 @@
 """Imports point down the pipeline only, and never in a circle (STYLE.md section 1).
 
 The pipeline, top to bottom:
-cli -> report -> check -> verdict -> diagnosis -> compare -> oracles -> symbolic -> cases
-(+ yamlnodes) -> parse -> limits -> rules / errors. A module may import modules below it,
-or beside it as long as no import circle forms. Every import statement counts, also those inside
+cli / pytest_plugin / api -> formats -> report (+ ci_report, progress, scaffold) ->
+parallel -> check -> verdict -> diagnosis -> compare -> oracles -> symbolic -> cases
+(+ casedata, case_builder, yamlnodes, implementation, schema) -> parse -> limits ->
+rules / errors. A module may import modules below it, or beside it as long as no import
+circle forms. Every import statement counts, also those inside
 functions and under TYPE_CHECKING.
 """
 
@@ -23,8 +25,13 @@ LAYERS = {
     "diffcheck.cli": 10,
     "diffcheck.api": 10,
     "diffcheck.pytest_plugin": 10,
+    "diffcheck.formats": 9.5,  # every report format by name, for the command line
     "diffcheck.report": 9,
     "diffcheck.latex": 9,
+    "diffcheck.ci_report": 9,  # JUnit XML and GitHub annotations; reuses report's text
+    "diffcheck.progress": 9,  # writes a progress bar to a terminal
+    "diffcheck.scaffold": 9,  # writes the example case file of `diffcheck init`
+    "diffcheck.parallel": 8.5,  # runs check_case in worker processes
     "diffcheck.check": 8,
     "diffcheck.verdict": 7,
     "diffcheck.diagnosis": 6.5,
@@ -36,6 +43,7 @@ LAYERS = {
     "diffcheck.casedata": 3,
     "diffcheck.implementation": 3,
     "diffcheck.yamlnodes": 3,
+    "diffcheck.schema": 3,  # the JSON Schema, built from the key tables of cases
     "diffcheck.parse": 2,
     "diffcheck.limits": 1,
     "diffcheck.rules": 0,

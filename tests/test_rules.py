@@ -155,7 +155,7 @@ def test_rule_sympy_derivative_equals_table_partial(rule: Rule, count: int) -> N
             )
 
 
-@pytest.mark.parametrize("rule", [r for r in ALL_RULES if None in r.partials], ids=str)
+@pytest.mark.parametrize("rule", [r for r in ALL_RULES if None in r.partials], ids=lambda r: r.name)
 def test_rule_missing_partial_raises_argument_index_error(rule: Rule) -> None:
     args = _dummies(rule.arity)
     call = rule.function(*args)

@@ -1,0 +1,142 @@
+"""Parallel runs: worker processes give the same results, in the same order, as a serial
+run; results that cannot travel between processes are checked again in the parent."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from diffcheck import parallel
+from diffcheck.cases import load_case_file
+from diffcheck.check import Settings, check_case, check_paths
+from diffcheck.parallel import resolve_jobs, run_checks
+from diffcheck.report import render_json, render_text
+
+CASES = """\
+cases:
+  - name: square
+    function: x^2
+    gradient: {x: 2*x}
+    domain: {x: [0, 1]}
+  - name: half
+    function: x^2
+    gradient: {x: x}
+    domain: {x: [0, 1]}
+  - name: sigmoid
+    function: sigmoid(w*x + b)
+    gradient: {w: x*sigmoid(w*x + b)*(1 - sigmoid(w*x + b))}
+    wrt: [w]
+    domain: {w: [-1, 1], b: [-1, 1], x: [-2, 2]}
+  - name: typo
+    function: sigmod(x)
+    domain: {x: [0, 1]}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    for index in range(3):
+        (tmp_path / f"file{index}.yaml").write_text(CASES, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("cases: [\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_run_checks_serial_equals_check_paths(folder: Path) -> None:
+    paths = [str(folder), str(folder / "missing.yaml")]
+    expected = check_paths(paths)
+    run = run_checks(paths, Settings(), jobs=1)
+    assert render_text(run.results) == render_text(expected)
+    assert render_json(run.results) == render_json(expected)
+    assert len(run.durations) == len(run.results)
+
+
+def test_run_checks_two_jobs_equals_serial(folder: Path) -> None:
+    paths = [str(folder), str(folder / "missing.yaml")]
+    serial = run_checks(paths, jobs=1)
+    workers = run_checks(paths, jobs=2)
+    assert [(r.file, r.name, r.status) for r in workers.results] == [
+        (r.file, r.name, r.status) for r in serial.results
+    ]
+    assert render_text(workers.results) == render_text(serial.results)
+    assert render_json(workers.results) == render_json(serial.results)
+
+
+def test_run_checks_reports_progress(folder: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    run_checks([str(folder / "file0.yaml")], jobs=2, progress=lambda *a: calls.append(a))
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]  # the invalid case is not run
+
+
+def test_results_travel_between_processes(folder: Path) -> None:
+    case = load_case_file(folder / "file0.yaml").cases[1]
+    result = check_case(case)
+    copy = pickle.loads(parallel._dumps(result))
+    assert render_json([copy]) == render_json([result])
+    assert render_text([copy]) == render_text([result])
+
+
+def test_worker_sends_none_when_a_result_cannot_travel(folder, monkeypatch) -> None:
+    def refuse(result):
+        raise TypeError("cannot pickle")
+
+    monkeypatch.setattr(parallel, "_dumps", refuse)
+    payload, _ = parallel._check_in_worker(str(folder / "file0.yaml"), 0, Settings())
+    assert payload is None
+
+
+def test_worker_sends_none_for_an_entry_that_is_no_longer_a_case(folder: Path) -> None:
+    path = str(folder / "file0.yaml")
+    assert parallel._check_in_worker(path, 3, Settings()) == (None, 0.0)  # typo: invalid
+    assert parallel._check_in_worker(path, 99, Settings()) == (None, 0.0)
+
+
+def test_parent_checks_again_what_could_not_travel(folder: Path) -> None:
+    case = load_case_file(folder / "file0.yaml").cases[0]
+    future: Future = Future()
+    future.set_result((None, 0.0))
+    result, _ = parallel._received(future, case, Settings())
+    assert render_text([result]) == render_text([check_case(case)])
+
+
+def test_a_dead_worker_is_an_error_result(folder: Path) -> None:
+    case = load_case_file(folder / "file0.yaml").cases[0]
+    future: Future = Future()
+    future.set_exception(BrokenProcessPool("killed"))
+    result, _ = parallel._received(future, case, Settings())
+    assert (result.status, result.error_kind) == ("error", "crash")
+    assert result.message.endswith(
+        "internal error: a worker process failed: BrokenProcessPool: killed"
+    )
+
+
+def test_resolve_jobs_auto_is_the_cpu_count() -> None:
+    assert resolve_jobs(None) == (os.cpu_count() or 1)
+    assert resolve_jobs(2) == 2
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_workers_start_by_any_method(folder: Path, method: str) -> None:
+    """macOS and Windows spawn workers, Python 3.14 forkserves them on Linux."""
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{method} is not available on this platform")
+    script = (
+        "import multiprocessing, sys\n"
+        "from diffcheck.parallel import run_checks\n"
+        "from diffcheck.report import render_json\n"
+        f"multiprocessing.set_start_method({method!r})\n"
+        "print(render_json(run_checks(sys.argv[1:], jobs=2).results))\n"
+    )
+    paths = [str(folder / "file0.yaml"), str(folder / "file1.yaml")]
+    completed = subprocess.run(
+        [sys.executable, "-c", script, *paths], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == render_json(check_paths(paths)) + "\n"

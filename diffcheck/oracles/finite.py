@@ -29,8 +29,8 @@ USEFUL = 0.1  # an error bar wider than this fraction of the value says nothing
 STEP = EPS ** (1 / 3)  # balances truncation (h^2) and rounding (eps/h) of a central difference
 
 
-# evaluate(points, rows, largest) -> values at `points` with `rows` replaced; `largest`,
-# if given, is raised to the largest |intermediate| (the scale of the rounding)
+# evaluate(points, rows, cancellation) -> values at `points` with `rows` replaced;
+# `cancellation`, if given, is raised to how much the function's sums magnify rounding
 Evaluator = Callable[[np.ndarray, dict[int, np.ndarray], np.ndarray | None], np.ndarray]
 
 
@@ -58,10 +58,10 @@ def central_difference(
     h *= STEP
     # divide by the step actually taken: (x + h) - (x - h) is exact, 2h may not be
     above, below = x + h, x - h
-    # the rounding model's scale: the largest intermediate near x, not just |f|
-    scale = np.zeros(x.shape)
-    f_above = evaluate(points, {row: above}, scale)
-    np.fmax(scale, np.abs(f_above), out=scale)
+    # the rounding model's scale: |f|, magnified where the function's sums cancel
+    cancellation = np.ones(x.shape)
+    f_above = evaluate(points, {row: above}, cancellation)
+    scale = cancellation * np.abs(f_above)
     small = (f_above - evaluate(points, {row: below}, None)) / (above - below)
     h2 = 2 * h
     large = (evaluate(points, {row: x + h2}, None) - evaluate(points, {row: x - h2}, None)) / (
@@ -82,8 +82,8 @@ def central_difference(
 
 
 def _function_of(problem: Problem) -> Evaluator:
-    def evaluate(points: np.ndarray, rows: dict, largest: np.ndarray | None) -> np.ndarray:
-        return problem.function_program.batch(points, rows=rows, largest=largest)[0]
+    def evaluate(points: np.ndarray, rows: dict, cancellation: np.ndarray | None) -> np.ndarray:
+        return problem.function_program.batch(points, rows=rows, cancellation=cancellation)[0]
 
     return evaluate
 

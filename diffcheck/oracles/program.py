@@ -112,9 +112,8 @@ class Program:
         """Every output at every point: `points` has one row per variable.
 
         `rows` replaces some rows (row index -> values), as finite differences need,
-        without copying the others. With `magnitude`, one more result: the largest
-        |value| of any step at each point, the scale of the rounding in the outputs
-        (exp(x) - 1.0001 is small near 0, its rounding is that of exp(x)).
+        without copying the others. With `magnitude`, one more result: the cancellation
+        factor at each point (see `forward`).
         """
         count = points.shape[1]
         rows = rows or {}
@@ -137,7 +136,7 @@ class Program:
         points: np.ndarray,
         rows: Mapping[int, np.ndarray] | None = None,
         dtype: type = np.float64,
-        largest: np.ndarray | None = None,
+        cancellation: np.ndarray | None = None,
     ) -> list[np.ndarray]:
         """Every output for a batch of at most CHUNK points, with none of `evaluate`'s
         chunking and copying: for callers that already work chunk by chunk."""
@@ -146,28 +145,30 @@ class Program:
         def column(row: int) -> np.ndarray:
             return rows[row] if row in rows else points[row]
 
-        values = self.forward(column, dtype, keep=False, largest=largest)
+        values = self.forward(column, dtype, keep=False, cancellation=cancellation)
         width = points.shape[1]
         return [np.broadcast_to(values[output], (width,)) for output in self.outputs]
 
     def _run(
         self, column: Callable[[int], np.ndarray], width: int, dtype: type, magnitude: bool
     ) -> list[np.ndarray]:
-        largest = np.zeros(width) if magnitude else None
-        values = self.forward(column, dtype, keep=False, largest=largest)
+        cancellation = np.ones(width) if magnitude else None
+        values = self.forward(column, dtype, keep=False, cancellation=cancellation)
         outputs = [np.broadcast_to(values[output], (width,)) for output in self.outputs]
-        return [*outputs, largest] if magnitude else outputs
+        return [*outputs, cancellation] if magnitude else outputs
 
     def forward(
         self,
         column: Callable[[int], np.ndarray],
         dtype: type = np.float64,
         keep: bool = True,
-        largest: np.ndarray | None = None,
+        cancellation: np.ndarray | None = None,
     ) -> list[Any]:
         """The value of every step for one batch of points; `column(row)` gives a
         variable's values. With `keep=False` intermediates are dropped once used up;
-        `largest`, if given, is raised in place to the largest |value| of any step."""
+        `cancellation`, if given, is raised in place to the largest ratio sum(|terms|) /
+        |sum| of any sum: how much cancellation magnifies relative rounding errors
+        (exp(x) - 1.0001 near x = 0 magnifies them 10^4 times)."""
         values: list[Any] = [None] * len(self.steps)
         for index, step in enumerate(self.steps):
             if step.rule is not None:
@@ -176,8 +177,9 @@ class Program:
                 values[index] = column(step.row)
             else:
                 values[index] = dtype(step.value)
-            if largest is not None:
-                np.fmax(largest, np.abs(values[index]), out=largest)
+            if cancellation is not None and step.rule is _ADD:
+                terms = sum(np.abs(values[arg]) for arg in step.args)
+                np.fmax(cancellation, terms / np.abs(values[index]), out=cancellation)
             if not keep:
                 for arg in step.args:
                     if self.last_use[arg] == index:

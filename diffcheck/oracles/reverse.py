@@ -233,7 +233,7 @@ class ForwardOverReverse:
                  ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         program = self.base.function_program
 
-        def partial(at: np.ndarray, rows: dict, largest: np.ndarray | None) -> np.ndarray:
+        def partial(at: np.ndarray, rows: dict, cancellation: np.ndarray | None) -> np.ndarray:
             return self.reverse.adjoint_values(program, at, [first], replace=rows)[0]
 
         values, errors = np.empty(points.shape[1]), np.empty(points.shape[1])

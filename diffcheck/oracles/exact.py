@@ -41,13 +41,13 @@ class Refined:
     converged: bool
 
 
-def _settled(ctx: Any, old: Any, new: Any, last: bool) -> bool:
+def _settled(ctx: Any, old: Any, new: Any, last: bool, exact_zero: bool) -> bool:
     if ctx.isnan(old) or ctx.isnan(new):
         return bool(ctx.isnan(old) and ctx.isnan(new))
     if ctx.isinf(old) or ctx.isinf(new):
         return old == new
     if new == 0 and old == 0:
-        return last  # a zero may be cancellation beyond this precision: keep going
+        return last or exact_zero  # else it may be cancellation beyond this precision
     return abs(new - old) <= ctx.mpf(10) ** -SETTLED_DIGITS * abs(new)
 
 
@@ -57,10 +57,13 @@ def refine_at(program: Program, point: Sequence[float]) -> Refined:
     previous: list[Any] | None = None
     for step, digits in enumerate(PRECISIONS):
         ctx.dps = digits
-        current = program.evaluate_mp(point, ctx)
+        current, exact = program.exact_zeros_mp(point, ctx)
         if previous is not None:
             last = step == len(PRECISIONS) - 1
-            settled = all(_settled(ctx, a, b, last) for a, b in zip(previous, current, strict=True))
+            settled = all(
+                _settled(ctx, a, b, last, zero)
+                for a, b, zero in zip(previous, current, exact, strict=True)
+            )
             errors = tuple(_change(ctx, a, b) for a, b in zip(previous, current, strict=True))
             if settled:
                 return Refined(ctx, tuple(current), errors, True)

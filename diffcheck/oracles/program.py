@@ -191,6 +191,26 @@ class Program:
         values = self.forward_mp(point, ctx)
         return [values[output] for output in self.outputs]
 
+    def exact_zeros_mp(self, point: Sequence[float], ctx: Any) -> tuple[list[Any], list[bool]]:
+        """The outputs at one point, and for each whether a zero output is exactly zero.
+
+        A zero can hide a value smaller than the precision only where a sum of non-zero
+        terms came out exactly zero (1 - sigmoid(800) at 30 digits); a zero from a
+        kernel (heaviside of a negative number) or a product with such a zero is exact.
+        """
+        values = self.forward_mp(point, ctx)
+        doubtful = [False] * len(self.steps)
+        for index, step in enumerate(self.steps):
+            args = step.args
+            cancelled = (
+                step.rule is _ADD and values[index] == 0 and any(values[a] != 0 for a in args)
+            )
+            doubtful[index] = cancelled or any(doubtful[a] for a in args)
+        outputs = [values[output] for output in self.outputs]
+        return outputs, [
+            value == 0 and not doubtful[o] for value, o in zip(outputs, self.outputs, strict=True)
+        ]
+
     def forward_mp(self, point: Sequence[Any], ctx: Any) -> list[Any]:
         """The value of every step at one point, in the mpmath context `ctx`."""
         values: list[Any] = [None] * len(self.steps)

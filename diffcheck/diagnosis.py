@@ -13,12 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 
 from .compare import Comparison, Discrepancy, VariableResult
 from .oracles.external import FRAMEWORKS
 
-__all__ = ["ORACLE_NAMES", "Findings", "diagnose", "format_point", "format_values", "supporters"]
+__all__ = [
+    "ORACLE_NAMES",
+    "Findings",
+    "claimed_values",
+    "diagnose",
+    "format_point",
+    "format_values",
+    "supporters",
+]
 
 ORACLE_NAMES = {
     "finite": "finite differences",
@@ -27,7 +36,9 @@ ORACLE_NAMES = {
     "torch": "PyTorch autograd",
     "jax": "JAX autodiff",
 }
-_PLURAL = {"finite"}  # "finite differences agree", "reverse mode agrees"
+_PLURAL = {"finite"}
+_PRINTING = mpmath.MPContext()  # reads back the 25-digit values of refined points
+_PRINTING.dps = 30  # "finite differences agree", "reverse mode agrees"
 
 # why an oracle may be the odd one out, when its values are finite
 _REASONS = {
@@ -63,6 +74,27 @@ def format_values(*values: float) -> tuple[str, ...]:
     for digits in range(6, 18):
         texts = tuple(f"{value:.{digits}g}" for value in values)
         if len(set(texts)) == len(set(values)):
+            return texts
+    return texts
+
+
+def claimed_values(result: VariableResult, claim: Discrepancy, index: int) -> tuple[str, str]:
+    """The expected and claimed values at a point, as text that tells them apart: from
+    mpmath where it re-evaluated the point, since float64 may not hold them (1e-400)."""
+    floats = format_values(result.reference[index], claim.values[index])
+    reference_text, claimed_text = result.precise.get(index, (None, None))
+    if reference_text is None or claimed_text is None or claim.source != "claim":
+        return floats
+    reference, claimed = _PRINTING.mpf(reference_text), _PRINTING.mpf(claimed_text)
+    tiny = np.finfo(np.float64).tiny
+    held = all(np.isfinite(v) and (abs(v) >= tiny or v == m)
+               for v, m in ((result.reference[index], reference),
+                            (claim.values[index], claimed)))  # fmt: skip
+    if held and (floats[0] != floats[1] or reference == claimed):
+        return floats
+    for digits in range(6, 18):
+        texts = (_PRINTING.nstr(reference, digits), _PRINTING.nstr(claimed, digits))
+        if texts[0] != texts[1] or reference == claimed:
             return texts
     return texts
 

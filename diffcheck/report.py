@@ -15,7 +15,7 @@ import numpy as np
 
 from .check import CaseResult
 from .compare import Comparison, Discrepancy, VariableResult
-from .diagnosis import ORACLE_NAMES, format_point, format_values
+from .diagnosis import ORACLE_NAMES, claimed_values, format_point, format_values
 from .symbolic import fold_intermediates, format_expression
 
 __all__ = [
@@ -103,7 +103,7 @@ def _wrong_at(comparison: Comparison, variable: VariableResult, claim: Discrepan
     if index is None:
         return []
     point = format_point(comparison.variables, comparison.points[:, index])
-    expected, actual = format_values(variable.reference[index], claim.values[index])
+    expected, actual = claimed_values(variable, claim, index)
     return [
         f"  wrong at {point}: expected {expected}, {verb} {actual} "
         f"(abs error {claim.abs_error[index]:.3g}, rel error {claim.rel_error[index]:.3g})",

@@ -15,7 +15,14 @@ import numpy as np
 
 from .cases import Tolerance
 from .compare import MAX_REFINED, Comparison, Discrepancy, VariableResult
-from .diagnosis import backing_sentence, diagnose, format_point, format_values, join_oracles
+from .diagnosis import (
+    backing_sentence,
+    claimed_values,
+    diagnose,
+    format_point,
+    format_values,
+    join_oracles,
+)
 
 __all__ = ["Counterexample", "Verdict", "combine_verdicts", "decide_verdict"]
 
@@ -154,9 +161,9 @@ def _incorrect(comparison: Comparison, wrong: list[tuple[VariableResult, Discrep
     (example, _), result, claim = max(
         ((_counterexample(comparison, r, d), r, d) for r, d in wrong), key=lambda t: t[0][1]
     )
-    expected, claimed_value = format_values(example.expected, example.claimed)
-    point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
     index = claim.worst(claim.failing)
+    expected, claimed_value = claimed_values(result, claim, index)
+    point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
     subject, verb = (result.label, "claimed") if claim.source == "claim" else (
         f"the implementation's {result.label}", "returned")  # fmt: skip
     evidence = (

@@ -260,3 +260,29 @@ def test_format_point() -> None:
 def test_format_values_shows_a_difference() -> None:
     assert format_values(1.0, 1.0 + 1e-9) == ("1", "1.000000001")
     assert format_values(0.25, 0.25) == ("0.25", "0.25")
+
+
+# ---- shared float64 rounding: the claim and the reference round to the same wrong value --
+
+
+@pytest.mark.parametrize(
+    ("function", "claim", "low", "high", "tolerance"),
+    [
+        ("tanh(x)", "2*(1 - tanh(x)^2)", 20, 40, NO_ATOL),  # both 0.0 in float64
+        ("1e20*tanh(x)", "2e20*(1 - tanh(x)^2)", 20, 25, DEFAULT),  # truth about 1e3
+        ("1e6*(cosh(x) - sinh(x))", "0", 20, 25, DEFAULT),  # truth about -1e-3
+        ("exp(-x^2)", "-4*x*exp(-x^2)", 30, 40, NO_ATOL),  # both underflow to 0.0
+    ],
+)
+def test_decide_verdict_shared_rounding_does_not_hide_a_wrong_claim(
+    function: str, claim: str, low: float, high: float, tolerance: Tolerance
+) -> None:
+    verdict = verdict_of(function, {"x": claim}, _uniform(low, high, 16), tolerance)
+    assert verdict.verdict == "incorrect", verdict
+
+
+def test_decide_verdict_counterexample_beyond_float64_prints_mpmath_values() -> None:
+    verdict = verdict_of("exp(-x^2)", {"x": "-4*x*exp(-x^2)"}, [[36.0]], NO_ATOL)
+    assert verdict.evidence.startswith(
+        "counterexample at x=36: ∂/∂x expected -1.02727e-561, claimed -2.05454e-561"
+    )

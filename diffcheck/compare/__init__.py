@@ -207,5 +207,5 @@ def _compare_partial(
         refined=len(partial.refined), artefacts=misjudged,
         undefined=int(partial.undefined.sum()), unsettled=int(partial.unsettled.sum()),
         unexamined=int(partial.unexamined.sum()),
-        exact=exact, implemented=code,
+        exact=exact, implemented=code, precise=partial.precise,
     )  # fmt: skip

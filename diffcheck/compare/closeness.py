@@ -8,7 +8,7 @@ everything the verdict and the reports read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -123,6 +123,9 @@ class VariableResult:
     exact: Discrepancy | None = None  # the derived partial in float64 against the reference
     label: str = ""  # how messages name it: ∂/∂x, or ∂²/∂x∂y for a Hessian entry
     implemented: Discrepancy | None = None  # the user's code for this partial, if any
+    # point -> (reference, claim) as mpmath gave them (25 digits of text), where float64
+    # was not enough
+    precise: Mapping[int, tuple[str, str | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.label:

@@ -71,13 +71,20 @@ class Partial:
         self.unsettled = np.zeros(self.reference.shape, dtype=bool)
         self.unexamined = np.zeros(self.reference.shape, dtype=bool)
         self.refined: list[int] = []
+        # mpmath's values at refined points, as text (it pickles; float64 may not hold
+        # them: 1e-400 is 0.0)
+        self.precise: dict[int, tuple[str, str | None]] = {}
 
     def doubtful(self) -> np.ndarray:
-        """Compare in float64; return the points where float64 cannot be trusted."""
+        """Compare in float64; return the points where float64 cannot be trusted: a value
+        not finite, the two sides apart, or either side's rounding possibly beyond the
+        tolerance (1 - tanh(x)**2 is 0.0 for x > 19, and a claim twice it is 0.0 too)."""
+        rtol, atol = self.tolerance.rtol, self.tolerance.atol
+        doubtful = self.values.in_doubt(self.slots[0], rtol, atol)
         if self.claim is None:
-            return ~np.isfinite(self.reference)
-        self.excess, doubtful = by_chunks(_judge_claim, self.claim, self.reference, self.tolerance)
-        return doubtful
+            return doubtful | ~np.isfinite(self.reference)
+        self.excess, differing = by_chunks(_judge_claim, self.claim, self.reference, self.tolerance)
+        return doubtful | differing | self.values.in_doubt(self.slots[1], rtol, atol)
 
     def choose(self, doubtful: np.ndarray) -> np.ndarray:
         """The doubtful points worth mpmath, at most MAX_REFINED: half of them the worst
@@ -118,9 +125,11 @@ class Partial:
             self.undefined[index] = refined.converged
             return False
         self.reference[index] = float(reference)
+        claim = refined.values[claim_slot] if claim_slot is not None else None
+        claim_text = ctx.nstr(claim, 25) if claim is not None and ctx.isfinite(claim) else None
+        self.precise[index] = (ctx.nstr(reference, 25), claim_text)
         if claim_slot is None:
             return False
-        claim = refined.values[claim_slot]
         was_wrong = bool(self.excess[index] > 1 or not np.isfinite(self.claim[index]))
         if not ctx.isfinite(claim):
             self.claim[index], self.excess[index] = np.nan, np.inf

@@ -19,6 +19,8 @@ import sympy as sp
 from . import Estimate, Problem
 from .program import Program
 
+EPS = float(np.finfo(np.float64).eps)
+
 __all__ = ["PRECISIONS", "Exact", "ExactValues", "Refined"]
 
 PRECISIONS = (30, 60, 120, 240, 480, 960)  # decimal digits, each try doubling the last
@@ -83,8 +85,21 @@ class ExactValues:
     def __init__(self, exprs: Sequence[sp.Expr], variables: Sequence[str], points: np.ndarray):
         self.program = Program(exprs, variables)
         self.points = points
-        self.values = self.program.evaluate(points)
+        evaluated = self.program.evaluate(points, conditioning=True)
+        self.values = evaluated[: len(exprs)]
+        # per expression, how much float64 rounding may be magnified at each point
+        self.conditioning = evaluated[len(exprs) :]
         self._refined: dict[int, Refined] = {}
+
+    def in_doubt(self, slot: int, rtol: float, atol: float) -> np.ndarray:
+        """Points where expression `slot`'s float64 value may be off by more than
+        atol + rtol |value|: its sums cancelled, or it underflowed."""
+        magnitude = np.abs(self.values[slot])
+        factor = self.conditioning[slot]
+        with np.errstate(all="ignore"):
+            possible = (16 * EPS) * factor * magnitude
+        # an infinite factor (a sum cancelled to 0, an underflow) may hide any value
+        return np.isinf(factor) | (possible > atol + rtol * magnitude)
 
     def refined(self, index: int) -> Refined:
         if index not in self._refined:

@@ -27,6 +27,43 @@ CHUNK = 1 << 16  # points per pass: intermediates stay in cache and memory stays
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
 
 
+def _cancellation(values: list[Any], args: tuple[int, ...], index: int) -> Any:
+    """sum(|terms|) / |sum| at a sum: 1 without cancellation, inf where it hit 0."""
+    terms = sum(np.abs(values[arg]) for arg in args)
+    with np.errstate(all="ignore"):
+        return np.where(terms == 0, 1.0, terms / np.abs(values[index]))
+
+
+# results that are legitimately exactly 0 (relu of a negative number), not underflow
+_EXACT_ZEROS = frozenset({"relu", "heaviside", "sign", "max", "min", "abs", "leaky_relu", "elu"})
+
+
+class Conditioning:
+    """Per step, how much float64 rounding may be magnified at that value: the largest
+    cancellation factor of any sum it depends on, and inf where a result underflowed to
+    0 or below the normal range from arguments that did not. A value v is in doubt where
+    16 eps factor |v| exceeds what the tolerance allows."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.factors: list[Any] = [1.0] * len(program.steps)
+
+    def __call__(self, index: int, values: list[Any]) -> None:
+        step = self.program.steps[index]
+        factor: Any = 1.0
+        for arg in step.args:
+            factor = np.fmax(factor, self.factors[arg])
+        if step.rule is _ADD:
+            factor = np.fmax(factor, _cancellation(values, step.args, index))
+        elif step.rule is not None and step.rule.name not in _EXACT_ZEROS:
+            tiny = np.finfo(np.float64).tiny
+            underflow = np.abs(values[index]) < tiny
+            for arg in step.args:
+                underflow = underflow & (np.abs(values[arg]) >= tiny)
+            factor = np.where(underflow, np.inf, factor)
+        self.factors[index] = factor
+
+
 def by_chunks(
     function: Callable[..., tuple[np.ndarray, ...]], *arrays: Any
 ) -> tuple[np.ndarray, ...]:
@@ -108,16 +145,20 @@ class Program:
         dtype: type = np.float64,
         rows: Mapping[int, np.ndarray] | None = None,
         magnitude: bool = False,
+        conditioning: bool = False,
     ) -> list[np.ndarray]:
         """Every output at every point: `points` has one row per variable.
 
         `rows` replaces some rows (row index -> values), as finite differences need,
         without copying the others. With `magnitude`, one more result: the cancellation
-        factor at each point (see `forward`).
+        factor at each point (see `forward`). With `conditioning`, one more result per
+        output: its own cancellation factor (see `Conditioning`).
         """
         count = points.shape[1]
         rows = rows or {}
-        results = [np.empty(count, dtype=dtype) for _ in range(len(self.outputs) + magnitude)]
+        extra = magnitude + (len(self.outputs) if conditioning else 0)
+        results = [np.empty(count, dtype=dtype if i < len(self.outputs) else float)
+                   for i in range(len(self.outputs) + extra)]  # fmt: skip
         with np.errstate(all="ignore"):
             for start in range(0, count, CHUNK):
                 stop = min(start + CHUNK, count)
@@ -126,7 +167,7 @@ class Program:
                     source = rows[row] if row in rows else points[row]
                     return source[start:stop].astype(dtype, copy=False)
 
-                outputs = self._run(column, stop - start, dtype, magnitude)
+                outputs = self._run(column, stop - start, dtype, magnitude, conditioning)
                 for result, value in zip(results, outputs, strict=True):
                     result[start:stop] = value
         return results
@@ -150,12 +191,22 @@ class Program:
         return [np.broadcast_to(values[output], (width,)) for output in self.outputs]
 
     def _run(
-        self, column: Callable[[int], np.ndarray], width: int, dtype: type, magnitude: bool
+        self,
+        column: Callable[[int], np.ndarray],
+        width: int,
+        dtype: type,
+        magnitude: bool,
+        conditioning: bool = False,
     ) -> list[np.ndarray]:
         cancellation = np.ones(width) if magnitude else None
-        values = self.forward(column, dtype, keep=False, cancellation=cancellation)
+        watch = Conditioning(self) if conditioning else None
+        values = self.forward(column, dtype, keep=False, cancellation=cancellation,
+                              observe=watch)  # fmt: skip
         outputs = [np.broadcast_to(values[output], (width,)) for output in self.outputs]
-        return [*outputs, cancellation] if magnitude else outputs
+        extra = [cancellation] if magnitude else []
+        if watch is not None:
+            extra += [np.broadcast_to(watch.factors[o], (width,)) for o in self.outputs]
+        return [*outputs, *extra]
 
     def forward(
         self,
@@ -163,12 +214,14 @@ class Program:
         dtype: type = np.float64,
         keep: bool = True,
         cancellation: np.ndarray | None = None,
+        observe: Callable[[int, list[Any]], None] | None = None,
     ) -> list[Any]:
         """The value of every step for one batch of points; `column(row)` gives a
         variable's values. With `keep=False` intermediates are dropped once used up;
         `cancellation`, if given, is raised in place to the largest ratio sum(|terms|) /
         |sum| of any sum: how much cancellation magnifies relative rounding errors
-        (exp(x) - 1.0001 near x = 0 magnifies them 10^4 times)."""
+        (exp(x) - 1.0001 near x = 0 magnifies them 10^4 times). `observe(index, values)`
+        is called after each step, while its arguments' values are still there."""
         values: list[Any] = [None] * len(self.steps)
         for index, step in enumerate(self.steps):
             if step.rule is not None:
@@ -178,8 +231,9 @@ class Program:
             else:
                 values[index] = dtype(step.value)
             if cancellation is not None and step.rule is _ADD:
-                terms = sum(np.abs(values[arg]) for arg in step.args)
-                np.fmax(cancellation, terms / np.abs(values[index]), out=cancellation)
+                np.fmax(cancellation, _cancellation(values, step.args, index), out=cancellation)
+            if observe is not None:
+                observe(index, values)
             if not keep:
                 for arg in step.args:
                     if self.last_use[arg] == index:

@@ -24,6 +24,7 @@ __all__ = [
     "Findings",
     "claimed_values",
     "diagnose",
+    "doubted",
     "format_point",
     "format_values",
     "supporters",
@@ -159,8 +160,9 @@ def _sentence(comparison: Comparison, result: VariableResult, name: str,
 
 def _rescued(comparison: Comparison, result: VariableResult, name: str,
              discrepancy: Discrepancy) -> str | None:  # fmt: skip
-    """A note when the second method agreed where the first one had failed."""
-    if discrepancy.second is None or discrepancy.first_failing is None or name != "reverse":
+    """A note when a second method agreed where the float64 one had failed (reverse mode
+    losing precision); finite differences' routine complex step goes without saying."""
+    if discrepancy.second is None or discrepancy.first_failing is None or name == "finite":
         return None
     rescued = discrepancy.first_failing & discrepancy.second & ~discrepancy.failing
     if not rescued.any():
@@ -169,23 +171,31 @@ def _rescued(comparison: Comparison, result: VariableResult, name: str,
     point = format_point(comparison.variables, comparison.points[:, index])
     count = int(rescued.sum())
     where = f"{count} point" if count == 1 else f"{count} points"
+    method = discrepancy.second_method
+    second = ("the same sweep in mpmath agrees" if method == "mpmath"
+              else f"{method} agree")  # fmt: skip
     return (
-        f"reverse mode loses precision in float64 at {where} of {result.label} "
-        f"(e.g. {point}); the same sweep in mpmath agrees with the reference"
+        f"{oracle_name(name)} loses precision in float64 at {where} of {result.label} "
+        f"(e.g. {point}); {second} with the reference"
     )
 
 
-def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
-    """A sentence for the points where oracles contradict the reference and none backs it."""
+def doubted(result: VariableResult) -> np.ndarray:
+    """Points where some oracle contradicts the reference and none backs it there."""
     contradicted = np.zeros(result.checked.shape, dtype=bool)
     backed = np.zeros(result.checked.shape, dtype=bool)
     for discrepancy in result.oracles.values():
         contradicted |= discrepancy.failing
         backed |= ~discrepancy.unreliable & ~discrepancy.failing
-    doubted = contradicted & ~backed
-    if not doubted.any():
+    return contradicted & ~backed
+
+
+def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
+    """A sentence for the points where oracles contradict the reference and none backs it."""
+    doubted_points = doubted(result)
+    if not doubted_points.any():
         return None
-    index = max(np.flatnonzero(doubted), key=lambda i: max(
+    index = max(np.flatnonzero(doubted_points), key=lambda i: max(
         d.excess[i] for d in result.oracles.values() if d.failing[i]))  # fmt: skip
     against = [name for name, d in result.oracles.items() if d.failing[index]]
     values = ", ".join(
@@ -194,7 +204,7 @@ def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
     )
     (derived,) = format_values(result.reference[index])
     point = format_point(comparison.variables, comparison.points[:, index])
-    count = int(doubted.sum())
+    count = int(doubted_points.sum())
     where = f"{count} point" if count == 1 else f"{count} points"
     return (
         f"{join_oracles(against)} {_verb(against, 'disagrees', 'disagree')} with the derived "

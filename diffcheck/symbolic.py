@@ -131,12 +131,18 @@ def derive_gradient(expr: sp.Expr, wrt: Sequence[str]) -> dict[str, sp.Expr]:
                 for name in wrt}  # fmt: skip
 
 
-def kink_expressions(expr: sp.Expr) -> tuple[sp.Expr, ...]:
-    """Expressions whose zeros are the points where `expr` may not be differentiable."""
+def kink_expressions(expr: sp.Expr, wrt: Sequence[str] | None = None) -> tuple[sp.Expr, ...]:
+    """Expressions whose zeros are the points where `expr` may not be differentiable
+    with respect to `wrt` (default: any variable): a kink whose argument does not depend
+    on them (relu(b) in w*relu(b), with respect to w) does not matter."""
+    targets = None if wrt is None else {sp.Symbol(name) for name in wrt}
+    depends: dict[sp.Basic, bool] = {}
     kinks: list[sp.Expr] = []
     for node in nodes_in_order([expr]):
+        own = node.is_Symbol and (targets is None or node in targets)
+        depends[node] = own or any(depends[arg] for arg in node.args)
         rule = rule_for(node)
-        if rule is not None and rule.kinks:
+        if rule is not None and rule.kinks and depends[node]:
             kinks.extend(k for k in rule.kink_expressions(node.args) if not k.is_number)
     return tuple(dict.fromkeys(kinks))
 

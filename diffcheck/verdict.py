@@ -19,6 +19,7 @@ from .diagnosis import (
     backing_sentence,
     claimed_values,
     diagnose,
+    doubted,
     format_point,
     format_values,
     join_oracles,
@@ -68,9 +69,9 @@ def _claims(result: VariableResult) -> list[Discrepancy]:
     return [d for d in (result.claimed, result.implemented) if d is not None]
 
 
-def _counterexample(comparison: Comparison, result: VariableResult, claim: Discrepancy
-                    ) -> tuple[Counterexample, float]:  # fmt: skip
-    index = claim.worst(claim.failing)
+def _counterexample(comparison: Comparison, result: VariableResult, claim: Discrepancy,
+                    among: np.ndarray) -> tuple[Counterexample, float]:  # fmt: skip
+    index = claim.worst(among)
     oracles = tuple((name, d.method, float(d.values[index]), float(d.error_bar[index]))
                     for name, d in result.oracles.items())  # fmt: skip
     point = dict(zip(comparison.variables, comparison.points[:, index].tolist(), strict=True))
@@ -134,12 +135,15 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     if absent:
         reason = f"{absent[0].label} does not exist at any checked point"
         return Verdict("inconclusive", "", (reason,), warnings)
-    wrong = [(r, d) for r in claimed for d in _claims(r) if d.failing.any()]
+    # a counterexample counts where nothing doubts the reference; conflicts elsewhere
+    # (another point, another variable) do not veto it, they are reported beside it
+    wrong = [(r, d, mask) for r in claimed for d in _claims(r)
+             if (mask := d.failing & ~doubted(r)).any()]  # fmt: skip
     function = comparison.function_check
-    if function is not None and function.failing.any() and not findings.conflicts:
-        return _wrong_function(comparison, function, warnings)
-    if wrong and not findings.conflicts:
-        return _incorrect(comparison, wrong, warnings)
+    if function is not None and function.failing.any():
+        return _wrong_function(comparison, function, (*warnings, *findings.conflicts))
+    if wrong:
+        return _incorrect(comparison, wrong, (*warnings, *findings.conflicts))
     if findings.conflicts:
         return Verdict("inconclusive", "", findings.conflicts, warnings)
     unconfirmed = [
@@ -156,12 +160,14 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     return Verdict("correct", _agreement(results, function), (), warnings)
 
 
-def _incorrect(comparison: Comparison, wrong: list[tuple[VariableResult, Discrepancy]],
+def _incorrect(comparison: Comparison,
+               wrong: list[tuple[VariableResult, Discrepancy, np.ndarray]],
                warnings: tuple[str, ...]) -> Verdict:  # fmt: skip
-    (example, _), result, claim = max(
-        ((_counterexample(comparison, r, d), r, d) for r, d in wrong), key=lambda t: t[0][1]
+    (example, _), result, claim, among = max(
+        ((_counterexample(comparison, r, d, m), r, d, m) for r, d, m in wrong),
+        key=lambda t: t[0][1],
     )
-    index = claim.worst(claim.failing)
+    index = claim.worst(among)
     expected, claimed_value = claimed_values(result, claim, index)
     point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
     subject, verb = (result.label, "claimed") if claim.source == "claim" else (

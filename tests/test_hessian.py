@@ -117,3 +117,14 @@ def test_hessian_in_the_reports(tmp_path: Path) -> None:
     assert set(entry["oracles"]) == {"exact", "reverse", "finite"}
     text = render_text([result])
     assert "  derived ∂²/∂x∂y = 3*x**2\n  claimed ∂²/∂x∂y = 3*x^2*y\n" in text
+
+
+def test_hessian_near_float64s_end_is_not_a_conflict(tmp_path: Path) -> None:
+    # CASES.md's overflow example one order up: the complex step's imaginary part
+    # underflows near x = 709, and central differences of the gradient settle it
+    result = _check(
+        tmp_path,
+        "  - name: h\n    function: log(1 + exp(x))\n"
+        '    hessian: {"x,x": "exp(x)/(1 + exp(x))^2"}\n    domain: {x: [700, 800]}\n',
+    )
+    assert result.verdict.verdict == "correct", result.verdict

@@ -286,3 +286,64 @@ def test_decide_verdict_counterexample_beyond_float64_prints_mpmath_values() -> 
     assert verdict.evidence.startswith(
         "counterexample at x=36: ∂/∂x expected -1.02727e-561, claimed -2.05454e-561"
     )
+
+
+# ---- kinks: judged by the kink's own rounding, and only where they matter --------------
+
+
+def test_decide_verdict_kink_tolerance_ignores_other_variables_magnitude() -> None:
+    # w is huge, x is not: a point with x = 0.05 is not at relu's kink
+    points = np.array([[2e13, 3e13, 5e13], [0.05, 0.07, -0.5]])
+    expr = p("w*relu(x)")
+    problem = Problem.derive(expr, ("x",), ("w", "x"))
+    comparison = compare_gradient(problem, {"x": p("w*heaviside(x - 0.1)")}, points, DEFAULT, {})
+    verdict = decide_verdict(comparison, DEFAULT)
+    assert verdict.verdict == "incorrect" and not comparison.at_kink.any()
+
+
+def test_decide_verdict_tiny_values_are_not_at_a_kink() -> None:
+    verdict = verdict_of("relu(x)", {"x": "2"}, _uniform(1e-20, 1e-15, 8))
+    assert verdict.verdict == "incorrect"
+
+
+def test_decide_verdict_kink_of_a_variable_not_differentiated_does_not_matter() -> None:
+    expr = p("w*relu(b)")
+    problem = Problem.derive(expr, ("w",), ("b", "w"))
+    points = np.array([[0.0, 0.0], [0.5, -0.5]])
+    comparison = compare_gradient(problem, {"w": p("relu(b)")}, points, DEFAULT, {})
+    assert decide_verdict(comparison, DEFAULT).verdict == "correct"
+    assert problem.kinks == ()
+
+
+def test_decide_verdict_kink_within_rounding_is_left_out() -> None:
+    # 0.30000000000000004*1 - 0.3 is 5.6e-17: relu's argument is zero within rounding
+    verdict = verdict_of("relu(w - 0.3)", {"w": "heaviside(w - 0.3)"}, [[0.3, 0.30000000000000004]])
+    assert verdict.verdict == "inconclusive"
+    assert verdict.reasons == (
+        "no point where the function can be checked: all 2 points are at non-differentiable places",
+    )
+
+
+# ---- beyond float64's range, and conflicts elsewhere ------------------------------------
+
+
+@pytest.mark.parametrize(("claim", "verdict"), [("exp(x)", "correct"), ("2*exp(x)", "incorrect")])
+def test_decide_verdict_derivatives_beyond_float64(claim: str, verdict: str) -> None:
+    assert verdict_of("exp(x)", {"x": claim}, _uniform(700, 720, 16)).verdict == verdict
+
+
+def test_decide_verdict_a_conflict_elsewhere_does_not_veto_a_counterexample() -> None:
+    points = np.vstack([_uniform(1, 2, 16), _uniform(700, 720, 16, seed=1)])
+    expr = p("x^2 + exp(y)")
+    problem = Problem.derive(expr, ("x", "y"), ("x", "y"))
+    comparison = compare_gradient(problem, {"x": p("3*x")}, points, DEFAULT, {})
+    assert decide_verdict(comparison, DEFAULT).verdict == "incorrect"
+
+
+# ---- second opinions that settle: deep cancellation, underflow in the complex step ------
+
+
+def test_decide_verdict_deep_cancellation_in_reverse_mode_is_settled_in_mpmath() -> None:
+    verdict = verdict_of("1e30*(cosh(x) - sinh(x))", {"x": "-1e30*exp(-x)"}, _uniform(60, 70, 8))
+    assert verdict.verdict == "correct"
+    assert verdict.warnings[-1].startswith("reverse mode loses precision in float64 at 8 points")

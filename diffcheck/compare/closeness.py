@@ -81,6 +81,7 @@ class Discrepancy:
     # where the oracle's first method failed, and where its second method answered
     first_failing: np.ndarray | None = None
     second: np.ndarray | None = None
+    second_method: str | None = None  # what gave the second opinion ("mpmath", ...)
 
     @cached_property
     def abs_error(self) -> np.ndarray:

@@ -30,7 +30,9 @@ def _judge_oracle(
     # the size of the quantity: the oracle's own value counts too, since the reference
     # may be a float64 0 that mpmath has yet to refine
     size = np.fmax(magnitude, np.abs(values))
+    # beyond float64's range (a reference mpmath found to be 1e400) nothing is compared
     unreliable = ~(bar <= USEFUL * size + tolerance.atol) | ~checked
+    unreliable |= ~np.isfinite(values) | ~np.isfinite(reference)
     bar[~np.isfinite(bar)] = 0.0
     allowed = tolerance.atol + max(tolerance.rtol, FD_RTOL) * magnitude + bar
     ratio = difference / allowed
@@ -93,7 +95,8 @@ def rejudge(
         tolerance,
         checked,
     )
-    return replace(judged, first_failing=draft.first_failing, second=draft.second)
+    return replace(judged, first_failing=draft.first_failing, second=draft.second,
+                   second_method=draft.second_method)  # fmt: skip
 
 
 def wanted(draft: Discrepancy, checked: np.ndarray, unclaimed: bool) -> np.ndarray:
@@ -130,7 +133,8 @@ def second_opinion(
     base = draft.method.split("; ")[0]
     method = f"{base}; {oracle.second_method} at {_count(int(used.sum()))}"
     judged = rejudge(draft, draft.reference, tolerance, checked, values, errors, method)
-    return replace(judged, first_failing=failed, second=used)
+    return replace(judged, first_failing=failed, second=used,
+                   second_method=oracle.second_method)  # fmt: skip
 
 
 def _count(points: int) -> str:

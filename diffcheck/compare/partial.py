@@ -22,12 +22,16 @@ __all__ = ["Partial", "usable_points"]
 
 
 def _kink_mask(problem: Problem, points: np.ndarray) -> np.ndarray:
+    """Points where a kink expression is zero within its own rounding: exactly 0, or
+    from a sum whose terms cancel to within KINK_ULPS of their size (w*x - 0.3)."""
     at_kink = np.zeros(points.shape[1], dtype=bool)
     if problem.kink_program is None:
         return at_kink
-    scale = np.maximum(1.0, np.max(np.abs(points), axis=0, initial=0.0))
-    for kink in problem.kink_program.evaluate(points):
-        at_kink |= np.abs(kink) <= KINK_ULPS * EPS * scale
+    evaluated = problem.kink_program.evaluate(points, conditioning=True)
+    kinks = len(problem.kinks)
+    for kink, factor in zip(evaluated[:kinks], evaluated[kinks:], strict=True):
+        with np.errstate(invalid="ignore"):
+            at_kink |= (kink == 0) | (factor * (KINK_ULPS * EPS) >= 1)
     return at_kink
 
 

@@ -37,7 +37,7 @@ class Problem:
     def derive(cls, function: sp.Expr, wrt: tuple[str, ...], variables: tuple[str, ...]) -> Problem:
         """Derive the gradient and find the kinks of `function`."""
         gradient = derive_gradient(function, wrt)
-        return cls(function, variables, wrt, gradient, kink_expressions(function))
+        return cls(function, variables, wrt, gradient, kink_expressions(function, wrt))
 
     @cached_property
     def function_program(self) -> Program:

@@ -8,7 +8,7 @@ float64 (vectorised); `refined(i)` re-evaluates all of them at point i with mpma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from .program import Program
 
 EPS = float(np.finfo(np.float64).eps)
 
-__all__ = ["PRECISIONS", "Exact", "ExactValues", "Refined"]
+__all__ = ["PRECISIONS", "Exact", "ExactValues", "Refined", "refine_at", "settle"]
 
 PRECISIONS = (30, 60, 120, 240, 480, 960)  # decimal digits, each try doubling the last
 # Two precisions agreeing to this many significant digits settle a value: cancellation
@@ -55,11 +55,20 @@ def _settled(ctx: Any, old: Any, new: Any, last: bool, exact_zero: bool) -> bool
 
 def refine_at(program: Program, point: Sequence[float]) -> Refined:
     """Evaluate `program` at `point` in rising precision until the results settle."""
+    return settle(lambda ctx: program.exact_zeros_mp(point, ctx))
+
+
+def settle(evaluate: Callable[[Any], tuple[list[Any], list[bool]]]) -> Refined:
+    """Call `evaluate(ctx)` at 30, 60, 120, ... digits until two precisions agree.
+
+    `evaluate` returns mpmath values and, for each, whether a zero is exactly zero (a
+    zero that may be cancellation keeps the precision rising).
+    """
     ctx = mpmath.MPContext()
     previous: list[Any] | None = None
     for step, digits in enumerate(PRECISIONS):
         ctx.dps = digits
-        current, exact = program.exact_zeros_mp(point, ctx)
+        current, exact = evaluate(ctx)
         if previous is not None:
             last = step == len(PRECISIONS) - 1
             settled = all(

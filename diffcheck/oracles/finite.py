@@ -90,11 +90,12 @@ def _function_of(problem: Problem) -> Evaluator:
 
 def _complex_step(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
     step = COMPLEX_STEP * np.maximum(1.0, np.abs(points[row]))
-    (value,) = problem.function_program.evaluate(
-        points, np.complex128, rows={row: points[row] + 1j * step}
+    value, cancellation = problem.function_program.evaluate(
+        points, np.complex128, rows={row: points[row] + 1j * step}, magnitude=True
     )
     derivative = value.imag / step
-    error = 16 * EPS * np.abs(derivative) + np.finfo(np.float64).tiny
+    # exact but for rounding, magnified where the evaluation cancels or overflows
+    error = 16 * EPS * cancellation.real * np.abs(derivative) + np.finfo(np.float64).tiny
     return derivative, np.where(np.isfinite(derivative), error, np.inf)
 
 

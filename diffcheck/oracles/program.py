@@ -20,11 +20,23 @@ from ..limits import deep_recursion
 from ..rules import PRIMITIVES, Rule, rule_for
 from ..symbolic import nodes_in_order
 
-__all__ = ["CHUNK", "Program", "as_real", "by_chunks"]
+__all__ = ["CHUNK", "Conditioning", "Program", "as_real", "by_chunks", "mark_unhealthy"]
 
 CHUNK = 1 << 16  # points per pass: intermediates stay in cache and memory stays bounded
 
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
+
+
+def mark_unhealthy(factor: np.ndarray, value: Any) -> None:
+    """Set `factor` to inf where `value` overflowed (1/(1 + inf) = 0 hides it downstream)
+    or is subnormal (a few significant bits left)."""
+    magnitude = np.abs(value)
+    with np.errstate(invalid="ignore"):
+        broken = ~np.isfinite(magnitude) | ((magnitude < _TINY) & (magnitude > 0))
+    factor[np.broadcast_to(broken, factor.shape)] = np.inf
+
+
+_TINY = np.finfo(np.float64).tiny
 
 
 def _cancellation(values: list[Any], args: tuple[int, ...], index: int) -> Any:
@@ -220,7 +232,8 @@ class Program:
         variable's values. With `keep=False` intermediates are dropped once used up;
         `cancellation`, if given, is raised in place to the largest ratio sum(|terms|) /
         |sum| of any sum: how much cancellation magnifies relative rounding errors
-        (exp(x) - 1.0001 near x = 0 magnifies them 10^4 times). `observe(index, values)`
+        (exp(x) - 1.0001 near x = 0 magnifies them 10^4 times); inf where any
+        intermediate is not finite. `observe(index, values)`
         is called after each step, while its arguments' values are still there."""
         values: list[Any] = [None] * len(self.steps)
         for index, step in enumerate(self.steps):
@@ -230,8 +243,11 @@ class Program:
                 values[index] = column(step.row)
             else:
                 values[index] = dtype(step.value)
-            if cancellation is not None and step.rule is _ADD:
-                np.fmax(cancellation, _cancellation(values, step.args, index), out=cancellation)
+            if cancellation is not None:
+                if step.rule is _ADD:
+                    np.fmax(cancellation, _cancellation(values, step.args, index),
+                            out=cancellation)  # fmt: skip
+                mark_unhealthy(cancellation, values[index])
             if observe is not None:
                 observe(index, values)
             if not keep:

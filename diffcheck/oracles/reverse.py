@@ -13,21 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import mpmath
 import numpy as np
 import sympy as sp
 
 from ..rules import OUT, PRIMITIVES, XI, Rule, X
 from . import Estimate, Problem
+from .exact import settle
 from .finite import COMPLEX_STEP, EPS, central_difference
-from .program import CHUNK, Program, as_real
+from .program import CHUNK, Program, as_real, mark_unhealthy
 
 __all__ = ["ForwardOverReverse", "ReverseMode"]
 
 TEMPLATE_SYMBOLS = (*X, XI, OUT)
 TEMPLATE_NAMES = tuple(symbol.name for symbol in TEMPLATE_SYMBOLS)
 ROUNDING_ULPS = 64.0  # the float64 sweep is trusted to this many ulps of its result
-MP_DIGITS = 40  # the second opinion: enough to expose float64 rounding, cheap per point
 _ADD, _MUL = PRIMITIVES["add"], PRIMITIVES["mul"]
 
 
@@ -80,9 +79,11 @@ class ReverseMode:
         rows: Sequence[int],
         dtype: type = np.float64,
         replace: dict[int, np.ndarray] | None = None,
+        cancellation: np.ndarray | None = None,
     ) -> list[np.ndarray]:
         """The adjoint of each variable row in `rows` (the output's partial derivative
-        with respect to it) at every point, chunk by chunk; `replace` swaps in rows."""
+        with respect to it) at every point, chunk by chunk; `replace` swaps in rows, and
+        `cancellation` is raised as `Program.forward` does for the forward sweep."""
         count = points.shape[1]
         replace = replace or {}
         results = [np.empty(count, dtype=dtype) for _ in rows]
@@ -94,8 +95,9 @@ class ReverseMode:
                     source = replace[row] if row in replace else points[row]
                     return source[cut].astype(dtype, copy=False)
 
-                forward = program.forward(column, dtype)
-                adjoints = self._backward(program, forward, self._local_numpy)
+                watched = None if cancellation is None else cancellation[cut]
+                forward = program.forward(column, dtype, cancellation=watched)
+                adjoints = self._backward(program, forward, self._local_numpy, health=watched)
                 for result, row in zip(results, rows, strict=True):
                     width = cut.stop - cut.start
                     result[cut] = _variable_adjoint(program, adjoints, row, width)
@@ -116,21 +118,28 @@ class ReverseMode:
     def second_opinion(
         self, problem: Problem, points: np.ndarray, name: str
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The same sweep in mpmath: where it agrees with the reference and float64 did
-        not, float64 rounding was to blame."""
-        program = problem.function_program
-        ctx = mpmath.MPContext()
-        ctx.dps = MP_DIGITS
-        row = problem.row(name)
-        values = np.empty(points.shape[1])
+        """The same sweep in mpmath, in rising precision until it settles: where it agrees
+        with the reference and float64 did not, float64 rounding was to blame."""
+        program, row = problem.function_program, problem.row(name)
+        values, errors = np.full(points.shape[1], np.nan), np.full(points.shape[1], np.inf)
         for column in range(points.shape[1]):
-            forward = program.forward_mp(points[:, column].tolist(), ctx)
-            local = lambda step, index, args, out: self._local_mp(step, index, args, out, ctx)  # noqa: E731
-            adjoints = self._backward(program, forward, local, one=ctx.one)
-            value = _variable_adjoint(program, adjoints, row, None)
-            values[column] = float(value) if ctx.isfinite(value) else np.nan
-        errors = 1e-30 * np.abs(values) + np.finfo(float).tiny
+            point = points[:, column].tolist()
+            refined = settle(lambda ctx, point=point: ([self._sweep_mp(program, point, row, ctx)],
+                                                       [False]))  # fmt: skip
+            (value,), (error,) = refined.values, refined.errors
+            if refined.converged and refined.context.isfinite(value):
+                values[column] = float(value)
+                errors[column] = float(error) + np.finfo(float).tiny
         return values, errors
+
+    def _sweep_mp(self, program: Program, point: list[float], row: int, ctx: Any) -> Any:
+        forward = program.forward_mp(point, ctx)
+
+        def local(rule: Rule, position: int, args: list[Any], out: Any) -> Any:
+            return self._local_mp(rule, position, args, out, ctx)
+
+        adjoints = self._backward(program, forward, local, one=ctx.one)
+        return _variable_adjoint(program, adjoints, row, None)
 
     def _backward(
         self,
@@ -138,8 +147,10 @@ class ReverseMode:
         forward: list[Any],
         local: Callable[[Rule, int, list[Any], Any], Any],
         one: Any = 1.0,
+        health: np.ndarray | None = None,
     ) -> list[Any]:
-        """Adjoints of every step, from the output's adjoint 1 down to the variables."""
+        """Adjoints of every step, from the output's adjoint 1 down to the variables;
+        `health`, if given, is set to inf where a term overflowed or went subnormal."""
         steps = program.steps
         adjoints: list[Any] = [None] * len(steps)
         (output,) = program.outputs
@@ -156,6 +167,8 @@ class ReverseMode:
                     term = adjoint
                 else:
                     term = adjoint * local(step.rule, position, args, forward[index])
+                if health is not None:
+                    mark_unhealthy(health, term)
                 adjoints[arg] = term if adjoints[arg] is None else adjoints[arg] + term
         return adjoints
 
@@ -203,6 +216,7 @@ class ForwardOverReverse:
     problem whose function is the derived ∂f/∂a."""
 
     name = "reverse"
+    second_method = "central differences over reverse mode"
 
     def __init__(self, base: Problem, first: str, reverse: ReverseMode | None = None):
         self.base = base
@@ -217,11 +231,12 @@ class ForwardOverReverse:
             if self.base.analytic:
                 step = COMPLEX_STEP * np.maximum(1.0, np.abs(points[row]))
                 moved = {row: points[row] + 1j * step}
+                cancellation = np.ones(points.shape[1])
                 (values,) = self.reverse.adjoint_values(
-                    program, points, [first], np.complex128, moved
+                    program, points, [first], np.complex128, moved, cancellation
                 )
                 value = values.imag / step
-                error = 16 * EPS * np.abs(value) + np.finfo(float).tiny
+                error = 16 * EPS * cancellation * np.abs(value) + np.finfo(float).tiny
                 method = "complex step over reverse mode"
             else:
                 value, error = self._central(problem, points, row, first)
@@ -229,12 +244,22 @@ class ForwardOverReverse:
         error = np.where(np.isfinite(value), error, np.inf)
         return Estimate(self.name, {second: method}, {second: value}, {second: error})
 
+    def second_opinion(self, problem: Problem, points: np.ndarray, name: str
+                       ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+        """Central differences of the reverse gradient where the complex step disagrees:
+        its imaginary part can underflow silently (1/(1 + e^709) is near float64's end)."""
+        if not self.base.analytic:
+            return None  # central differences were the first method already
+        with np.errstate(all="ignore"):
+            return self._central(problem, points, self.base.row(name), self.base.row(self.first))
+
     def _central(self, problem: Problem, points: np.ndarray, row: int, first: int
                  ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         program = self.base.function_program
 
         def partial(at: np.ndarray, rows: dict, cancellation: np.ndarray | None) -> np.ndarray:
-            return self.reverse.adjoint_values(program, at, [first], replace=rows)[0]
+            return self.reverse.adjoint_values(program, at, [first], replace=rows,
+                                               cancellation=cancellation)[0]  # fmt: skip
 
         values, errors = np.empty(points.shape[1]), np.empty(points.shape[1])
         for start in range(0, points.shape[1], CHUNK):

@@ -6,6 +6,7 @@ and the case builder itself. Main function: `read_case`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -28,12 +29,14 @@ from .casedata import (
     Tolerance,
 )
 from .errors import CaseFileError
+from .limits import deep_recursion
 from .parse import CONSTANTS, FUNCTION_NAMES, suggest
 from .yamlnodes import NodeReader, Source
 
 __all__ = ["read_case", "read_domain", "read_setting", "read_tolerance"]
 
 _RESERVED = FUNCTION_NAMES | set(CONSTANTS)
+MAX_SAMPLES = 100_000_000  # 8 bytes each per variable and oracle: already gigabytes
 _REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")  # module:attribute
 
 
@@ -48,7 +51,11 @@ def read_setting(reader: NodeReader, key: str, node: yaml.Node) -> object:
             )
             return None
         return value
-    return reader.whole_number(node, key)
+    value = reader.whole_number(node, key)
+    if key == "samples" and value is not None and value > MAX_SAMPLES:
+        reader.fail(f"samples must be at most {MAX_SAMPLES:_}, got {value:_}", node)
+        return None
+    return value
 
 
 def read_tolerance(reader: NodeReader, node: yaml.Node, into: dict[str, float]) -> None:
@@ -80,6 +87,8 @@ def _domain_value(reader: NodeReader, name: str, node: yaml.Node) -> Interval | 
         reader.fail(f"{what} must be [low, high] or one number, got a list of {len(bounds)}", node)
     elif None not in bounds and bounds[0] > bounds[1]:
         reader.fail(f"{what} is empty: low {bounds[0]:g} is above high {bounds[1]:g}", node)
+    elif None not in bounds and not math.isfinite(bounds[1] - bounds[0]):
+        reader.fail(f"{what} is too wide for float64: high - low overflows", node)
     elif None not in bounds:
         return Interval(bounds[0], bounds[1])
     return None
@@ -92,7 +101,8 @@ def read_case(
     fields = {key: (key_node, value) for key, key_node, value in
               reader.mapping(node, "a case", CASE_KEYS)}  # fmt: skip
     name = _read_name(reader, node, fields, first_line)
-    case = _CaseBuilder(reader, node, fields, defaults).build(name) if name else None
+    with deep_recursion():  # SymPy's free_symbols and xreplace recurse per level
+        case = _CaseBuilder(reader, node, fields, defaults).build(name) if name else None
     if case is None or reader.errors:
         in_order = sorted(reader.errors, key=lambda e: (e.location.line, e.location.column))
         errors = tuple(in_order) or (CaseFileError("invalid case", source.at(node)),)

@@ -18,7 +18,7 @@ from .cases import Case, Interval, InvalidCase, load_case_file
 from .compare import ORACLES, Comparison, compare_gradient
 from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, DiffcheckError, Location
 from .implementation import ImplementationError, evaluate_implementation
-from .limits import BudgetExceeded, time_limit
+from .limits import BudgetExceeded, deep_recursion, time_limit
 from .oracles import Problem
 from .oracles.external import ExternalAutodiff
 from .oracles.finite import FiniteDifferences
@@ -114,6 +114,8 @@ def _judge(case: Case, settings: Settings) -> CaseResult:
     samples = case.samples if settings.samples is None else settings.samples
     seed = case.seed if settings.seed is None else settings.seed
     points = sample_points(case, samples, seed)
+    if points.shape[1] == 0:
+        raise DiffcheckError("nothing to check: samples is 0 and the case has no points")
     code = None
     if case.implementation is not None:
         code = evaluate_implementation(case, points, settings.allow_import)
@@ -173,7 +175,7 @@ def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
     limit = settings.timeout
     message = f"timed out after {limit:g} s (raise it with --timeout)" if limit else ""
     try:
-        with time_limit(limit, message):
+        with time_limit(limit, message), deep_recursion():
             return _judge(case, settings)
     except BudgetExceeded as exceeded:
         return error("timeout", DiffcheckError(exceeded.message))

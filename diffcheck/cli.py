@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .case_builder import MAX_SAMPLES
 from .check import DEFAULT_TIMEOUT, Settings, exit_code
 from .ci_report import Timings
 from .errors import EXIT_USAGE, DiffcheckError, Location
@@ -92,7 +93,7 @@ class _Jobs(click.ParamType):
 )
 @click.option(
     "--samples",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_SAMPLES),
     default=None,
     help="Random points per case.  [default: each case's own, else 64]",
 )

@@ -46,7 +46,9 @@ def _resolve(reference: str, key: str, location: Location) -> Callable[..., Any]
         sys.path.insert(0, here)
     try:
         target: Any = importlib.import_module(module_name)
-    except Exception as error:  # any failure while importing is the user's to fix
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # any failure while importing, sys.exit included
         raise CaseFileError(
             f"implementation {key}: cannot import '{module_name}': {type(error).__name__}: {error}",
             location,
@@ -81,10 +83,15 @@ def _callable(implementation: Implementation, key: str, allow_import: bool
 
 def _call(target: Callable[..., Any], key: str, arguments: dict[str, np.ndarray],
           location: Location) -> Any:  # fmt: skip
+    # fresh copies for each call: code that writes into its inputs (x *= 2) must change
+    # neither the points nor what the next call sees
+    arguments = {name: values.copy() for name, values in arguments.items()}
     try:
         with np.errstate(all="ignore"):
             return target(**arguments)
-    except Exception as error:  # the user's code failed: say so and go on
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as error:  # the user's code failed, even by sys.exit: go on
         failure = ImplementationError(
             f"implementation {key} raised {type(error).__name__}: {error}", location
         )
@@ -97,12 +104,18 @@ def _call(target: Callable[..., Any], key: str, arguments: dict[str, np.ndarray]
 
 def _per_point(value: Any, what: str, count: int, location: Location) -> np.ndarray:
     try:
-        array = np.asarray(value, dtype=float)
-        return np.broadcast_to(array, (count,)).copy()
-    except (TypeError, ValueError) as error:
+        array = np.asarray(value)
+        if np.iscomplexobj(array) and np.any(np.imag(array) != 0):
+            raise ImplementationError(f"{what} returned complex values", location)
+        return np.broadcast_to(np.real(array).astype(float), (count,)).copy()
+    except ImplementationError:
+        raise
+    except Exception as error:  # a tensor needing .detach(), a ragged list, ...
         shape = getattr(value, "shape", type(value).__name__)
         raise ImplementationError(
-            f"{what} must give one number per point ({count} points), got {shape}", location
+            f"{what} must give one number per point ({count} points), got {shape}: "
+            f"{type(error).__name__}",
+            location,
         ) from error
 
 

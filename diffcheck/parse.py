@@ -166,12 +166,14 @@ class _Parser:
         return expr
 
     def sum(self) -> sp.Expr:
-        expr = self.signed_term()
+        # SymPy is given all the terms at once: adding them one by one rebuilds the
+        # sum each time, quadratic in the number of terms
+        terms = [self.signed_term()]
         while self.token.kind == "op" and self.token.text in "+-":
             operator = self.advance().text
             right = self.term()
-            expr = expr + right if operator == "+" else expr - right
-        return expr
+            terms.append(right if operator == "+" else -right)
+        return sp.Add(*terms)
 
     def signed_term(self) -> sp.Expr:
         # a leading sign applies to the whole term, as in -a*b = -(a*b): SymPy prints
@@ -185,13 +187,13 @@ class _Parser:
         return self.term()
 
     def term(self) -> sp.Expr:
-        expr = self.unary()
+        factors = [self.unary()]  # all at once, as the terms of a sum
         while True:
             token = self.token
             if token.kind == "op" and token.text in ("*", "/"):
                 self.advance()
                 right = self.unary()
-                expr = expr * right if token.text == "*" else expr / right
+                factors.append(right if token.text == "*" else 1 / right)
             elif token.kind in ("number", "name") or token.text == "(":
                 previous = self.tokens[self.index - 1]
                 raise self.error(
@@ -200,7 +202,7 @@ class _Parser:
                     token.start,
                 )
             else:
-                return expr
+                return sp.Mul(*factors)
 
     def unary(self) -> sp.Expr:
         if self.token.kind == "op" and self.token.text in "+-":

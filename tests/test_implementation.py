@@ -49,6 +49,22 @@ def shaped(x):
 def raising(x):
     raise ValueError("shapes do not match")
 
+def complex_values(x):
+    s = sigmoid(x)
+    return {"x": s * (1 - s) + 1j}
+
+def exiting(x):
+    import sys
+    sys.exit(3)
+
+def clobbering(x):
+    x[:] = 0  # writes into its input, then returns sigmoid'(0) everywhere
+    return {"x": sigmoid(x) * (1 - sigmoid(x))}
+
+def scaling_forward(x):
+    x *= 2  # harmless to the caller: it works on its own copy
+    return sigmoid(x / 2)
+
 not_callable = 3
 """
 NAMES = (f"user_ops_{n}" for n in itertools.count())
@@ -127,7 +143,9 @@ def test_implementation_wrong_forward_is_incorrect(tmp_path: Path, ops: str) -> 
         ("missing", "implementation gradient returned no value for 'x' (x)"),
         ("extra", "implementation gradient returned 'q', which is not in wrt (x)"),
         ("shaped", "implementation gradient['x'] must give one number per point (32 points), "
-                   "got (2, 3)"),
+                   "got (2, 3): ValueError"),
+        ("complex_values", "implementation gradient['x'] returned complex values"),
+        ("exiting", "implementation gradient raised SystemExit: 3"),
         ("raising", "implementation gradient raised ValueError: shapes do not match"),
     ],
 )  # fmt: skip
@@ -135,6 +153,15 @@ def test_implementation_bad_results_are_errors(tmp_path: Path, ops: str, attribu
     result = _result(tmp_path, SIGMOID + f"    implementation: {{gradient: '{ops}:{attribute}'}}\n")
     assert (result.status, result.error_kind) == ("error", "implementation")
     assert [str(e) for e in result.errors] == [f"{tmp_path / 'impl.yaml'}:5:21: {message}"]
+
+
+def test_implementation_cannot_change_the_points(tmp_path: Path, ops: str) -> None:
+    wrong = _result(tmp_path, SIGMOID + f"    implementation: {{gradient: '{ops}:clobbering'}}\n")
+    assert wrong.verdict.verdict == "incorrect"
+    assert wrong.comparison.points.min() < -1  # the points are still the drawn ones
+    right = _result(tmp_path, SIGMOID + f"    implementation: {{function: "
+                    f"'{ops}:scaling_forward', gradient: '{ops}:backward'}}\n")  # fmt: skip
+    assert right.verdict.verdict == "correct"
 
 
 def test_implementation_traceback_shows_only_the_users_frames(tmp_path: Path, ops: str):

@@ -2,7 +2,9 @@
 
 The pipeline, top to bottom:
 cli -> report -> check -> verdict -> compare -> oracles -> symbolic -> cases (+ yamlnodes)
--> parse -> limits -> rules / errors. A module may import modules below it, or beside it
+-> parse -> limits -> rules / errors. Explanations sit beside it: explain, chain and
+printing beside symbolic, relay and graph beside the oracles, derivation and the LaTeX
+modules beside report. A module may import modules below it, or beside it
 as long as no import circle forms. Every import statement counts, also those inside
 functions and under TYPE_CHECKING.
 """
@@ -24,11 +26,18 @@ LAYERS = {
     "diffcheck.pytest_plugin": 10,
     "diffcheck.report": 9,
     "diffcheck.latex": 9,
+    "diffcheck.latexdoc": 9,
+    "diffcheck.derivation": 9,
     "diffcheck.check": 8,
     "diffcheck.verdict": 7,
     "diffcheck.compare": 6,
     "diffcheck.oracles": 5,  # and every module below diffcheck/oracles/
+    "diffcheck.relay": 5,
+    "diffcheck.graph": 5,
     "diffcheck.symbolic": 4,
+    "diffcheck.explain": 4,
+    "diffcheck.chain": 4,
+    "diffcheck.printing": 4,
     "diffcheck.cases": 3,
     "diffcheck.yamlnodes": 3,
     "diffcheck.parse": 2,

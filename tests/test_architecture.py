@@ -3,10 +3,10 @@
 The pipeline, top to bottom:
 cli -> report -> check -> verdict -> compare -> oracles -> symbolic -> cases (+ yamlnodes)
 -> parse -> limits -> rules / errors. Explanations sit beside it: explain, chain and
-printing beside symbolic, relay and graph beside the oracles, derivation and the LaTeX
-modules beside report. A module may import modules below it, or beside it
-as long as no import circle forms. Every import statement counts, also those inside
-functions and under TYPE_CHECKING.
+printing beside symbolic, relay and graph beside the oracles, targets beside check,
+derivation and the LaTeX modules beside report. A module may import modules below it,
+or beside it as long as no import circle forms. Every import statement counts, also those
+inside functions and under TYPE_CHECKING.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ LAYERS = {
     "diffcheck.latexdoc": 9,
     "diffcheck.derivation": 9,
     "diffcheck.check": 8,
+    "diffcheck.targets": 8,
     "diffcheck.verdict": 7,
     "diffcheck.compare": 6,
     "diffcheck.oracles": 5,  # and every module below diffcheck/oracles/

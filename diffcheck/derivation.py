@@ -27,6 +27,7 @@ __all__ = [
     "Product",
     "Shown",
     "Sum",
+    "adjoint_items",
     "chain_items",
     "chain_value",
     "closed_form_line",
@@ -178,6 +179,21 @@ def chain_items(derivation: Derivation) -> Item | None:
     return products[0] if len(products) == 1 else Sum(products)
 
 
+def adjoint_items(derivation: Derivation) -> list[tuple[Partial, Item]]:
+    """∂f/∂B = Σ ∂f/∂A · ∂A/∂B for each B below the output, users first: the chain
+    rule as backpropagation computes it, for chains with too many paths to list."""
+    output = derivation.output
+    below = dict.fromkeys(factor.by for factor in derivation.factors)
+    items = []
+    for node in below:
+        terms = tuple(Partial(f.of, f.by) if f.of == output else
+                      Product((Partial(output, f.of), Partial(f.of, f.by)))
+                      for f in derivation.factors if f.by == node)  # fmt: skip
+        if terms != (Partial(output, node),):  # used by the output alone: nothing to say
+            items.append((Partial(output, node), terms[0] if len(terms) == 1 else Sum(terms)))
+    return items
+
+
 # ---- text -----------------------------------------------------------------------------
 
 
@@ -225,11 +241,14 @@ def _line_text(line: Line) -> str:
     return "  " * line.depth + text + (f"    ({'; '.join(remarks)})" if remarks else "")
 
 
-def _factor_lines(factor: Factor, steps: bool, relay: Relay | None) -> list[str]:
+def _factor_lines(factor: Factor, steps: bool, relay: Relay | None, seen: set) -> list[str]:
     value = ""
     if relay is not None and not factor.expr.is_number:
         value = f" = {format_number(relay.factors[(factor.of, factor.by)])}"
     lines = [f"  {_text(Partial(factor.of, factor.by))} = {_text(Shown(factor.expr))}{value}"]
+    if (factor.of, factor.by) in seen:  # backpropagation reuses it: derived once
+        return [lines[0] + "    (as above)"] if steps or factor.closed_form else lines
+    seen.add((factor.of, factor.by))
     if steps:
         lines.extend(_line_text(line) for line in step_lines(factor.steps, 2))
     if factor.closed_form is not None:
@@ -237,7 +256,9 @@ def _factor_lines(factor: Factor, steps: bool, relay: Relay | None) -> list[str]
     return lines
 
 
-def _variable_text(derivation: Derivation, steps: bool, relay: Relay | None) -> list[str]:
+def _variable_text(
+    derivation: Derivation, steps: bool, relay: Relay | None, seen: set
+) -> list[str]:
     whole = Partial(derivation.output, derivation.variable)
     factor = derivation.factors[0] if derivation.factors else None
     if not derivation.names and factor is not None:
@@ -249,16 +270,18 @@ def _variable_text(derivation: Derivation, steps: bool, relay: Relay | None) -> 
         return [*lines, f"{_text(whole)} = {_text(Shown(derivation.result))}"]
     chain = chain_items(derivation)
     if chain is None:
-        lines = [f"{_text(whole)}: {len(derivation.factors)} factors on more paths than "
-                 "are worth listing; each is below"]  # fmt: skip
+        lines = [f"{_text(whole)}, through too many paths to list, by the adjoints:"]
+        lines += [f"  {_text(lhs)} = {_text(rhs)}" for lhs, rhs in adjoint_items(derivation)]
     else:
         lines = [f"{_text(whole)} = {_text(chain)}"]
     for factor in derivation.factors:
-        lines.extend(_factor_lines(factor, steps, relay))
+        lines.extend(_factor_lines(factor, steps, relay, seen))
     if chain is not None and len(derivation.factors) > 1:
         path = [Shown(derivation.factors[i].expr) for i in derivation.paths[0]]
         if len(derivation.paths) == 1:
             lines.append(f"  = {_text(Product(tuple(path)))}")
+        if derivation.product != derivation.result:
+            lines.append(f"  = {_text(Shown(derivation.product))}")
     if relay is not None:
         lines.append(f"  at the point: {_at_point(derivation, relay)}")
     return [*lines, f"{_text(whole)} = {_text(Shown(derivation.result))}"]
@@ -310,8 +333,9 @@ def render_text(
         lines.extend(f"  {name} = {_text(Shown(expr))}" for name, expr in first.names)
     if relay is not None:
         lines.extend(["", *_relay_text(relay)])
+    seen: set[tuple[sp.Symbol, sp.Symbol]] = set()
     for derivation in derivations.values():
-        lines.extend(["", *_variable_text(derivation, steps, relay)])
+        lines.extend(["", *_variable_text(derivation, steps, relay, seen)])
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sympy as sp
+from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter as SympyLatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
@@ -25,6 +26,7 @@ from .derivation import (
     Partial,
     Product,
     Shown,
+    adjoint_items,
     chain_items,
     chain_value,
     closed_form_line,
@@ -46,7 +48,7 @@ __all__ = [
     "latex_symbol_name",
 ]
 
-# combining accents -> the modifier words SymPy's printer reads in names (yhat: \hat{y})
+# combining accents -> the math accents of symbol names (ŷ: \hat{y})
 _NAME_ACCENTS = {"\u0302": "hat", "\u0303": "tilde", "\u0304": "bar", "\u0307": "dot",
                  "\u0308": "ddot", "\u0301": "acute", "\u0300": "grave", "\u0306": "breve",
                  "\u030c": "check"}  # fmt: skip
@@ -129,27 +131,40 @@ def _escape_unicode(char: str) -> str:
     return rf"\texttt{{[U+{ord(char):04X}]}}"
 
 
-def latex_symbol_name(name: str) -> str:
-    """A symbol name in ASCII words that SymPy's printer turns into LaTeX.
-
-    >>> latex_symbol_name("ŷ1"), latex_symbol_name("σ"), latex_symbol_name("重")
-    ('yhat1', 'sigma', 'u91cd')
-    """
-    words: list[str] = []
-    for char in name:
-        if char.isascii():
-            words.append(char)
-            continue
-        greek = _greek(char)
-        if greek is not None:
-            words.append(greek.lstrip("\\"))
-            continue
+def _name_latex(text: str) -> str:
+    pieces = []
+    for char in text:
+        greek = None if char.isascii() else _greek(char)
         base, *marks = unicodedata.normalize("NFD", char)
-        if base.isascii() and marks and all(m in _NAME_ACCENTS for m in marks):
-            words.append(base + "".join(_NAME_ACCENTS[m] for m in marks))
+        if char.isascii():
+            piece = char
+        elif greek is not None:
+            piece = greek
+        elif base.isascii() and marks and all(m in _NAME_ACCENTS for m in marks):
+            piece = base
+            for mark in marks:
+                piece = f"\\{_NAME_ACCENTS[mark]}{{{piece}}}"
         else:
-            words.append(f"u{ord(char):x}")  # no glyph that pdflatex surely has
-    return "".join(words)
+            piece = rf"\mathrm{{u{ord(char):x}}}"  # no glyph that pdflatex surely has
+        pieces.append(piece)
+    # a command followed by a letter needs a space: \Delta w, not \Deltaw
+    return "".join(piece + " " if piece[0] == "\\" and piece[-1].isalpha() else piece
+                   for piece in pieces).strip()  # fmt: skip
+
+
+def latex_symbol_name(name: str) -> str:
+    r"""LaTeX for a symbol name in any script: Greek letters, accents, subscripts.
+
+    >>> latex_symbol_name("ŷ1"), latex_symbol_name("Δw"), latex_symbol_name("σ_out")
+    ('\\hat{y}_{1}', '\\Delta w', '\\sigma_{out}')
+    """
+    main, supers, subs = split_super_sub(name)
+    text = _name_latex(main)
+    if supers:
+        text += "^{" + " ".join(_name_latex(s) for s in supers) + "}"
+    if subs:
+        text += "_{" + " ".join(_name_latex(s) for s in subs) + "}"
+    return text
 
 
 def _function_latex(name: str, args: list[str], exp: str | None) -> str:
@@ -192,8 +207,9 @@ class LatexPrinter(SympyLatexPrinter):
         return rf"{head}\left({self._print(arg)}\right)"
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        name = latex_symbol_name(expr.name)
-        return super()._print_Symbol(sp.Symbol(name) if name != expr.name else expr, style)
+        if expr.name.isascii():  # SymPy's own rules: alpha is \alpha, x1 is x_{1}
+            return super()._print_Symbol(expr, style)
+        return latex_symbol_name(expr.name)
 
     def _print_Pow(self, expr: sp.Pow) -> str:
         if self._settings["power_form"] and is_power_form(expr):
@@ -317,11 +333,17 @@ def _result(derivation: Derivation) -> str:
     return _rows(lhs, texts, " ")
 
 
-def _factor_latex(factor: Factor, steps: bool, relay: Relay | None) -> list[str]:
+def _factor_latex(factor: Factor, steps: bool, relay: Relay | None, seen: set) -> list[str]:
     value = ""
     if relay is not None and not factor.expr.is_number:
         value = f" = {latex_number(relay.factors[(factor.of, factor.by)])}"
-    parts = [rf"\[ {_item(Partial(factor.of, factor.by))} = {_item(Shown(factor.expr))}{value} \]"]
+    reused = (factor.of, factor.by) in seen  # backpropagation reuses it: derived once
+    note = r"\quad\text{(as above)}" if reused and steps else ""
+    lhs = _item(Partial(factor.of, factor.by))
+    parts = [rf"\[ {lhs} = {_item(Shown(factor.expr))}{value}{note} \]"]
+    if reused:
+        return parts
+    seen.add((factor.of, factor.by))
     if steps:
         parts.extend(_line(line) for line in step_lines(factor.steps, 1))
     if factor.closed_form is not None:
@@ -329,7 +351,9 @@ def _factor_latex(factor: Factor, steps: bool, relay: Relay | None) -> list[str]
     return parts
 
 
-def _variable_latex(derivation: Derivation, steps: bool, relay: Relay | None) -> list[str]:
+def _variable_latex(
+    derivation: Derivation, steps: bool, relay: Relay | None, seen: set
+) -> list[str]:
     whole = _item(Partial(derivation.output, derivation.variable))
     parts = [rf"\par\medskip\noindent\textbf{{${whole}$}}\par"]
     if not derivation.names:
@@ -340,13 +364,17 @@ def _variable_latex(derivation: Derivation, steps: bool, relay: Relay | None) ->
             parts.append(_closed(factor, 0))
         return [*parts, r"\par", _result(derivation)]
     chain = chain_items(derivation)
-    if chain is not None:
+    if chain is None:
+        rows = [f"{_item(lhs)} &= {_item(rhs)}" for lhs, rhs in adjoint_items(derivation)]
+        parts.append("Through too many paths to list, by the adjoints:")
+        parts.append(r"\begin{align*}" + " \\\\\n".join(rows) + r"\end{align*}")
+    else:
         terms = chain.terms if not isinstance(chain, Product) else (chain,)
         paths = [r" \cdot ".join(_item(f) for f in term.factors) for term in terms]
         parts.append(_rows(whole, paths, " + ") if len(paths) > 1 else
                      _rows(whole, [_item(f) for f in chain.factors]))  # fmt: skip
     for factor in derivation.factors:
-        parts.extend(_factor_latex(factor, steps, relay))
+        parts.extend(_factor_latex(factor, steps, relay, seen))
     if relay is not None:
         adjoint = latex_number(relay.node(derivation.variable).adjoint)
         value = chain_value(derivation, relay)
@@ -386,6 +414,7 @@ def derivation_latex(
         parts.append(r"where" + "\n" + r"\begin{align*}" + " \\\\\n".join(rows) + r"\end{align*}")
     if relay is not None:
         parts.append(_relay_latex(relay))
+    seen: set[tuple[sp.Symbol, sp.Symbol]] = set()
     for derivation in derivations.values():
-        parts.extend(_variable_latex(derivation, steps, relay))
+        parts.extend(_variable_latex(derivation, steps, relay, seen))
     return "\n".join(parts) + "\n"

@@ -79,7 +79,8 @@ class Rule:
         # unknown sign becomes -I*log(...)): the call is kept as written. So is a call of
         # a call: evaluating tanh(tanh(...)) asks whether the inner call is real, which
         # asks its own argument, ... (17 s at depth 10, growing 15-fold a level)
-        nested = issubclass(self.function, sp.Function) and any(a.has(sp.Function) for a in args)
+        call = isinstance(self.function, type) and issubclass(self.function, sp.Function)
+        nested = call and any(arg.has(sp.Function) for arg in args)
         as_written = nested or all(arg.is_number for arg in args)
         options = {"evaluate": False} if as_written else {}
         if self.fold:

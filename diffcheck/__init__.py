@@ -5,8 +5,10 @@ symbolically, evaluates it against independent oracles and gives each case a ver
 """
 
 from .cases import Case, CaseFile, load_case_file
+from .chain import Derivation, explain_case, explain_expression
 from .check import CaseResult, Settings, check_case, check_paths
 from .errors import CaseFileError, DiffcheckError, ExpressionError, Location, RuleError
+from .explain import Step, explain_steps
 from .parse import parse_expression
 from .rules import RULES
 from .symbolic import derive_gradient, prove_equal
@@ -19,15 +21,20 @@ __all__ = [
     "CaseFile",
     "CaseFileError",
     "CaseResult",
+    "Derivation",
     "DiffcheckError",
     "ExpressionError",
     "Location",
     "RuleError",
     "Settings",
+    "Step",
     "__version__",
     "check_case",
     "check_paths",
     "derive_gradient",
+    "explain_case",
+    "explain_expression",
+    "explain_steps",
     "load_case_file",
     "parse_expression",
     "prove_equal",

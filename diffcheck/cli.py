@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import sympy as sp
 
 from . import __version__
 from . import derivation as derivation_report
+from .cases import Case
 from .chain import explain_case, explain_expression
 from .check import DEFAULT_TIMEOUT, Settings, check_paths, exit_code
 from .errors import EXIT_OK, EXIT_USAGE, DiffcheckError, Location
@@ -94,7 +96,7 @@ def check(
     raise SystemExit(exit_code(results))
 
 
-def _parse_or_exit(expression: str):
+def _parse_or_exit(expression: str) -> sp.Expr:
     try:
         return parse_expression(expression, lambda offset: Location("<expression>", 1, offset + 1))
     except DiffcheckError as error:
@@ -103,7 +105,7 @@ def _parse_or_exit(expression: str):
         raise SystemExit(EXIT_USAGE) from None
 
 
-def _case_or_exit(path: str, name: str | None):
+def _case_or_exit(path: str, name: str | None) -> Case:
     try:
         return select_case(path, name)
     except DiffcheckError as error:
@@ -168,28 +170,14 @@ def derive(
     Given a CASE_FILE (*.yaml), derive the function of one of its cases through its
     `where` intermediates: the chain rule factor by factor.
     """
-    if is_case_file(expression):
-        case = _case_or_exit(expression, case_name)
-        names, fixed, source = list(case.variables), fixed_values(case), case
-        _check_wrt(wrt, list(case.wrt), f"case's wrt ({case.name})")
-    else:
-        if case_name is not None:
-            raise click.BadParameter("needs a case file, not an expression", param_hint="--case")
-        expr = _parse_or_exit(expression)
-        names, fixed, source = sorted(s.name for s in expr.free_symbols), {}, None
-        if not names:
-            raise click.BadParameter(
-                "the expression has no variables to differentiate", param_hint="EXPRESSION"
-            )
-        _check_wrt(wrt, names, "expression")
+    case, expr, names, fixed = _subject(expression, case_name, wrt)
     point = _point(at, names, fixed) if at is not None else None
-    if source is None and not (steps or point or output_format == "json"):
+    if case is None and not (steps or point is not None or output_format == "json"):
         _print_partials(expr, list(wrt) or names)
         return
     try:
-        if source is not None:
-            derivations = explain_case(source)
-            derivations = {n: d for n, d in derivations.items() if not wrt or n in wrt}
+        if case is not None:
+            derivations = {n: d for n, d in explain_case(case).items() if not wrt or n in wrt}
         else:
             derivations = explain_expression(expr, list(wrt) or names)
         relay = relay_at(derivations, point) if point is not None else None
@@ -197,13 +185,33 @@ def derive(
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     if output_format == "json":
-        about = [("file", source.file), ("case", source.name)] if source else []
+        about = [("file", case.file), ("case", case.name)] if case else []
         click.echo(derivation_report.render_json(derivations, relay, about))
     else:
         click.echo(derivation_report.render_text(derivations, steps, relay))
 
 
-def _print_partials(expr, wrt: list[str]) -> None:
+def _subject(
+    expression: str, case_name: str | None, wrt: tuple[str, ...]
+) -> tuple[Case | None, sp.Expr | None, list[str], dict[str, float]]:
+    """(case, expression, variable names, fixed values) of derive's argument."""
+    if is_case_file(expression):
+        case = _case_or_exit(expression, case_name)
+        _check_wrt(wrt, list(case.wrt), f"wrt of case {case.name}")
+        return case, None, list(case.variables), fixed_values(case)
+    if case_name is not None:
+        raise click.BadParameter("needs a case file, not an expression", param_hint="--case")
+    expr = _parse_or_exit(expression)
+    names = sorted(s.name for s in expr.free_symbols)
+    if not names:
+        raise click.BadParameter(
+            "the expression has no variables to differentiate", param_hint="EXPRESSION"
+        )
+    _check_wrt(wrt, names, "expression")
+    return None, expr, names, {}
+
+
+def _print_partials(expr: sp.Expr, wrt: list[str]) -> None:
     try:
         gradient = derive_gradient(expr, wrt)
     except DiffcheckError as error:
@@ -252,7 +260,8 @@ def latex(paths: tuple[str, ...], output: str | None, fragment: bool, timeout: f
 @click.argument("case_file", metavar="CASE_FILE|EXPRESSION")
 @click.option("--case", "case_name", metavar="NAME", default=None, help=_CASE_HELP)
 @click.option("--at", metavar="NAME=VALUE,...", default=None,
-              help="The point: every variable without a fixed value.")  # fmt: skip
+              help="The point: every variable without a fixed value.  [default: the "
+              "case's fixed values]")  # fmt: skip
 @click.option(
     "-o",
     "--output",

@@ -103,3 +103,20 @@ def test_a_variable_the_output_does_not_use_has_no_adjoint() -> None:
     x, y = sp.symbols("x y")
     relay = relay_at(explain_where(x**2, [], {}, ["x"]), {"x": 1.0, "y": 2.0})
     assert relay.node("y").adjoint is None
+
+
+SHIPPED = sorted((Path(__file__).resolve().parent.parent / "cases").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_chain_at_a_point_is_the_reverse_mode_gradient(path: Path) -> None:
+    # the factors shown multiply to what the relay (one reverse sweep) passes back
+    for case in load_case_file(path).cases:
+        derivations = explain_case(case)
+        point = {name: 0.3 + 0.1 * i for i, name in enumerate(case.variables)}
+        relay = relay_at(derivations, point)
+        for name, derivation in derivations.items():
+            adjoint = relay.node(name).adjoint
+            if derivation.paths is not None and adjoint is not None and math.isfinite(adjoint):
+                assert math.isclose(chain_value(derivation, relay), adjoint,
+                                    rel_tol=1e-9, abs_tol=1e-12), (case.name, name)  # fmt: skip

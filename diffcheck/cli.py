@@ -1,7 +1,9 @@
 """Command line: click commands only; the work is done by the library.
 
 `diffcheck check PATH...` checks case files; `diffcheck derive EXPR` prints partial
-derivatives. Reports go to standard output, diagnostics to standard error.
+derivatives, step by step if asked; `diffcheck latex` writes derivations as LaTeX and
+`diffcheck graph` the computational graph. Reports go to standard output, diagnostics to
+standard error.
 """
 
 from __future__ import annotations
@@ -10,21 +12,29 @@ import sys
 from pathlib import Path
 
 import click
+import sympy as sp
 
 from . import __version__
+from . import derivation as derivation_report
 from .case_builder import MAX_SAMPLES
+from .cases import Case
+from .chain import explain_case, explain_expression
 from .check import DEFAULT_TIMEOUT, Settings, exit_code
 from .ci_report import Timings
-from .errors import EXIT_USAGE, DiffcheckError, Location
+from .errors import EXIT_OK, EXIT_USAGE, DiffcheckError, Location
 from .formats import FORMATS, render_report
+from .graph import IMAGE_FORMATS, graph_dot, render_graph
+from .latexdoc import explain_paths, latex_document
 from .oracles.external import FRAMEWORKS, INSTALL, available
 from .parallel import Run, resolve_jobs, run_checks
 from .parse import parse_expression
 from .progress import ProgressBar, wants_progress
+from .relay import complete_point, parse_point, relay_at
 from .report import diagnostics, render_text
 from .scaffold import write_example
 from .schema import render_schema
 from .symbolic import DEFAULT_PROOF_BUDGET, derive_gradient, format_expression
+from .targets import fixed_values, is_case_file, select_case
 
 __all__ = ["main"]
 
@@ -165,7 +175,7 @@ def check(
     timings = Timings(run.started, run.seconds, run.durations) if timestamps else None
     report = render_report(results, output_format, timings)
     if output is not None:
-        _write_report(output, report)
+        _write_file(output, report + "\n" if report else "")
         report = render_text(results)
     if report:
         click.echo(report)
@@ -182,44 +192,136 @@ def _run_with_progress(paths: tuple[str, ...], settings: Settings, jobs: int, fm
         bar.close()
 
 
-def _write_report(path: str, report: str) -> None:
+def _write_file(path: str | Path, content: str | bytes) -> None:
+    """Write a report, document or image; an unwritable path is a usage error."""
     try:
-        Path(path).write_text(report + "\n" if report else "", encoding="utf-8")
+        if isinstance(content, bytes):
+            Path(path).write_bytes(content)
+        else:
+            Path(path).write_text(content, encoding="utf-8")
     except OSError as error:
-        click.echo(f"{path}: cannot write the report: {error.strerror or error}", err=True)
+        click.echo(f"{path}: cannot write it: {error.strerror or error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
 
 
+def _parse_or_exit(expression: str) -> sp.Expr:
+    try:
+        return parse_expression(expression, lambda offset: Location("<expression>", 1, offset + 1))
+    except DiffcheckError as error:
+        column = error.location.column if error.location else 1
+        click.echo(f"{error}\n  {expression}\n  {' ' * (column - 1)}^", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def _case_or_exit(path: str, name: str | None) -> Case:
+    try:
+        return select_case(path, name)
+    except DiffcheckError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def _check_wrt(wrt: tuple[str, ...], names: list[str], where: str) -> None:
+    unknown = [name for name in wrt if name not in names]
+    if unknown:
+        raise click.BadParameter(
+            f"'{unknown[0]}' does not appear in the {where} "
+            f"(its variables: {', '.join(names) or 'none'})",
+            param_hint="--wrt",
+        )
+
+
+def _point(at: str | None, variables: list[str], fixed: dict[str, float]) -> dict[str, float]:
+    try:
+        return complete_point(parse_point(at) if at else {}, variables, fixed)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--at") from None
+
+
+_STEPS_HELP = "Show every rule applied, step by step (outer and inner derivatives, ...)."
+_AT_HELP = (
+    "A point, NAME=VALUE,...: show each node's forward value and the adjoint flowing "
+    "into it, and each factor of the chain there.  [default: no point]"
+)
+_CASE_HELP = "With a case file: the case to use.  [default: the file's only case]"
+
+
 @main.command()
-@click.argument("expression")
+@click.argument("expression", metavar="EXPRESSION|CASE_FILE")
 @click.option(
     "--wrt",
     multiple=True,
     metavar="VAR",
     help="Variable to differentiate by; repeat for several.  [default: all, sorted]",
 )
-def derive(expression: str, wrt: tuple[str, ...]) -> None:
-    """Print each partial derivative of EXPRESSION in closed form."""
+@click.option("--case", "case_name", metavar="NAME", default=None, help=_CASE_HELP)
+@click.option("--steps", is_flag=True, help=_STEPS_HELP)
+@click.option("--at", metavar="NAME=VALUE,...", default=None, help=_AT_HELP)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format; json gives the steps as data.",
+)
+def derive(
+    expression: str,
+    wrt: tuple[str, ...],
+    case_name: str | None,
+    steps: bool,
+    at: str | None,
+    output_format: str,
+) -> None:
+    """Print each partial derivative of EXPRESSION in closed form.
+
+    Given a CASE_FILE (*.yaml), derive the function of one of its cases through its
+    `where` intermediates: the chain rule factor by factor.
+    """
+    case, expr, names, fixed = _subject(expression, case_name, wrt)
+    point = _point(at, names, fixed) if at is not None else None
+    if case is None and not (steps or point is not None or output_format == "json"):
+        _print_partials(expr, list(wrt) or names)
+        return
     try:
-        expr = parse_expression(expression, lambda offset: Location("<expression>", 1, offset + 1))
+        if case is not None:
+            derivations = {n: d for n, d in explain_case(case).items() if not wrt or n in wrt}
+        else:
+            derivations = explain_expression(expr, list(wrt) or names)
+        relay = relay_at(derivations, point) if point is not None else None
     except DiffcheckError as error:
-        column = error.location.column if error.location else 1
-        click.echo(f"{error}\n  {expression}\n  {' ' * (column - 1)}^", err=True)
+        click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    names = sorted(symbol.name for symbol in expr.free_symbols)
+    if output_format == "json":
+        about = [("file", case.file), ("case", case.name)] if case else []
+        click.echo(derivation_report.render_json(derivations, relay, about))
+    else:
+        click.echo(derivation_report.render_text(derivations, steps, relay))
+
+
+def _subject(
+    expression: str, case_name: str | None, wrt: tuple[str, ...]
+) -> tuple[Case | None, sp.Expr | None, list[str], dict[str, float]]:
+    """(case, expression, variable names, fixed values) of derive's argument."""
+    if is_case_file(expression):
+        case = _case_or_exit(expression, case_name)
+        _check_wrt(wrt, list(case.wrt), f"wrt of case {case.name}")
+        return case, None, list(case.variables), fixed_values(case)
+    if case_name is not None:
+        raise click.BadParameter("needs a case file, not an expression", param_hint="--case")
+    expr = _parse_or_exit(expression)
+    names = sorted(s.name for s in expr.free_symbols)
     if not names:
         raise click.BadParameter(
             "the expression has no variables to differentiate", param_hint="EXPRESSION"
         )
-    unknown = [name for name in wrt if name not in names]
-    if unknown:
-        raise click.BadParameter(
-            f"'{unknown[0]}' does not appear in the expression "
-            f"(its variables: {', '.join(names) or 'none'})",
-            param_hint="--wrt",
-        )
+    _check_wrt(wrt, names, "expression")
+    return None, expr, names, {}
+
+
+def _print_partials(expr: sp.Expr, wrt: list[str]) -> None:
     try:
-        gradient = derive_gradient(expr, list(wrt) or names)
+        gradient = derive_gradient(expr, wrt)
     except DiffcheckError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
@@ -246,3 +348,82 @@ def init(folder: str) -> None:
         click.echo(str(error), err=True)
         raise SystemExit(EXIT_USAGE) from None
     click.echo(f"wrote {path}; check it with: diffcheck check {folder}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The .tex file to write.  [default: standard output]",
+)
+@click.option("--fragment", is_flag=True, help="Omit the preamble, to \\input into a paper.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds a case may run before it is an error; 0: none.",
+)
+def latex(paths: tuple[str, ...], output: str | None, fragment: bool, timeout: float) -> None:
+    """Write the cases in PATHS as a LaTeX document: for each case the function, the
+    chain, the steps, the closed form and the verification table with the verdict.
+
+    Exit status: 0 when written, 2 if a path or a case file is invalid (the valid
+    cases are still written).
+    """
+    entries, results = explain_paths(paths, Settings(timeout=timeout or None))
+    for line in diagnostics(results):
+        click.echo(line, err=True)
+    text = latex_document(entries, fragment)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write_file(output, text)
+    raise SystemExit(EXIT_USAGE if exit_code(results) == EXIT_USAGE else EXIT_OK)
+
+
+@main.command()
+@click.argument("case_file", metavar="CASE_FILE|EXPRESSION")
+@click.option("--case", "case_name", metavar="NAME", default=None, help=_CASE_HELP)
+@click.option("--at", metavar="NAME=VALUE,...", default=None,
+              help="The point: every variable without a fixed value.  [default: the "
+              "case's fixed values]")  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="FILE.dot, or FILE.svg / FILE.png (with FILE.dot beside it; needs Graphviz's "
+    "dot).  [default: DOT on standard output]",
+)
+def graph(case_file: str, case_name: str | None, at: str | None, output: str | None) -> None:
+    """Draw the computational graph of a case at a point: every node labelled by its
+    operation, its forward value and the adjoint flowing into it."""
+    if is_case_file(case_file):
+        case = _case_or_exit(case_file, case_name)
+        function, title = case.resolve(case.function.expr), case.name
+        variables, fixed = list(case.variables), fixed_values(case)
+        names = {expr: name.name for name, expr in case.substitutions.items()}
+    else:
+        function, title, fixed, names = _parse_or_exit(case_file), "expression", {}, {}
+        variables = sorted(s.name for s in function.free_symbols)
+    point = _point(at, variables, fixed)
+    dot = graph_dot(function, variables, list(point.values()), names, title)
+    if output is None:
+        click.echo(dot, nl=False)
+        return
+    target = Path(output)
+    image = target.suffix.lstrip(".").lower()
+    if image not in IMAGE_FORMATS:
+        _write_file(target, dot)
+        return
+    _write_file(target.with_suffix(".dot"), dot)
+    try:
+        image_bytes = render_graph(dot, image)
+    except DiffcheckError as error:
+        click.echo(f"error: {error}; wrote {target.with_suffix('.dot')}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    _write_file(target, image_bytes)

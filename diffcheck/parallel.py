@@ -15,6 +15,7 @@ import io
 import multiprocessing
 import os
 import pickle
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -128,13 +129,22 @@ def _run_here(
     return finished
 
 
+def _start_method() -> str | None:
+    """The platform's default, except that a process running an autodiff framework's
+    thread pools is never forked: a child forked mid-operation can deadlock."""
+    threaded = any(name in sys.modules for name in ("jax", "torch"))
+    if threaded and "forkserver" in multiprocessing.get_all_start_methods():
+        return "forkserver"
+    return None
+
+
 def _run_in_workers(
     work: Work, settings: Settings, jobs: int, progress: Progress | None
 ) -> dict[int, tuple[CaseResult, float]]:
     """Each worker loads the file itself (cases do not pickle) and sends the result back
     pickled; a result that cannot travel is checked again here, so nothing is lost."""
     finished: dict[int, tuple[CaseResult, float]] = {}
-    context = multiprocessing.get_context()  # the platform's default start method
+    context = multiprocessing.get_context(_start_method())
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures: dict[Future, tuple[int, Case]] = {
             pool.submit(_check_in_worker, path, index, settings): (slot, case)

@@ -23,6 +23,7 @@ __all__ = [
     "fold_intermediates",
     "format_expression",
     "kink_expressions",
+    "local_partial",
     "nodes_in_order",
     "prove_equal",
 ]
@@ -65,6 +66,17 @@ def _partial(node: sp.Basic, index: int) -> sp.Expr | None:
         others = sp.Mul(*args[:index], *args[index + 1 :])
         return rule.partial(0, (args[index], others), node)
     return rule.partial(index, args, node)
+
+
+def local_partial(node: sp.Basic, index: int) -> sp.Expr | None:
+    """The rule table's partial of `node` with respect to its argument `index`, the very
+    factor `derive_gradient` multiplies in there (None: no derivative exists).
+
+    >>> from diffcheck.parse import parse_expression
+    >>> local_partial(parse_expression("sigmoid(2*x)"), 0)
+    (1 - sigmoid(2*x))*sigmoid(2*x)
+    """
+    return _partial(node, index)
 
 
 def _shallow(node: sp.Basic, holders: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:

@@ -4,9 +4,11 @@ The pipeline, top to bottom:
 cli / pytest_plugin / api -> formats -> report (+ ci_report, progress, scaffold) ->
 parallel -> check -> verdict -> diagnosis -> compare -> oracles -> symbolic -> cases
 (+ casedata, case_builder, yamlnodes, implementation, schema) -> parse -> limits ->
-rules / errors. A module may import modules below it, or beside it as long as no import
-circle forms. Every import statement counts, also those inside
-functions and under TYPE_CHECKING.
+rules / errors. Explanations sit beside it: explain, chain and printing beside symbolic,
+relay and graph beside the oracles, targets beside check, derivation and the LaTeX
+modules beside report. A module may import modules below it, or beside it as long as no
+import circle forms. Every import statement counts, also those inside functions and
+under TYPE_CHECKING.
 """
 
 from __future__ import annotations
@@ -28,16 +30,24 @@ LAYERS = {
     "diffcheck.formats": 9.5,  # every report format by name, for the command line
     "diffcheck.report": 9,
     "diffcheck.latex": 9,
+    "diffcheck.latexdoc": 9,
+    "diffcheck.derivation": 9,
     "diffcheck.ci_report": 9,  # JUnit XML and GitHub annotations; reuses report's text
     "diffcheck.progress": 9,  # writes a progress bar to a terminal
     "diffcheck.scaffold": 9,  # writes the example case file of `diffcheck init`
     "diffcheck.parallel": 8.5,  # runs check_case in worker processes
     "diffcheck.check": 8,
+    "diffcheck.targets": 8,
     "diffcheck.verdict": 7,
     "diffcheck.diagnosis": 6.5,
     "diffcheck.compare": 6,  # and every module below diffcheck/compare/
     "diffcheck.oracles": 5,  # and every module below diffcheck/oracles/
+    "diffcheck.relay": 5,
+    "diffcheck.graph": 5,
     "diffcheck.symbolic": 4,
+    "diffcheck.explain": 4,
+    "diffcheck.chain": 4,
+    "diffcheck.printing": 4,
     "diffcheck.cases": 3,
     "diffcheck.case_builder": 3,
     "diffcheck.casedata": 3,

@@ -140,3 +140,13 @@ def test_workers_start_by_any_method(folder: Path, method: str) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout == render_json(check_paths(paths)) + "\n"
+
+
+def test_workers_are_never_forked_from_a_process_running_jax_or_torch(monkeypatch) -> None:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("forkserver is not available on this platform")
+    for name in ("jax", "torch"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert parallel._start_method() is None
+    monkeypatch.setitem(sys.modules, "jax", object())
+    assert parallel._start_method() == "forkserver"

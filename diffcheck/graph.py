@@ -1,0 +1,118 @@
+"""Oracle stage, for people: the computational graph of a function as Graphviz DOT.
+
+Input: an expression (written out), its variables, a point and names for some nodes
+(a case's intermediates). Output: DOT text with one node per distinct sub-expression,
+labelled by its operation, its forward value and the adjoint flowing into it, all from
+one `ReverseMode().sweep`; `render_graph` runs Graphviz's `dot` for SVG or PNG.
+Main function: `graph_dot`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+from .errors import DiffcheckError
+from .oracles.program import Program
+from .oracles.reverse import ReverseMode
+from .rules import PRIMITIVES, rule_for
+from .symbolic import format_expression, nodes_in_order
+
+__all__ = ["IMAGE_FORMATS", "graph_dot", "render_graph"]
+
+IMAGE_FORMATS = ("svg", "png")
+_OPERATORS = {PRIMITIVES["add"]: "+", PRIMITIVES["mul"]: "×", PRIMITIVES["pow"]: "^"}
+
+
+def _quote(text: str) -> str:
+    """A DOT string: backslashes and quotes escaped, lines ended by DOT's \\n.
+
+    >>> print(_quote('say "hi"\\nbye'))
+    "say \\"hi\\"\\nbye"
+    """
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n") + '"'
+
+
+def _number(value: float) -> str:
+    return f"{value + 0.0:.6g}"  # + 0.0: no "-0"
+
+
+def _operation(node: sp.Basic) -> str:
+    if node.is_Symbol:
+        return node.name
+    if node.is_number:
+        return format_expression(node)
+    rule = rule_for(node)
+    return _OPERATORS.get(rule, rule.name if rule is not None else type(node).__name__)
+
+
+def graph_dot(
+    function: sp.Expr,
+    variables: Sequence[str],
+    point: Sequence[float],
+    names: Mapping[sp.Expr, str] | None = None,
+    title: str = "diffcheck",
+) -> str:
+    """DOT text for the graph of `function` at `point`, inputs at the bottom.
+
+    Args:
+        function: the expression, with every intermediate written out.
+        variables: its variables, in the order of `point`.
+        point: a value per variable.
+        names: sub-expression -> the name it has (a case's intermediates), shown
+            beside its operation.
+        title: the graph's name.
+
+    Returns:
+        The DOT text.
+    """
+    names = names or {}
+    program = Program([function], variables)
+    with np.errstate(all="ignore"):
+        values, adjoints = ReverseMode().sweep(program, point)
+    order = nodes_in_order([function])
+    index = {node: i for i, node in enumerate(order)}
+    lines = [f"digraph {_quote(title)} {{", "  rankdir=BT;",
+             '  node [shape=box, style=rounded, fontname="Helvetica"];']  # fmt: skip
+    for i, node in enumerate(order):
+        if node.is_number:
+            lines.append(f"  n{i} [shape=plaintext, label={_quote(_operation(node))}];")
+            continue
+        label = _operation(node)
+        if node in names and names[node] != label:
+            label = f"{names[node]} = {label}"
+        adjoint = "—" if adjoints[i] is None else _number(adjoints[i])
+        text = f"{label}\nvalue {_number(values[i])}\nadjoint {adjoint}"
+        shape = ", shape=ellipse" if node.is_Symbol else ""
+        peripheries = ", peripheries=2" if node == function else ""
+        lines.append(f"  n{i} [label={_quote(text)}{shape}{peripheries}];")
+    for i, node in enumerate(order):
+        lines.extend(f"  n{index[arg]} -> n{i};" for arg in dict.fromkeys(node.args))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_graph(dot: str, image_format: str) -> bytes:
+    """The graph drawn by Graphviz's `dot` as SVG or PNG.
+
+    Raises:
+        DiffcheckError: `dot` is not installed, or failed.
+    """
+    program = shutil.which("dot")
+    if program is None:
+        raise DiffcheckError(
+            f"Graphviz's dot is not installed, so no {image_format.upper()} can be drawn "
+            "(install graphviz, or write a .dot file)"
+        )
+    result = subprocess.run(
+        [program, f"-T{image_format}"], input=dot.encode("utf-8"), capture_output=True
+    )
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip()
+        raise DiffcheckError(f"dot failed: {message}")
+    return result.stdout

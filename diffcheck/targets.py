@@ -1,0 +1,57 @@
+"""Cases stage, for the explaining commands: which case of a case file is meant.
+
+`derive`, `latex` and `graph` take either an expression or a case file; a case file
+names its case with --case, unless it has only one. Main function: `select_case`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .cases import Case, Interval, load_case_file
+from .check import CASE_SUFFIXES
+from .errors import CaseFileError, DiffcheckError
+from .parse import suggest
+
+__all__ = ["fixed_values", "is_case_file", "select_case"]
+
+
+def is_case_file(text: str) -> bool:
+    """True when `text` names a case file (an expression cannot end in .yaml).
+
+    >>> is_case_file("cases/neuron.yaml"), is_case_file("sigmoid(x)")
+    (True, False)
+    """
+    return text.endswith(CASE_SUFFIXES)
+
+
+def select_case(path: str, name: str | None) -> Case:
+    """The case called `name` in the case file at `path` (the only one, if None).
+
+    Raises:
+        CaseFileError: the file cannot be read or is invalid (every error, one a
+            line), or holds no such case.
+        DiffcheckError: `name` is None and the file has several cases.
+    """
+    if not Path(path).is_file():
+        raise CaseFileError(f"{path}: no such file")
+    case_file = load_case_file(path)
+    if case_file.errors and (name is None or name not in {c.name for c in case_file.cases}):
+        raise CaseFileError("\n".join(str(error) for error in case_file.errors))
+    names = [case.name for case in case_file.cases]
+    if name is None:
+        if len(names) == 1:
+            return case_file.cases[0]
+        raise DiffcheckError(
+            f"{path} has {len(names)} cases; choose one with --case ({', '.join(names)})"
+        )
+    for case in case_file.cases:
+        if case.name == name:
+            return case
+    raise DiffcheckError(f"{path} has no case '{name}'{suggest(name, set(names))}")
+
+
+def fixed_values(case: Case) -> dict[str, float]:
+    """The variables that the case's domain fixes to one value."""
+    return {name: float(value) for name, value in case.domain.items()
+            if not isinstance(value, Interval)}  # fmt: skip

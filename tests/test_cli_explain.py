@@ -1,0 +1,179 @@
+"""The explaining commands through click's CliRunner: derive --steps/--at/--format,
+latex and graph; exit codes, stdout and stderr kept apart, messages verbatim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from external_tools import require
+
+from diffcheck import graph as graph_module
+from diffcheck.cli import main
+
+NEURON = Path(__file__).parent / "data" / "explain" / "neuron.yaml"
+TWO_CASES = """\
+cases:
+  - name: square
+    function: x^2
+    gradient: {x: 2*x}
+    domain: {x: [0, 1]}
+  - name: chain
+    where: {u: 3*x + 2}
+    function: t*u^2
+    domain: {x: [0, 1], t: 2}
+"""
+INVALID = """\
+cases:
+  - name: typo
+    function: sigmod(x)
+    domain: {x: [0, 1]}
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _write(folder: Path, name: str, text: str) -> str:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_derive_without_new_options_prints_as_before(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["derive", "sigmoid(x)*y"])
+    assert result.stdout == "∂/∂x = y*(1 - sigmoid(x))*sigmoid(x)\n∂/∂y = sigmoid(x)\n"
+
+
+def test_derive_steps(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["derive", "tanh(tanh(x))", "--steps"])
+    assert result.exit_code == 0
+    assert "outer, u = tanh(x): d/du tanh(u) = 1 - tanh(u)**2" in result.stdout
+    assert result.stdout.endswith("∂f/∂x = (1 - tanh(x)**2)*(1 - tanh(tanh(x))**2)\n")
+
+
+def test_derive_json_is_the_only_thing_on_stdout(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["derive", "sin(x*y)", "--wrt", "y", "--format", "json"])
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert list(document["variables"]) == ["y"]
+    assert document["variables"]["y"]["derivative"] == "x*cos(x*y)"
+
+
+def test_derive_at_a_point(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["derive", "sigmoid(w*x)", "--at", "w=2,x=0"])
+    assert result.exit_code == 0
+    assert "  f     0.5    1\n  w     2      0\n  x     0      0.5\n" in result.stdout
+
+
+def test_derive_case_file_uses_fixed_values(runner: CliRunner, tmp_path: Path) -> None:
+    path = _write(tmp_path, "two.yaml", TWO_CASES)
+    result = runner.invoke(main, ["derive", path, "--case", "chain", "--at", "x=1"])
+    assert result.exit_code == 0, result.output
+    assert "∂f/∂x = ∂f/∂u · ∂u/∂x\n" in result.stdout
+    assert result.stdout.split("\n  x ")[1].split()[:2] == ["1", "60"]  # 2tu · 3 at u = 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--at", "x"], "Invalid value for --at: 'x' is not NAME=VALUE (write e.g. w1=0.4,x=1)"),
+        (["--at", "x=1,x=2"], "Invalid value for --at: x is given twice"),
+        (["--at", "y=1"], "Invalid value for --at: no value for x (give every variable "
+                          "without a fixed value, e.g. --at x=0.5)"),
+        (["--at", "x=1,q=2"], "Invalid value for --at: q is not a variable here "
+                              "(the variables: x, y)"),
+        (["--case", "a"], "Invalid value for --case: needs a case file, not an expression"),
+    ],
+)  # fmt: skip
+def test_derive_bad_options_name_the_bad_part(
+    runner: CliRunner, args: list[str], message: str
+) -> None:
+    result = runner.invoke(main, ["derive", "x*y", *args])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert message in " ".join(result.stderr.split())
+
+
+def test_derive_case_file_needs_a_case_name(runner: CliRunner, tmp_path: Path) -> None:
+    path = _write(tmp_path, "two.yaml", TWO_CASES)
+    result = runner.invoke(main, ["derive", path])
+    assert result.exit_code == 2
+    assert result.stderr == f"{path} has 2 cases; choose one with --case (square, chain)\n"
+    result = runner.invoke(main, ["derive", path, "--case", "chian"])
+    assert result.stderr == f"{path} has no case 'chian' (did you mean 'chain'?)\n"
+
+
+def test_derive_invalid_or_missing_case_file(runner: CliRunner, tmp_path: Path) -> None:
+    path = _write(tmp_path, "bad.yaml", INVALID)
+    result = runner.invoke(main, ["derive", path])
+    assert result.exit_code == 2
+    assert result.stderr == (f"{path}:3:15: unknown function 'sigmod' (did you mean 'sigmoid'?)\n")
+    missing = str(tmp_path / "none.yaml")
+    result = runner.invoke(main, ["derive", missing])
+    assert (result.exit_code, result.stderr) == (2, f"{missing}: no such file\n")
+
+
+def test_latex_writes_a_document(runner: CliRunner, tmp_path: Path) -> None:
+    output = tmp_path / "out.tex"
+    result = runner.invoke(main, ["latex", str(NEURON), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    text = output.read_text(encoding="utf-8")
+    assert text.startswith("\\documentclass") and text.endswith("\\end{document}\n")
+    assert "Verdict: \\textbf{correct} (as expected)" in text
+
+
+def test_latex_fragment_to_stdout(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["latex", str(NEURON), "--fragment"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("% diffcheck derivations")
+    assert "\\documentclass" not in result.stdout
+
+
+def test_latex_invalid_file_exits_2_and_writes_the_rest(runner: CliRunner, tmp_path: Path) -> None:
+    bad = _write(tmp_path, "bad.yaml", INVALID)
+    result = runner.invoke(main, ["latex", bad, str(NEURON)])
+    assert result.exit_code == 2
+    assert "unknown function 'sigmod'" in result.stderr
+    assert "\\subsection*{neuron}" in result.stdout
+
+
+def test_graph_dot_to_stdout(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["graph", str(NEURON), "--at", "w0=-0.5,w1=0.4,w2=0.6,w3=0.3"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith('digraph "neuron" {')
+    assert "y = sigmoid\\nvalue 0.475021\\nadjoint -0.524979" in result.stdout
+
+
+def test_graph_needs_every_free_value(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["graph", str(NEURON), "--at", "w0=1"])
+    assert result.exit_code == 2
+    assert "no value for w1, w2, w3" in result.stderr
+
+
+@pytest.mark.parametrize("suffix", ["svg", "png"])
+def test_graph_image_with_dot_beside(runner: CliRunner, tmp_path: Path, suffix: str) -> None:
+    require("dot")
+    output = tmp_path / f"neuron.{suffix}"
+    result = runner.invoke(main, ["graph", "sigmoid(x)", "--at", "x=1", "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert output.stat().st_size > 0
+    assert output.with_suffix(".dot").read_text(encoding="utf-8").startswith("digraph")
+
+
+def test_graph_image_without_dot(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graph_module.shutil, "which", lambda name: None)
+    output = tmp_path / "g.svg"
+    result = runner.invoke(main, ["graph", "x^2", "--at", "x=1", "-o", str(output)])
+    assert result.exit_code == 2
+    assert not output.exists() and (tmp_path / "g.dot").exists()
+    assert result.stderr == (
+        "error: Graphviz's dot is not installed, so no SVG can be drawn (install graphviz, "
+        f"or write a .dot file); wrote {tmp_path / 'g.dot'}\n"
+    )

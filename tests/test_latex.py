@@ -1,0 +1,165 @@
+"""LaTeX stage: the printer names every function by its rule, prose is escaped, the
+derivations match their golden files, and the document of every shipped case file
+compiles with pdflatex into a page (rendered to PNG to prove it)."""
+
+from __future__ import annotations
+
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import pytest
+import sympy as sp
+from external_tools import require
+from golden_files import compare_golden
+
+from diffcheck.cases import load_case_file
+from diffcheck.chain import explain_case, explain_expression
+from diffcheck.latex import derivation_latex, escape_text, latex_expression
+from diffcheck.latexdoc import explain_paths, latex_document
+from diffcheck.parse import parse_expression
+from diffcheck.relay import relay_at
+from diffcheck.rules import RULES, TableFunction
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted((ROOT / "cases").glob("*.yaml"))
+NEURON = Path(__file__).parent / "data" / "explain" / "neuron.yaml"
+ARTICLE = {"t": 1.0, "w0": -0.5, "w1": 0.4, "w2": 0.6, "w3": 0.3, "x1": 1.0, "x2": 0.0, "x3": 0.0}
+x = sp.Symbol("x")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n, r in RULES.items()
+        if isinstance(r.function, type) and issubclass(r.function, TableFunction)
+    ],
+)
+def test_table_functions_print_with_their_rule_name(name: str) -> None:
+    rule = RULES[name]
+    args = [sp.Symbol(f"a{i}") for i in range(rule.arity or 2)]
+    text = latex_expression(rule.function(*args))
+    head = rule.latex.split("{}")[0] if "{}" in rule.latex else rule.latex
+    assert text.startswith(head)
+    assert "a_{0}" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "latex"),
+    [
+        ("sigmoid(x)^2", r"\sigma^{2}\left(x\right)"),
+        ("abs(x)", r"\left|x\right|"),
+        ("asinh(x)", r"\operatorname{arsinh}\left(x\right)"),
+        ("lgamma(x)", r"\log\Gamma\left(x\right)"),
+        ("digamma(x)", r"\psi\left(x\right)"),
+        ("polygamma(2, x)", r"\psi^{(2)}\left(x\right)"),
+        ("exp(-x)", r"e^{- x}"),
+        ("ŷ1 + σ", r"\hat{y}_{1} + \sigma"),
+    ],
+)
+def test_latex_expression(text: str, latex: str) -> None:
+    assert latex_expression(parse_expression(text)) == latex
+
+
+def test_power_form_keeps_powers() -> None:
+    expr = parse_expression("-1/(1 + exp(-x))^2")
+    assert latex_expression(expr) == r"- \frac{1}{\left(1 + e^{- x}\right)^{2}}"
+    assert latex_expression(expr, power_form=True) == r"- \left(1 + e^{- x}\right)^{-2}"
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        (
+            "50% & $5 #1 a_b {x} ~ ^ \\",
+            r"50\% \& \$5 \#1 a\_b \{x\} \textasciitilde{} \^{} \textbackslash{}",
+        ),
+        ("σ'(x) = σ(x)(1 − σ(x))", r"$\sigma$'(x) = $\sigma$(x)(1 $-$ $\sigma$(x))"),
+        ("E = ½ Σ (ŷᵢ − yᵢ)²", r"E = $\frac{1}{2}$ $\Sigma$ (\^{y}$_{i}$ $-$ y$_{i}$)$^{2}$"),
+        ("log(1 + eˣ) ≈ x, Φ, Α", r"log(1 + e$^{x}$) $\approx$ x, $\Phi$, A"),
+        ("重み", r"\texttt{[U+91CD]}\texttt{[U+307F]}"),
+    ],
+)
+def test_escape_text(text: str, escaped: str) -> None:
+    assert escape_text(text) == escaped
+
+
+def test_every_character_of_the_shipped_cases_has_a_latex_form() -> None:
+    text = "".join(path.read_text(encoding="utf-8") for path in SHIPPED)
+    unknown = {char for char in text if "[U+" in escape_text(char)}
+    assert unknown == set(), [unicodedata.name(char, "?") for char in unknown]
+
+
+@pytest.mark.parametrize(("name", "latex"), [("ŷ1", r"\hat{y}_{1}"), ("σ", r"\sigma"),
+                                              ("Δw", r"\Delta w"), ("重", r"\mathrm{u91cd}"),
+                                              ("alpha1", r"\alpha_{1}")])  # fmt: skip
+def test_symbol_names(name: str, latex: str) -> None:
+    assert latex_expression(sp.Symbol(name)) == latex
+    assert latex.isascii()
+
+
+# ---- golden files ------------------------------------------------------------------------
+
+
+def test_sigmoid_latex_golden(update_golden: bool) -> None:
+    derivations = explain_expression(parse_expression("1/(1 + exp(-x))"), ["x"])
+    compare_golden("derive-sigmoid.tex", derivation_latex(derivations), update_golden)
+
+
+def test_tanh_tanh_latex_golden(update_golden: bool) -> None:
+    derivations = explain_expression(parse_expression("tanh(tanh(x))"), ["x"])
+    compare_golden("derive-tanh-tanh.tex", derivation_latex(derivations), update_golden)
+
+
+def test_neuron_latex_golden(update_golden: bool) -> None:
+    (case,) = load_case_file(NEURON).cases
+    derivations = explain_case(case)
+    relay = relay_at(derivations, ARTICLE)
+    compare_golden("derive-neuron.tex", derivation_latex(derivations, relay=relay), update_golden)
+
+
+# ---- compiling -----------------------------------------------------------------------------
+
+
+def _compile(tex: str, folder: Path) -> Path:
+    """pdflatex `tex` in `folder`; fail on any LaTeX error; the first page as a PNG."""
+    source = folder / "document.tex"
+    source.write_text(tex, encoding="utf-8")
+    command = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name]
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, errors="replace")
+    log = (folder / "document.log").read_text(encoding="utf-8", errors="replace")
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    assert result.returncode == 0 and not errors, "\n".join(errors) or result.stdout[-3000:]
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", "-singlefile",
+                    "document.pdf", "page"], cwd=folder, check=True)  # fmt: skip
+    page = folder / "page.png"
+    assert page.read_bytes().startswith(b"\x89PNG")
+    return page
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_every_case_file_compiles(path: Path, tmp_path: Path) -> None:
+    require("pdflatex", "pdftoppm")
+    entries, _ = explain_paths([str(path)])
+    assert all(entry.error is None for entry in entries), [e.error for e in entries]
+    _compile(latex_document(entries), tmp_path)
+
+
+def test_fragment_compiles_inside_a_paper(tmp_path: Path) -> None:
+    require("pdflatex", "pdftoppm")
+    entries, _ = explain_paths([str(NEURON)])
+    fragment = latex_document(entries, fragment=True)
+    assert r"\documentclass" not in fragment and r"\begin{document}" not in fragment
+    (tmp_path / "derivations.tex").write_text(fragment, encoding="utf-8")
+    paper = ("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+             "\\input{derivations}\n\\end{document}\n")  # fmt: skip
+    _compile(paper, tmp_path)
+
+
+def test_deep_chain_compiles(tmp_path: Path) -> None:
+    require("pdflatex", "pdftoppm")
+    derivations = explain_expression(parse_expression("tanh(" * 40 + "x" + ")" * 40), ["x"])
+    body = derivation_latex(derivations, relay=relay_at(derivations, {"x": 0.4}))
+    _compile(latex_document([])[: -len("\\end{document}\n")] + body + "\\end{document}\n",
+             tmp_path)  # fmt: skip

@@ -1,0 +1,122 @@
+"""Relay stage: points read robustly; forward values and adjoints from one reverse
+sweep; the chain's factors at the point multiply to the gradient."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from diffcheck.cases import load_case_file
+from diffcheck.chain import explain_case, explain_expression, explain_where
+from diffcheck.derivation import chain_value
+from diffcheck.parse import parse_expression
+from diffcheck.relay import complete_point, parse_point, relay_at
+from diffcheck.symbolic import derive_gradient
+
+NEURON = Path(__file__).parent / "data" / "explain" / "neuron.yaml"
+ARTICLE = {"w0": -0.5, "w1": 0.4, "w2": 0.6, "w3": 0.3, "x1": 1.0, "x2": 0.0, "x3": 0.0, "t": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "point"),
+    [
+        ("x=1", {"x": 1.0}),
+        (" w1 = 0.4 , x=-2e-3", {"w1": 0.4, "x": -0.002}),
+        ("x=pi/2", {"x": math.pi / 2}),
+        ("σ=0.5", {"σ": 0.5}),
+    ],
+)
+def test_parse_point(text: str, point: dict[str, float]) -> None:
+    assert parse_point(text) == point
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x", "'x' is not NAME=VALUE (write e.g. w1=0.4,x=1)"),
+        ("x=1,", "'' is not NAME=VALUE (write e.g. w1=0.4,x=1)"),
+        ("=1", "'=1' is not NAME=VALUE (write e.g. w1=0.4,x=1)"),
+        ("x=1,x=2", "x is given twice"),
+        ("x=abc", "the value of x, 'abc', is not a number"),
+        ("x=y+1", "the value of x, 'y+1', is not a number"),
+        ("x=1e999", "the value of x, '1e999', is not finite"),
+    ],
+)
+def test_parse_point_errors_name_the_bad_part(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_point(text)
+    assert str(caught.value) == message
+
+
+def test_complete_point_fills_fixed_values_and_names_missing_ones() -> None:
+    assert complete_point({"w": 2}, ["t", "w"], {"t": 1}) == {"t": 1.0, "w": 2.0}
+    with pytest.raises(ValueError) as caught:
+        complete_point({}, ["t", "w", "x"], {"t": 1})
+    assert str(caught.value) == (
+        "no value for w, x (give every variable without a fixed value, e.g. --at w=0.5)"
+    )
+    with pytest.raises(ValueError) as caught:
+        complete_point({"q": 1}, ["t"], {})
+    assert str(caught.value) == "q is not a variable here (the variables: t)"
+
+
+def test_relay_of_the_article_neuron() -> None:
+    (case,) = load_case_file(NEURON).cases
+    derivations = explain_case(case)
+    relay = relay_at(derivations, dict(sorted(ARTICLE.items())))
+    z, y = relay.node("z"), relay.node("y")
+    assert math.isclose(z.value, -0.1)
+    assert math.isclose(y.value, 1 / (1 + math.exp(0.1)))
+    assert relay.node("f").adjoint == 1.0
+    assert math.isclose(y.adjoint, y.value - 1)  # ∂L/∂y = y - t
+    assert math.isclose(z.adjoint, y.adjoint * y.value * (1 - y.value))
+    gradient = derive_gradient(case.resolve(case.function.expr), case.wrt)
+    for name, derivation in derivations.items():
+        expected = float(gradient[name].subs(ARTICLE))
+        assert math.isclose(relay.node(name).adjoint, expected, abs_tol=1e-15)
+        assert math.isclose(chain_value(derivation, relay), expected, abs_tol=1e-15)
+
+
+def test_vanishing_product_of_a_deep_chain() -> None:
+    expr = parse_expression("sigmoid(" * 80 + "x" + ")" * 80)
+    derivation = explain_expression(expr, ["x"])["x"]
+    relay = relay_at({"x": derivation}, {"x": 0.4})
+    factors = [relay.factors[(f.of, f.by)] for f in derivation.factors]
+    assert all(0.2 < value <= 0.25 for value in factors)
+    assert math.isclose(chain_value(derivation, relay), relay.node("x").adjoint, rel_tol=1e-12)
+    assert relay.node("x").adjoint < 1e-50
+
+
+def test_an_intermediate_merged_into_its_user_still_gets_its_adjoint() -> None:
+    # z + a with z = x**2 + 1 is one sum once written out: z has no node of its own
+    x, z, a = sp.symbols("x z a")
+    derivations = explain_where(z + a, [("z", x**2 + 1)], {z: x**2 + 1}, ["x"])
+    relay = relay_at(derivations, {"a": 2.0, "x": 3.0})
+    assert (relay.node("z").value, relay.node("z").adjoint) == (10.0, 1.0)
+    assert relay.node("x").adjoint == 6.0
+
+
+def test_a_variable_the_output_does_not_use_has_no_adjoint() -> None:
+    x, y = sp.symbols("x y")
+    relay = relay_at(explain_where(x**2, [], {}, ["x"]), {"x": 1.0, "y": 2.0})
+    assert relay.node("y").adjoint is None
+
+
+SHIPPED = sorted((Path(__file__).resolve().parent.parent / "cases").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_chain_at_a_point_is_the_reverse_mode_gradient(path: Path) -> None:
+    # the factors shown multiply to what the relay (one reverse sweep) passes back
+    for case in load_case_file(path).cases:
+        derivations = explain_case(case)
+        point = {name: 0.3 + 0.1 * i for i, name in enumerate(case.variables)}
+        relay = relay_at(derivations, point)
+        for name, derivation in derivations.items():
+            adjoint = relay.node(name).adjoint
+            if derivation.paths is not None and adjoint is not None and math.isfinite(adjoint):
+                assert math.isclose(chain_value(derivation, relay), adjoint,
+                                    rel_tol=1e-9, abs_tol=1e-12), (case.name, name)  # fmt: skip

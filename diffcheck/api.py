@@ -61,28 +61,37 @@ class GradientCheck:
         return self.report
 
 
-def _domain(domain: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {
-        name: list(value) if isinstance(value, (tuple, list)) else value
-        for name, value in (domain or {}).items()
-    }
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays, tuples and mappings as the plain values YAML writes."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if hasattr(value, "tolist"):  # numpy.ndarray and numpy scalars, without importing NumPy
+        return _plain(value.tolist())
+    return value
 
 
 def _document(function: str, gradient: Gradient, options: dict[str, Any]) -> str:
     case: dict[str, Any] = {"name": options.pop("name"), "function": function}
     if isinstance(gradient, Mapping):
-        case["gradient"] = {name: str(claim) for name, claim in gradient.items()}
+        case["gradient"] = {name: str(_plain(claim)) for name, claim in gradient.items()}
+    elif gradient is not None and not callable(gradient):
+        raise TypeError(
+            "gradient must map each variable to its claimed partial derivative, or be a "
+            f"callable; got {type(gradient).__name__}"
+        )
+    if isinstance(options.get("wrt"), str):
+        options["wrt"] = [options["wrt"]]
     for key in ("where", "wrt", "points", "samples", "seed", "tolerance", "expect"):
         if options.get(key) is not None:
-            case[key] = options[key]
+            case[key] = _plain(options[key])
     if options.get("hessian"):
         case["hessian"] = {
-            ",".join(pair) if isinstance(pair, tuple) else pair: str(claim)
+            ",".join(pair) if isinstance(pair, tuple) else pair: str(_plain(claim))
             for pair, claim in options["hessian"].items()
         }
-    case["domain"] = _domain(options.get("domain"))
-    if case.get("wrt") is not None:
-        case["wrt"] = list(case["wrt"])
+    case["domain"] = _plain(options.get("domain") or {})
     return yaml.safe_dump({"cases": [case]}, sort_keys=False, allow_unicode=True)
 
 
@@ -90,7 +99,7 @@ def check_gradient(
     function: str,
     gradient: Gradient = None,
     *,
-    wrt: Sequence[str] | None = None,
+    wrt: str | Sequence[str] | None = None,
     where: Mapping[str, str] | None = None,
     hessian: Mapping[str | tuple[str, str], str] | None = None,
     domain: Mapping[str, tuple[float, float] | float] | None = None,
@@ -111,8 +120,10 @@ def check_gradient(
             taking the variables as keyword arguments (NumPy arrays over all points) and
             returning variable -> array, or a tuple in `wrt` order; None checks the
             derived gradient against the oracles only.
-        wrt, where, hessian, domain, points, samples, seed, tolerance, expect: as the
+        wrt: a variable name or a sequence of them.
+        where, hessian, domain, points, samples, seed, tolerance, expect: as the
             case-file keys of the same names; a domain is (low, high) or a fixed value.
+            NumPy scalars and arrays are accepted wherever a number or list is.
         name: how reports name the check.
         timeout: seconds the check may run; None for no limit.
         autodiff: frameworks ("torch", "jax") whose autograd joins the oracles.
@@ -122,9 +133,10 @@ def check_gradient(
 
     Raises:
         CaseFileError: the arguments do not make a valid case (the message says why).
+        TypeError: `gradient` is neither a mapping, a callable nor None.
     """
     options = dict(wrt=wrt, where=dict(where) if where else None, hessian=hessian,
-                   domain=domain, points=[dict(p) for p in points] if points else None,
+                   domain=domain, points=points,
                    samples=samples, seed=seed, tolerance=dict(tolerance) if tolerance else None,
                    expect=expect, name=name)  # fmt: skip
     text = _document(function, gradient, options)

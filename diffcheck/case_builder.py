@@ -31,6 +31,7 @@ from .casedata import (
 from .errors import CaseFileError
 from .limits import deep_recursion
 from .parse import CONSTANTS, FUNCTION_NAMES, suggest
+from .trees import substitute, symbols_in
 from .yamlnodes import NodeReader, Source
 
 __all__ = ["read_case", "read_domain", "read_setting", "read_tolerance"]
@@ -136,6 +137,7 @@ class _CaseBuilder:
         self.node = node
         self.fields = fields
         self.defaults = defaults
+        self.where_keys: dict[str, yaml.Node] = {}  # intermediate -> its key, for errors
 
     def value_node(self, key: str) -> yaml.Node | None:
         return self.fields[key][1] if key in self.fields else None
@@ -149,14 +151,23 @@ class _CaseBuilder:
         if function is None or len(self.reader.errors) > errors_before:
             self.domain((), set(), check_use=False)  # still report the domain's own errors
             return None
-        resolved = function.expr.xreplace(substitutions)
-        free = {symbol.name for symbol in resolved.free_symbols}
+        resolved = substitute(function.expr, substitutions)
+        free = {symbol.name for symbol in symbols_in(resolved)}
         wrt = self.wrt(free, set(dict(where)))
         gradient = self.gradient(wrt)
         hessian = self.hessian(wrt)
         implementation = self.implementation()
         claims = [*gradient.values(), *hessian.values()]
-        claimed = [expr.expr.xreplace(substitutions).free_symbols for expr in claims]
+        self.check_where_used(where, [function, *claims])
+        if settings["expect"] == "incorrect" and not claims and implementation is None:
+            inherited = self.value_node("expect") is None
+            self.reader.fail(
+                f"expect: incorrect{f' (from defaults, for case {name!r})' if inherited else ''}"
+                ", but the case claims nothing that could be incorrect: give a gradient, a "
+                "hessian or an implementation",
+                self.setting_node("expect"),
+            )
+        claimed = [symbols_in(substitute(expr.expr, substitutions)) for expr in claims]
         variables = tuple(sorted(free.union(*({s.name for s in c} for c in claimed))))
         domain = self.domain(variables, set(dict(where)))
         points = self.points(variables, domain, settings["samples"])
@@ -200,10 +211,26 @@ class _CaseBuilder:
             expression = self.reader.expression(value_node, f"intermediate '{key}'")
             if expression is not None:
                 self.check_order(key, expression, later, value_node)
-                substitutions[sp.Symbol(key)] = expression.expr.xreplace(substitutions)
+                substitutions[sp.Symbol(key)] = substitute(expression.expr, substitutions)
                 entries.append((key, expression))
+                self.where_keys[key] = key_node
             later.discard(key)
         return tuple(entries), substitutions
+
+    def check_where_used(
+        self, where: tuple[tuple[str, Expression], ...], users: list[Expression]
+    ) -> None:
+        """An intermediate that nothing reads is most likely a typo in the name that
+        should have read it: an error, as an unknown key is."""
+        readers = [*users, *(expression for _, expression in where)]
+        used = {symbol.name for reader in readers for symbol in reader.expr.free_symbols}
+        for key, _ in where:
+            if key not in used:
+                self.reader.fail(
+                    f"intermediate '{key}' is not used by the function, another "
+                    "intermediate or a claim",
+                    self.where_keys[key],
+                )
 
     def check_order(
         self, key: str, expression: Expression, later: set[str], node: yaml.Node
@@ -352,6 +379,11 @@ class _CaseBuilder:
         if key in self.defaults.settings:
             return self.defaults.settings[key][0]
         return DEFAULTS.get(key)
+
+    def setting_node(self, key: str) -> yaml.Node:
+        """Where a setting was written: in the case, else under defaults."""
+        node = self.value_node(key)
+        return node if node is not None else self.defaults.settings[key][1]
 
     def tolerance(self) -> Tolerance:
         values = {key: DEFAULTS[key] for key in TOLERANCE_KEYS} | self.defaults.tolerance

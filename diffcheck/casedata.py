@@ -15,6 +15,7 @@ import sympy as sp
 import yaml
 
 from .errors import DiffcheckError, Location
+from .trees import substitute
 from .yamlnodes import Expression
 
 __all__ = [
@@ -101,7 +102,7 @@ class Case:
 
     def resolve(self, expr: sp.Expr) -> sp.Expr:
         """`expr` with every intermediate name replaced by what it stands for."""
-        return expr.xreplace(dict(self.substitutions)) if self.substitutions else expr
+        return substitute(expr, self.substitutions)
 
 
 @dataclass(frozen=True)

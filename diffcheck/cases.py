@@ -81,9 +81,30 @@ def read_case_text(text: str, path: str = "<text>") -> CaseFile:
         return _file_error(path, CaseFileError(f"invalid YAML: {problem}", location))
     except yaml.YAMLError as error:
         return _file_error(path, CaseFileError(f"invalid YAML: {error}"))
+    except RecursionError:  # PyYAML composes nested collections recursively
+        return _file_error(path, _too_deep(text, path))
     if root is None:
         return _file_error(path, CaseFileError("the file is empty; expected a 'cases:' list"))
     return _read_file(Source(path, text), root)
+
+
+def _too_deep(text: str, path: str) -> CaseFileError:
+    """The error for YAML nested deeper than PyYAML can compose, at its deepest collection
+    (found from the event stream, which does not recurse)."""
+    depth, deepest = 0, (0, None)
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > deepest[0]:
+                    deepest = (depth, event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass  # a later syntax error: the nesting found so far is the first problem
+    levels, mark = deepest
+    location = Location(path, mark.line + 1, mark.column + 1) if mark else None
+    return CaseFileError(f"invalid YAML: nested {levels} levels deep, too deep to read", location)
 
 
 def _file_error(path: str, error: DiffcheckError) -> CaseFile:

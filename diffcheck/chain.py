@@ -21,7 +21,8 @@ from .cases import Case
 from .explain import ClosedForm, Step, closed_form, explain_steps, recognise_nodes
 from .limits import deep_recursion
 from .rules import PRIMITIVES, rule_for
-from .symbolic import derive_gradient, fold_intermediates, nodes_in_order
+from .symbolic import derive_gradient, fold_intermediates
+from .trees import nodes_in_order, substitute
 
 __all__ = [
     "MAX_CALL_DEPTH",
@@ -145,10 +146,10 @@ def name_subexpressions(
             wanted = _is_call(node) or node in recognised or users.get(node, 0) > 1
             if wanted and node.args and node.free_symbols and node not in inside:
                 name = _fresh("u", taken, numbered=True)
-                definitions.append((name, node.xreplace(names)))
+                definitions.append((name, substitute(node, names)))
                 names[node] = name
         originals = {name: node for node, name in names.items()}
-        return expr.xreplace(names), tuple(definitions), originals
+        return substitute(expr, names), tuple(definitions), originals
 
 
 # ---- derivations -----------------------------------------------------------------------
@@ -268,7 +269,7 @@ def explain_where(
     output = _fresh("f", taken)
     with deep_recursion():
         if resolved is None:
-            resolved = function.xreplace(dict(substitutions)) if substitutions else function
+            resolved = substitute(function, dict(substitutions))
         gradient = derive_gradient(resolved, list(wrt))
         folding = {output: resolved, **substitutions} if names else {}
         results = {n: fold_intermediates(g, folding) for n, g in gradient.items()}

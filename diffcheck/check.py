@@ -211,7 +211,16 @@ def find_case_files(paths: Iterable[str]) -> tuple[list[str], list[CaseResult]]:
             files.append(path)
         else:
             problems.append(_usage_error(path, "no such file or folder", where))
-    return list(dict.fromkeys(files)), problems
+    return _distinct_files(files), problems
+
+
+def _distinct_files(files: list[str]) -> list[str]:
+    """Each file once, however it was spelled (cases/a.yaml and ./cases/a.yaml), in the
+    order first named."""
+    seen: dict[Path, str] = {}
+    for file in files:
+        seen.setdefault(Path(file).resolve(), file)
+    return list(seen.values())
 
 
 def _usage_error(path: str, message: str, where: Location) -> CaseResult:

@@ -22,11 +22,15 @@ from .oracles.external import FRAMEWORKS
 __all__ = [
     "ORACLE_NAMES",
     "Findings",
+    "backing",
+    "backing_sentence",
     "claimed_values",
     "diagnose",
     "doubted",
     "format_point",
     "format_values",
+    "join_oracles",
+    "oracle_name",
     "supporters",
 ]
 
@@ -113,7 +117,7 @@ def join_oracles(names: Sequence[str]) -> str:
     return spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + " and " + spoken[-1]
 
 
-def _backing(result: VariableResult, excluded: str) -> np.ndarray:
+def backing(result: VariableResult, excluded: str | None = None) -> np.ndarray:
     """Points where some oracle other than `excluded` reliably agrees with the reference."""
     backed = np.zeros(result.checked.shape, dtype=bool)
     for name, discrepancy in result.oracles.items():
@@ -243,7 +247,7 @@ def diagnose(comparison: Comparison) -> Findings:
         for name, discrepancy in result.oracles.items():
             if (note := _rescued(comparison, result, name, discrepancy)) is not None:
                 notes.append(note)
-            alone = discrepancy.failing & _backing(result, name)
+            alone = discrepancy.failing & backing(result, name)
             if alone.any():
                 sentence = _sentence(comparison, result, name, discrepancy, alone)
                 others = [n for n in result.oracles if n != name]

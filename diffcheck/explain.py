@@ -19,7 +19,8 @@ from .errors import RuleError
 from .limits import deep_recursion
 from .printing import is_power_form
 from .rules import PRIMITIVES, RULES, Rule, rule_for
-from .symbolic import derive_gradient, local_partial, nodes_in_order, prove_equal
+from .symbolic import derive_gradient, local_partial, prove_equal
+from .trees import call, nodes_in_order, substitute
 
 __all__ = [
     "PRIMITIVE_RULES",
@@ -275,9 +276,9 @@ def recognise(expr: sp.Expr) -> tuple[sp.Expr, tuple[tuple[sp.Expr, sp.Expr], ..
     with deep_recursion():
         for node in nodes_in_order([expr]):
             if node in calls:
-                replaced[node] = calls[node].xreplace(replaced)
+                replaced[node] = substitute(calls[node], replaced)
             elif any(arg in replaced for arg in node.args):
-                replaced[node] = node.func(*(replaced.get(arg, arg) for arg in node.args))
+                replaced[node] = call(node.func, [replaced.get(arg, arg) for arg in node.args])
     found = tuple((node, replaced[node]) for node in calls)
     return replaced.get(expr, expr), found
 
@@ -310,5 +311,5 @@ def closed_form(
     folding = {call: name for definition, call in found
                if (name := (names or {}).get(definition)) is not None}  # fmt: skip
     with deep_recursion():
-        written = compact.xreplace(folding) if folding else compact
+        written = substitute(compact, folding)
     return ClosedForm(found, written, verified)

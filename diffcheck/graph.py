@@ -20,7 +20,8 @@ from .errors import DiffcheckError
 from .oracles.program import Program
 from .oracles.reverse import ReverseMode
 from .rules import PRIMITIVES, rule_for
-from .symbolic import format_expression, nodes_in_order
+from .symbolic import format_expression
+from .trees import nodes_in_order
 
 __all__ = ["IMAGE_FORMATS", "graph_dot", "render_graph"]
 

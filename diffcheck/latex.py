@@ -38,6 +38,7 @@ from .limits import deep_recursion
 from .printing import is_power_form, ordered_factors
 from .relay import Relay
 from .rules import PRIMITIVES, RULES, TableFunction, rule_for
+from .trees import too_large_to_print
 
 __all__ = [
     "LatexPrinter",
@@ -245,6 +246,9 @@ def latex_expression(expr: sp.Basic, power_form: bool = False) -> str:
     >>> latex_expression(p("sigmoid(x)*(1 - sigmoid(x))"))
     '\\sigma\\left(x\\right) \\left(1 - \\sigma\\left(x\\right)\\right)'
     """
+    note = too_large_to_print(expr)
+    if note is not None:
+        return rf"\text{{({note})}}"
     with deep_recursion():
         return LatexPrinter({"power_form": power_form}).doprint(expr)
 

@@ -11,8 +11,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from .errors import CaseTimeout
 
@@ -43,6 +44,18 @@ class _Expired(BaseException):
 
 _active: list[time_limit] = []
 _REPEAT = 0.05  # seconds between alarms once a deadline passed, in case one is swallowed
+
+
+def _drop_expired(previous_hook: Callable[[Any], object]) -> Callable[[Any], None]:
+    """An alarm landing in a finaliser (__del__, a weakref callback) is printed by Python
+    as "Exception ignored in ..." and lost; the next alarm repeats it, so it is dropped
+    quietly, and everything else goes to the hook in place before."""
+
+    def hook(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, _Expired):
+            previous_hook(unraisable)
+
+    return hook
 
 
 def _can_alarm() -> bool:
@@ -88,6 +101,7 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
         self.deadline = 0.0
         self._armed = False
         self._previous_handler: object = None
+        self._previous_hook: object = None
 
     def __enter__(self) -> time_limit:
         if self.seconds is None or self.seconds <= 0 or not _can_alarm():
@@ -95,6 +109,8 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
         self.deadline = time.monotonic() + self.seconds
         if not _active:
             self._previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+            self._previous_hook = sys.unraisablehook
+            sys.unraisablehook = _drop_expired(sys.unraisablehook)
         _active.append(self)
         self._armed = True
         _arm()
@@ -106,6 +122,7 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
             _arm()
             if not _active:
                 signal.signal(signal.SIGALRM, self._previous_handler)
+                sys.unraisablehook = self._previous_hook
         if isinstance(exc, _Expired) and exc.owner is self:
             self.expired = True
             if self.suppress:

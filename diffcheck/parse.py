@@ -14,6 +14,7 @@ Function names and arities come from `rules.RULES`. Main function: `parse_expres
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from fractions import Fraction
 import sympy as sp
 
 from .errors import ExpressionError, Location
+from .evaluate import constant_float
 from .limits import deep_recursion
 from .rules import RULES, Rule
 
@@ -193,6 +195,8 @@ class _Parser:
             if token.kind == "op" and token.text in ("*", "/"):
                 self.advance()
                 right = self.unary()
+                if token.text == "/":
+                    self.check_divisor(right, token.start)
                 factors.append(right if token.text == "*" else 1 / right)
             elif token.kind in ("number", "name") or token.text == "(":
                 previous = self.tokens[self.index - 1]
@@ -203,6 +207,12 @@ class _Parser:
                 )
             else:
                 return sp.Mul(*factors)
+
+    def check_divisor(self, divisor: sp.Expr, offset: int) -> None:
+        # calls of constants are kept as written (see Rule.build), so SymPy cannot see
+        # that log(1) is 0: their value decides
+        if divisor.is_number and divisor.has(sp.Function) and constant_float(divisor) == 0:
+            raise self.error(f"division by zero: {divisor} is 0", offset)
 
     def unary(self) -> sp.Expr:
         if self.token.kind == "op" and self.token.text in "+-":
@@ -320,13 +330,9 @@ class _Parser:
 
 
 def _real_value(constant: sp.Expr) -> bool:
-    """Whether a constant call has a finite real value (log(0) and log(-2) do not)."""
-    try:
-        with deep_recursion():  # SymPy floats have no overflow: gamma(100000) is fine
-            real, imaginary = constant.evalf(30).as_real_imag()
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        return False
-    return bool(imaginary.is_zero and real.is_Number and real.is_finite)
+    """Whether a call of constants has a finite real value as the checker computes it
+    (log(0) and log(-2) do not; lgamma(-2.5) = log|Γ(-2.5)| does)."""
+    return not math.isnan(constant_float(constant))  # inf: finite but beyond float64
 
 
 def _default_locator(offset: int) -> Location:

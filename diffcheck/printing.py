@@ -17,6 +17,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .limits import deep_recursion
+from .trees import too_large_to_print
 
 __all__ = ["CaseFilePrinter", "is_power_form", "ordered_factors", "print_expression"]
 
@@ -91,5 +92,8 @@ def print_expression(expr: sp.Basic, power_form: bool = False) -> str:
     >>> print_expression(p("-1/(1 + exp(-x))^2"), power_form=True)
     '-(1 + exp(-x))**(-2)'
     """
+    note = too_large_to_print(expr)
+    if note is not None:
+        return f"<{note}>"
     with deep_recursion():
         return CaseFilePrinter({"power_form": power_form}).doprint(expr)

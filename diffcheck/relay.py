@@ -21,7 +21,7 @@ from .errors import DiffcheckError
 from .oracles.program import Program
 from .oracles.reverse import ReverseMode
 from .parse import parse_expression
-from .symbolic import nodes_in_order
+from .trees import nodes_in_order, substitute
 
 __all__ = ["NodeValue", "Relay", "complete_point", "parse_point", "relay_at"]
 
@@ -127,8 +127,8 @@ def _station(derivation: Derivation, name: sp.Symbol, point: Mapping[str, float]
         return values[index[node]], adjoints[index[node]]
     kept: dict[sp.Symbol, sp.Expr] = {}
     for other, definition in derivation.names:
-        kept[other] = other if other == name else definition.xreplace(kept)
-    function = derivation.function.xreplace(kept)
+        kept[other] = other if other == name else substitute(definition, kept)
+    function = substitute(derivation.function, kept)
     variables = [*point, name.name]
     value = _evaluate([node], list(point), list(point.values()))[0]
     index, _, adjoints = _sweep(function, variables, [*point.values(), value])

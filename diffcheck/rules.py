@@ -21,6 +21,8 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
+from .trees import call, substitute
+
 __all__ = [
     "OUT",
     "PRIMITIVES",
@@ -75,20 +77,12 @@ class Rule:
         """The SymPy expression for a call with `args` (already checked by `accepts`)."""
         if self.inline:
             return self.instantiate(self.definition, args)
-        # on constants SymPy's own evaluation may leave the reals (atan2 of two numbers of
-        # unknown sign becomes -I*log(...)): the call is kept as written. So is a call of
-        # a call: evaluating tanh(tanh(...)) asks whether the inner call is real, which
-        # asks its own argument, ... (17 s at depth 10, growing 15-fold a level)
-        call = isinstance(self.function, type) and issubclass(self.function, sp.Function)
-        nested = call and any(arg.has(sp.Function) for arg in args)
-        as_written = nested or all(arg.is_number for arg in args)
-        options = {"evaluate": False} if as_written else {}
         if self.fold:
             result = args[0]
             for arg in args[1:]:
-                result = self.function(result, arg, **options)
+                result = call(self.function, (result, arg))
             return result
-        return self.function(*args, **options)
+        return call(self.function, args)
 
     def instantiate(
         self, template: sp.Expr, args: Sequence[sp.Expr], out: sp.Expr | None = None
@@ -96,25 +90,29 @@ class Rule:
         mapping = dict(zip(X, args, strict=False))
         if out is not None:
             mapping[OUT] = out
-        return template.xreplace(mapping)
+        return substitute(template, mapping)
 
     def partial(self, index: int, args: Sequence[sp.Expr], out: sp.Expr) -> sp.Expr | None:
         """The local partial derivative with respect to argument `index` of a call."""
         if self.arity is None:
-            return self.partials[0].xreplace({XI: args[index], OUT: out})
+            return substitute(self.partials[0], {XI: args[index], OUT: out})
         template = self.partials[index]
         if template is None:
             return None
         return self.instantiate(template, args, out)
 
     def expand(self, args: Sequence[sp.Expr]) -> sp.Expr:
-        """The definition applied to `args` (variadic rules fold their binary form)."""
+        """The definition applied to `args` (variadic rules fold their binary form).
+
+        SymPy evaluates the result: its simplifications (exp(log(s)) = s flattens the
+        fold of logsumexp) are what proofs and recognition want, and they run on a budget.
+        """
         if self.arity is None:
             result = args[0]
             for arg in args[1:]:
-                result = self.instantiate(self.definition, (result, arg))
+                result = self.definition.xreplace(dict(zip(X, (result, arg), strict=False)))
             return result
-        return self.instantiate(self.definition, args)
+        return self.definition.xreplace(dict(zip(X, args, strict=False)))
 
     def kink_expressions(self, args: Sequence[sp.Expr]) -> tuple[sp.Expr, ...]:
         return tuple(self.instantiate(kink, args) for kink in self.kinks)

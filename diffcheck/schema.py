@@ -41,7 +41,10 @@ _NUMBER: Schema = {
     "minLength": 1,
     "description": "A number, or a constant expression such as -pi/2 or 1e-7.",
 }
-_WHOLE_NUMBER: Schema = {"type": "integer", "minimum": 0}
+# a whole number >= 0, or constant text whose value is one ("1e3", "2**10")
+_WHOLE_NUMBER: Schema = {
+    "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "minLength": 1}]
+}
 _NAME_LIST: Schema = {"type": "array", "items": {"type": "string"}, "minItems": 1}
 _MODULE_ATTRIBUTE: Schema = {
     "type": "string",

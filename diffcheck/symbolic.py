@@ -15,6 +15,7 @@ import sympy as sp
 from .errors import RuleError
 from .limits import deep_recursion, time_limit
 from .rules import PRIMITIVES, RULES, TableFunction, rule_for
+from .trees import call, nodes_in_order, substitute, symbols_in, too_large_to_print
 
 __all__ = [
     "DEFAULT_PROOF_BUDGET",
@@ -24,33 +25,10 @@ __all__ = [
     "format_expression",
     "kink_expressions",
     "local_partial",
-    "nodes_in_order",
     "prove_equal",
 ]
 
 DEFAULT_PROOF_BUDGET = 2.0  # seconds per claimed partial; a symbolic "no" is never trusted
-
-
-def nodes_in_order(roots: Iterable[sp.Basic]) -> list[sp.Basic]:
-    """Every distinct sub-expression of `roots`, each after all of its arguments.
-
-    Iterative, so a chain of any depth is fine; shared sub-expressions appear once.
-    """
-    order: list[sp.Basic] = []
-    seen: set[sp.Basic] = set()
-    for root in roots:
-        stack: list[tuple[sp.Basic, bool]] = [(root, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if node in seen:
-                continue
-            seen.add(node)
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in reversed(node.args) if arg not in seen)
-    return order
 
 
 def _partial(node: sp.Basic, index: int) -> sp.Expr | None:
@@ -84,7 +62,7 @@ def _shallow(node: sp.Basic, holders: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
     args = [holders.get(arg, arg) for arg in node.args]
     if node.is_Add or node.is_Mul or node.is_Pow:
         return node.func(*args, evaluate=False)  # keeps the argument order of `node`
-    return node.func(*args)
+    return call(node.func, args)
 
 
 def derive_gradient(expr: sp.Expr, wrt: Sequence[str]) -> dict[str, sp.Expr]:
@@ -135,11 +113,11 @@ def derive_gradient(expr: sp.Expr, wrt: Sequence[str]) -> dict[str, sp.Expr]:
                     f"no rule for {node.func.__name__} argument {index + 1}: "
                     f"{node} cannot be differentiated with respect to {arg}"
                 )
-            partial = partial.xreplace({shallow: shallow_out})
+            partial = substitute(partial, {shallow: shallow_out})
             adjoints[arg] = adjoints.get(arg, sp.Integer(0)) + adjoint * partial
     back = {holder: node for node, holder in holders.items()}
     with deep_recursion():
-        return {name: adjoints.get(sp.Symbol(name), sp.Integer(0)).xreplace(back)
+        return {name: substitute(adjoints.get(sp.Symbol(name), sp.Integer(0)), back)
                 for name in wrt}  # fmt: skip
 
 
@@ -164,7 +142,7 @@ def expand_definitions(expr: sp.Expr) -> sp.Expr:
     replaced: dict[sp.Basic, sp.Basic] = {}
     for node in nodes_in_order([expr]):
         args = [replaced.get(arg, arg) for arg in node.args]
-        rebuilt = node.func(*args) if args and args != list(node.args) else node
+        rebuilt = call(node.func, args) if args and args != list(node.args) else node
         if isinstance(rebuilt, TableFunction):
             rebuilt = RULES[rebuilt.rule_name].expand(rebuilt.args)
         if rebuilt is not node:
@@ -218,8 +196,8 @@ def prove_equal(claim: sp.Expr, derived: sp.Expr, budget: float = DEFAULT_PROOF_
 def fold_intermediates(expr: sp.Expr, substitutions: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
     """Write `expr` with the names of `where` intermediates, as people write the chain."""
     names = {resolved: name for name, resolved in substitutions.items()
-             if not (resolved.is_Symbol or resolved.is_number)}  # fmt: skip
-    return expr.xreplace(names) if names else expr
+             if not resolved.is_Symbol and symbols_in(resolved)}  # fmt: skip
+    return substitute(expr, names)
 
 
 def format_expression(expr: sp.Expr) -> str:
@@ -229,5 +207,8 @@ def format_expression(expr: sp.Expr) -> str:
     >>> format_expression(parse_expression("x^2/2"))
     'x**2/2'
     """
+    note = too_large_to_print(expr)
+    if note is not None:
+        return f"<{note}>"
     with deep_recursion():
         return str(expr)

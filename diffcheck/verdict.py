@@ -16,6 +16,7 @@ import numpy as np
 from .cases import Tolerance
 from .compare import MAX_REFINED, Comparison, Discrepancy, VariableResult
 from .diagnosis import (
+    backing,
     backing_sentence,
     claimed_values,
     diagnose,
@@ -23,6 +24,7 @@ from .diagnosis import (
     format_point,
     format_values,
     join_oracles,
+    oracle_name,
 )
 
 __all__ = ["Counterexample", "Verdict", "combine_verdicts", "decide_verdict"]
@@ -89,7 +91,9 @@ def _counterexample(comparison: Comparison, result: VariableResult, claim: Discr
 
 
 def _reliable(discrepancy: Discrepancy, checked: np.ndarray) -> int:
-    return int((checked & ~discrepancy.unreliable).sum())
+    """The points where an oracle confirms the reference: reliable there and agreeing
+    (an odd one out disagreeing at a point confirms nothing at it)."""
+    return int((checked & ~discrepancy.unreliable & ~discrepancy.failing).sum())
 
 
 def _no_usable_points(comparison: Comparison) -> str:
@@ -207,13 +211,22 @@ def _agreement(results: Sequence[VariableResult], function: Discrepancy | None) 
         parts.append(f"the implementation's function agrees at {_points(agreeing)}")
     unclaimed = [r for r in results if not _claims(r)]
     if unclaimed:
-        confirmed = min(max(_reliable(d, r.checked) for d in r.oracles.values())
-                        for r in unclaimed)  # fmt: skip
-        confirming = [name for name in unclaimed[0].oracles
-                      if all(_reliable(r.oracles[name], r.checked) for r in unclaimed)]  # fmt: skip
         subject = "derived gradient" if len(unclaimed) == len(results) else "unclaimed partials"
-        parts.append(f"{subject} confirmed by {join_oracles(confirming)} at {_points(confirmed)}")
+        parts.append(f"{subject} {_confirmation(unclaimed)}")
     return "; ".join(parts)
+
+
+def _confirmation(unclaimed: Sequence[VariableResult]) -> str:
+    """Which oracles confirm the unclaimed partials, and at how many points: each
+    oracle's own count when they differ (an odd one out confirms fewer)."""
+    confirmed = min(int((r.checked & backing(r)).sum()) for r in unclaimed)
+    counts = {name: min(_reliable(r.oracles[name], r.checked) for r in unclaimed)
+              for name in unclaimed[0].oracles}  # fmt: skip
+    confirming = [name for name, count in counts.items() if count]
+    if all(counts[name] == confirmed for name in confirming):
+        return f"confirmed by {join_oracles(confirming)} at {_points(confirmed)}"
+    each = ", ".join(f"{oracle_name(name)} at {counts[name]}" for name in confirming)
+    return f"confirmed at {_points(confirmed)} ({each})"
 
 
 def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:

@@ -16,6 +16,7 @@ import sympy as sp
 import yaml
 
 from .errors import CaseFileError, DiffcheckError, ExpressionError, Location
+from .evaluate import constant_float
 from .parse import parse_expression, suggest
 
 __all__ = ["Expression", "NodeReader", "Source"]
@@ -244,8 +245,8 @@ class NodeReader:
             names = ", ".join(sorted(str(s) for s in parsed.expr.free_symbols))
             self.fail(f"{what} must be a number, not an expression in {names}", node)
             return None
-        value = complex(parsed.expr.evalf(30))
-        if value.imag != 0 or not abs(value.real) < float("inf"):
+        value = constant_float(parsed.expr)
+        if not math.isfinite(value):
             self.fail(f"{what} must be a finite real number, got {node.value!r}", node)
             return None
-        return value.real
+        return value

@@ -76,3 +76,29 @@ def test_assert_gradient_raises_with_the_cli_text_and_passes_quietly() -> None:
 
 def test_api_is_exported() -> None:
     assert {"check_gradient", "assert_gradient", "GradientCheck"} <= set(diffcheck.__all__)
+
+
+def test_numpy_numbers_and_arrays_are_accepted_wherever_numbers_are() -> None:
+    checked = check_gradient(
+        "x**2*y",
+        {"x": "2*x*y"},
+        wrt="x",
+        domain={"x": (np.float32(-2), np.float64(2)), "y": np.int64(3)},
+        points=[{"x": np.float64(0.5)}],
+        samples=np.int64(10),
+        seed=np.int32(4),
+        tolerance={"rtol": np.float64(1e-6)},
+    )
+    assert checked.verdict == "correct"
+    assert checked.evidence == "proved symbolically; agrees at 11 points"
+    assert check_gradient("x**2", {"x": np.float64(2.0)}, domain={"x": np.array([1, 1])}).passed
+
+
+def test_a_single_wrt_name_is_not_split_into_letters() -> None:
+    checked = check_gradient("xy*z", {"xy": "z"}, wrt="xy", domain={"xy": (0, 1), "z": 2})
+    assert checked.verdict == "correct"
+
+
+def test_a_gradient_of_the_wrong_type_is_refused_not_ignored() -> None:
+    with pytest.raises(TypeError, match="got str"):
+        check_gradient("x**2", "2*x", domain={"x": (0, 1)})

@@ -156,6 +156,18 @@ def test_load_case_file_yaml_tag_is_an_error_not_a_crash(
     assert all(isinstance(error, CaseFileError) for error in loaded.errors)
 
 
+def test_load_case_file_too_deeply_nested_yaml_is_an_error_at_its_deepest_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _write(tmp_path, "deep.yaml", "cases: " + "[" * 3000 + "]" * 3000 + "\n")
+    loaded = load_case_file(name)  # PyYAML's composer recurses per level
+    assert loaded.cases == ()
+    assert [str(error) for error in loaded.errors] == [
+        "deep.yaml:1:3007: invalid YAML: nested 3001 levels deep, too deep to read"
+    ]
+
+
 def test_load_case_file_python_tag_executes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -197,7 +197,8 @@ def test_find_case_files_searches_folders(tmp_path: Path, monkeypatch: pytest.Mo
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         Path(name).write_text("cases: []\n", encoding="utf-8")
     Path("empty").mkdir()
-    files, problems = find_case_files(["b", "top.yaml", "b/z.yaml", "missing.yaml", "empty"])
+    names = ["b", "top.yaml", "b/z.yaml", "./b/z.yaml", "b/../top.yaml", "missing.yaml", "empty"]
+    files, problems = find_case_files(names)
     assert files == ["b/a.yml", "b/c/d.yaml", "b/z.yaml", "top.yaml"]
     assert [r.message for r in problems] == [
         "missing.yaml:1:1: no such file or folder",

@@ -197,6 +197,7 @@ def test_check_seed_and_samples_change_the_points(runner: CliRunner, tmp_path: P
     ("option", "message"),
     [
         (["--samples", "-1"], "Invalid value for '--samples'"),
+        (["--samples", "100000001"], "100000001 is not in the range 0<=x<=100000000"),
         (["--seed", "x"], "Invalid value for '--seed'"),
         (["--format", "xml"], "Invalid value for '--format'"),
     ],
@@ -207,6 +208,16 @@ def test_check_bad_options_are_usage_errors(
     result = runner.invoke(main, ["check", *option, _write(tmp_path, "ok.yaml", PASSING)])
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_check_samples_0_on_a_case_without_points_is_an_error_of_that_case(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = _write(tmp_path, "ok.yaml", PASSING)
+    result = runner.invoke(main, ["check", "--samples", "0", path])
+    assert result.exit_code == 2
+    assert "nothing to check: samples is 0 and the case has no points" in result.stdout
+    assert result.stdout.endswith("0 passed, 0 failed, 1 error\n")
 
 
 def test_derive_prints_each_partial(runner: CliRunner) -> None:

@@ -99,3 +99,17 @@ def test_diagnose_finds_nothing_when_every_oracle_agrees() -> None:
     comparison = _compare("x*y", [[1.0, -3.0], [2.0, 0.5]], (ReverseMode(), FiniteDifferences()))
     findings = diagnose(comparison)
     assert (findings.conflicts, findings.odd_ones_out, findings.notes) == ((), (), ())
+
+
+def test_an_odd_one_out_confirms_nothing_at_the_points_it_disagrees() -> None:
+    comparison = _compare("x^3", [[0.5, 1.0, 2.0]], (ReverseMode(), Skewed([1])))
+    verdict = decide_verdict(comparison, DEFAULT)
+    assert verdict.verdict == "correct"
+    # reverse mode confirms all 3 points, finite differences only the 2 it agrees at
+    assert verdict.evidence == (
+        "derived gradient confirmed at 3 points (reverse mode at 3, finite differences at 2)"
+    )
+    both = _compare("x^3", [[0.5, 1.0, 2.0]], (ReverseMode(), FiniteDifferences()))
+    assert decide_verdict(both, DEFAULT).evidence == (
+        "derived gradient confirmed by reverse mode and finite differences at 3 points"
+    )

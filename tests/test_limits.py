@@ -44,3 +44,22 @@ def test_deep_recursion_restores_the_limit() -> None:
     with deep_recursion():
         assert sys.getrecursionlimit() >= 50_000
     assert sys.getrecursionlimit() == before
+
+
+class _SlowFinaliser:
+    def __del__(self) -> None:
+        _spin_until_stopped()  # the alarm lands here, where Python cannot raise it
+
+
+def test_an_alarm_swallowed_by_a_finaliser_is_repeated_and_never_printed() -> None:
+    seen: list[object] = []
+    previous, sys.unraisablehook = sys.unraisablehook, seen.append
+    try:
+        with time_limit(0.05, suppress=True) as limit:
+            _SlowFinaliser()  # dropped at once: __del__ runs, and swallows the first alarm
+            _spin_until_stopped()
+        assert sys.unraisablehook == seen.append  # restored once no limit is active
+    finally:
+        sys.unraisablehook = previous
+    assert limit.expired
+    assert seen == []

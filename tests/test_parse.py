@@ -215,6 +215,10 @@ def test_parse_expression_nesting_up_to_the_limit() -> None:
         ("x/(y - y)", "<expression>:1:1: the expression is undefined (a division by zero?)"),
         ("log(0)", "<expression>:1:1: log(0) has no finite real value"),
         ("x*erfinv(2)", "<expression>:1:3: erfinv(2) has no finite real value"),
+        ("x*digamma(-1)", "<expression>:1:3: digamma(-1) has no finite real value"),
+        ("x*sqrt(-1)", "<expression>:1:3: sqrt(-1) has no finite real value"),
+        ("x/log(1)", "<expression>:1:2: division by zero: log(1) is 0"),
+        ("x/(2*sin(0))", "<expression>:1:2: division by zero: 2*sin(0) is 0"),
         ("2**100000", "<expression>:1:2: exponent too large for a constant base (100000)"),
         ("x + 10^-20000", "<expression>:1:7: exponent too large for a constant base (-20000)"),
         ("9^9^9", "<expression>:1:2: exponent too large for a constant base (387420489)"),
@@ -232,6 +236,23 @@ def test_parse_expression_nesting_up_to_the_limit() -> None:
 )
 def test_parse_expression_error_messages(text: str, message: str) -> None:
     assert _error(text) == message
+
+
+@pytest.mark.parametrize("text", ["x*lgamma(-2.5)", "lgamma(lgamma(-2.5))", "atan2(1, -1)"])
+def test_constant_calls_are_judged_by_the_checker_s_own_kernels(text: str) -> None:
+    """lgamma is log|Γ| everywhere, as for a variable: real at -2.5, where SymPy's
+    loggamma is complex."""
+    assert parse_expression(text).has(sp.Function)
+
+
+def test_parse_expression_long_sums_and_products_are_built_whole() -> None:
+    # built one operand at a time, SymPy would re-flatten the sum at each: quadratic
+    n = 10_000
+    total = parse_expression(" + ".join(f"x{i}*w{i}" for i in range(n)))
+    assert isinstance(total, sp.Add) and len(total.args) == n
+    product = parse_expression("*".join(f"x{i}" for i in range(n)) + "/y")
+    assert isinstance(product, sp.Mul) and len(product.args) == n + 1
+    assert sp.Pow(sp.Symbol("y"), -1) in product.args
 
 
 def test_parse_expression_error_uses_the_locator() -> None:

@@ -134,6 +134,8 @@ def test_schema_requires_name_and_function(validator) -> None:
         ({"points": [{"x": 1}, {"x": "pi/2"}]}, True),
         ({"expect": "wrong"}, False),
         ({"samples": -1}, False),
+        ({"samples": "1e3", "seed": "2**4"}, True),  # the loader reads constant text too
+        ({"samples": ""}, False),
         ({"wrt": "x"}, True),
         ({"wrt": []}, False),
         ({"function": 3}, True),

@@ -17,7 +17,8 @@ import numpy as np
 import sympy as sp
 
 from ..rules import rule_for
-from ..symbolic import derive_gradient, kink_expressions, nodes_in_order
+from ..symbolic import derive_gradient, kink_expressions
+from ..trees import nodes_in_order
 from .program import Program
 
 __all__ = ["Estimate", "Oracle", "Problem"]

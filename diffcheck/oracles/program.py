@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..limits import deep_recursion
+from ..evaluate import apply_mp, float_atom, mp_atom
 from ..rules import PRIMITIVES, Rule, rule_for
-from ..symbolic import nodes_in_order
+from ..trees import nodes_in_order
 
-__all__ = ["CHUNK", "Conditioning", "Program", "as_real", "by_chunks", "mark_unhealthy"]
+__all__ = ["CHUNK", "Conditioning", "Program", "by_chunks", "mark_unhealthy"]
 
 CHUNK = 1 << 16  # points per pass: intermediates stay in cache and memory stays bounded
 
@@ -103,13 +103,6 @@ class _Step:
     value: float = math.nan  # the constant in float64; NaN if it is not real
 
 
-def as_real(ctx: Any, value: Any) -> Any:
-    """An mpmath result as a real number, NaN if it left the real line (log of -1)."""
-    if isinstance(value, ctx.mpc):
-        return value.real if value.imag == 0 else ctx.nan
-    return value
-
-
 class Program:
     """Straight-line code for `exprs` over `variables` (the rows of a points array)."""
 
@@ -130,7 +123,7 @@ class Program:
             elif rule is not None and node.args:
                 step = _Step(rule, tuple(slots[arg] for arg in node.args))
             elif node.is_number:
-                step = _Step(None, constant=node, value=_float_constant(node))
+                step = _Step(None, constant=node, value=float_atom(node))
             else:
                 raise ValueError(f"cannot evaluate {type(node).__name__}: {node}")
             slots[node] = len(self.steps)
@@ -290,44 +283,14 @@ class Program:
             elif step.rule is None:
                 values[index] = self._mp_constant(index, ctx)
             else:
-                values[index] = _apply_mp_safely(step.rule, [values[a] for a in step.args], ctx)
+                values[index] = apply_mp(step.rule, [values[a] for a in step.args], ctx)
         return values
 
     def _mp_constant(self, index: int, ctx: Any) -> Any:
         key = (index, ctx.prec)
         if key not in self._mp_constants:
-            self._mp_constants[key] = _mp_constant(self.steps[index].constant, ctx)
+            self._mp_constants[key] = mp_atom(self.steps[index].constant, ctx)
         return self._mp_constants[key]
-
-
-def _float_constant(node: sp.Basic) -> float:
-    """A number in float64; NaN if it is not real (the I that log(-2) brings)."""
-    try:
-        with deep_recursion():
-            value = complex(node.evalf(30))
-    except (TypeError, ValueError):
-        return math.nan  # SymPy could not give it a numeric value
-    return value.real if value.imag == 0 else math.nan
-
-
-def _mp_constant(node: sp.Basic, ctx: Any) -> Any:
-    try:
-        with deep_recursion():
-            real, imaginary = node.evalf(ctx.dps + 10).as_real_imag()
-    except (TypeError, ValueError):
-        return ctx.nan
-    if not imaginary.is_zero:  # SymPy >= 1.13: Float(0) != 0, but it is zero
-        return ctx.nan
-    return ctx.mpf(str(sp.Float(real, ctx.dps + 10)))
-
-
-def _apply_mp_safely(rule: Rule, args: list[Any], ctx: Any) -> Any:
-    if any(ctx.isnan(arg) for arg in args):
-        return ctx.nan
-    try:
-        return as_real(ctx, _apply_mp(rule, args, ctx))
-    except (ValueError, ZeroDivisionError, OverflowError, TypeError):
-        return ctx.nan  # a pole, or a point outside the function's domain
 
 
 def _apply_numpy(rule: Rule, args: list[Any]) -> Any:
@@ -360,11 +323,3 @@ def _power(base: Any, exponent: Any) -> Any:
                 result = result * base
             return 1 / result if e < 0 else result
     return np.power(base, exponent)
-
-
-def _apply_mp(rule: Rule, args: list[Any], ctx: Any) -> Any:
-    if rule is _ADD:
-        return ctx.fsum(args)
-    if rule is _MUL:
-        return ctx.fprod(args)
-    return rule.mpmath(ctx, *args)

@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..evaluate import as_real
 from ..rules import OUT, PRIMITIVES, XI, Rule, X
 from . import Estimate, Problem
 from .exact import settle
 from .finite import COMPLEX_STEP, EPS, central_difference
-from .program import CHUNK, Program, as_real, mark_unhealthy
+from .program import CHUNK, Program, mark_unhealthy
 
 __all__ = ["ForwardOverReverse", "ReverseMode"]
 

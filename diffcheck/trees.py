@@ -1,0 +1,135 @@
+"""Building SymPy trees without letting SymPy question calls of calls.
+
+SymPy evaluates every call it builds, and evaluating tanh(u) asks whether u is real,
+which for a call asks its own argument, and so on down: 17 s at depth 10 of
+tanh(tanh(...)), growing 15-fold a level. Such calls are built as written, and so are
+calls on numbers, where SymPy's own evaluation may leave the reals (atan2 of two numbers
+of unknown sign becomes -I*log(...)). Everything that builds or rewrites the trees of a
+case goes through here, and so do walks that must visit each shared sub-expression
+once. Main functions: `call`, `substitute`, `nodes_in_order` and `symbols_in`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import sympy as sp
+
+__all__ = [
+    "MAX_PRINTED_NODES",
+    "call",
+    "nodes_in_order",
+    "substitute",
+    "symbols_in",
+    "too_large_to_print",
+    "tree_size",
+]
+
+# a derivative is a graph that shares its sub-expressions; written out as text it can be
+# exponentially larger (each link of a chain used twice doubles it). Beyond this size
+# printers show a note instead of running for hours.
+MAX_PRINTED_NODES = 200_000
+
+
+def nodes_in_order(roots: Iterable[sp.Basic]) -> list[sp.Basic]:
+    """Every distinct sub-expression of `roots`, each after all of its arguments.
+
+    Iterative, so a chain of any depth is fine; shared sub-expressions appear once.
+    """
+    order: list[sp.Basic] = []
+    seen: set[sp.Basic] = set()
+    for root in roots:
+        stack: list[tuple[sp.Basic, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in reversed(node.args) if arg not in seen)
+    return order
+
+
+def symbols_in(expr: sp.Basic) -> set[sp.Symbol]:
+    """`expr.free_symbols`, visiting each distinct sub-expression once (SymPy's own walks
+    every occurrence: exponential in the depth of a chain that uses each link twice)."""
+    return {node for node in nodes_in_order([expr]) if node.is_Symbol}
+
+
+def tree_size(expr: sp.Basic) -> int:
+    """How many nodes `expr` has written out as a tree, shared sub-expressions counted at
+    each occurrence; found visiting each distinct one once."""
+    sizes: dict[sp.Basic, int] = {}
+    for node in nodes_in_order([expr]):
+        sizes[node] = 1 + sum(sizes[arg] for arg in node.args)
+    return sizes[expr]
+
+
+def too_large_to_print(expr: sp.Basic) -> str | None:
+    """A note saying why `expr` is not printed, or None when it is small enough."""
+    size = tree_size(expr)
+    if size <= MAX_PRINTED_NODES:
+        return None
+    return f"too large to print: {size:.3g} nodes written out"
+
+
+def _as_written(function: Callable[..., Any], has_call: bool, constant: bool) -> bool:
+    is_call = isinstance(function, type) and issubclass(function, sp.Function)
+    return is_call and (has_call or constant)  # sums, products, powers stay canonical
+
+
+def call(function: Callable[..., Any], args: Sequence[sp.Basic]) -> sp.Basic:
+    """`function(*args)`, kept unevaluated when SymPy's evaluation would be slow or
+    would leave the reals."""
+    has_call = any(arg.has(sp.Function) for arg in args)
+    if _as_written(function, has_call, all(arg.is_number for arg in args)):
+        return function(*args, evaluate=False)
+    return function(*args)
+
+
+def substitute(expr: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
+    """`expr.xreplace(mapping)`, with calls built as `call` builds them.
+
+    Each distinct sub-expression is rebuilt once and its facts (does it hold a call, a
+    symbol?) found once, where `xreplace`, `has` and `is_number` walk every occurrence:
+    exponential in the depth of a chain of intermediates that each use the one before
+    twice.
+    """
+    if not mapping:
+        return expr
+    new: dict[sp.Basic, sp.Basic] = {}
+    facts: dict[sp.Basic, tuple[bool, bool]] = {}  # node -> (holds a call, holds a symbol)
+
+    def facts_of(node: sp.Basic) -> tuple[bool, bool]:
+        known = facts.get(node)
+        if known is None:
+            for sub in nodes_in_order([node]):
+                if sub not in facts:
+                    inner = [facts[arg] for arg in sub.args]
+                    facts[sub] = (
+                        isinstance(sub, sp.Function) or any(c for c, _ in inner),
+                        sub.is_Symbol or any(s for _, s in inner),
+                    )
+            known = facts[node]
+        return known
+
+    for node in nodes_in_order([expr]):
+        if node in mapping:
+            new[node] = mapping[node]
+        elif node.args:
+            args = [new[arg] for arg in node.args]
+            if all(arg is old for arg, old in zip(args, node.args, strict=True)):
+                new[node] = node
+                continue
+            inner = [facts_of(arg) for arg in args]
+            has_call = any(c for c, _ in inner)
+            constant = not any(s for _, s in inner)
+            written = _as_written(node.func, has_call, constant)
+            new[node] = node.func(*args, evaluate=False) if written else node.func(*args)
+        else:
+            new[node] = node
+    return new[expr]

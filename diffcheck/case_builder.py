@@ -102,8 +102,12 @@ def read_case(
     fields = {key: (key_node, value) for key, key_node, value in
               reader.mapping(node, "a case", CASE_KEYS)}  # fmt: skip
     name = _read_name(reader, node, fields, first_line)
-    with deep_recursion():  # SymPy's free_symbols and xreplace recurse per level
-        case = _CaseBuilder(reader, node, fields, defaults).build(name) if name else None
+    case = None
+    try:
+        with deep_recursion():  # SymPy's printers and assumptions recurse per level
+            case = _CaseBuilder(reader, node, fields, defaults).build(name) if name else None
+    except Exception as crash:  # a bug in diffcheck: this case is lost, not the run
+        reader.fail(f"internal error reading the case: {type(crash).__name__}: {crash}", node)
     if case is None or reader.errors:
         in_order = sorted(reader.errors, key=lambda e: (e.location.line, e.location.column))
         errors = tuple(in_order) or (CaseFileError("invalid case", source.at(node)),)

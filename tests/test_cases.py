@@ -183,6 +183,34 @@ def test_load_case_file_python_tag_executes_nothing(
         assert not (tmp_path / "PWNED").exists()
 
 
+def test_a_crash_while_reading_one_case_loses_that_case_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diffcheck import case_builder
+
+    def broken_hessian(self: object, wrt: tuple[str, ...]) -> dict:
+        if "y" in wrt:
+            raise ZeroDivisionError("a bug")
+        return {}
+
+    monkeypatch.setattr(case_builder._CaseBuilder, "hessian", broken_hessian)
+    monkeypatch.chdir(tmp_path)
+    text = (
+        "cases:\n"
+        "  - name: hit\n"
+        "    function: y\n"
+        "    domain: {y: [0, 1]}\n"
+        "  - name: spared\n"
+        "    function: x\n"
+        "    domain: {x: [0, 1]}\n"
+    )
+    loaded = load_case_file(_write(tmp_path, "crash.yaml", text))
+    assert [case.name for case in loaded.cases] == ["spared"]
+    assert [str(error) for error in loaded.errors] == [
+        "crash.yaml:2:5: internal error reading the case: ZeroDivisionError: a bug"
+    ]
+
+
 def test_load_case_file_expression_executes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

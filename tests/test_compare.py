@@ -45,6 +45,9 @@ def compare(
         (1e-12, 0.0, Tolerance(rtol=1e-7, atol=1e-12), 1.0),
         (3.0, 1.0, Tolerance(rtol=0.5, atol=1.0), 2 / 1.5),
         (1.0, 2.0, Tolerance(rtol=0.0, atol=0.0), float("inf")),
+        (float("nan"), 1.0, Tolerance(rtol=1e-7, atol=0.0), float("inf")),
+        (1.0, float("nan"), Tolerance(rtol=1e-7, atol=0.0), float("inf")),
+        (float("inf"), float("inf"), Tolerance(rtol=1e-7, atol=0.0), float("inf")),
     ],
 )
 def test_excess_scalars(
@@ -77,6 +80,7 @@ def test_excess_works_on_mpmath_numbers() -> None:
     ctx.dps = 50
     ratio = excess(ctx.mpf(1) + ctx.mpf(10) ** -40, ctx.mpf(1), Tolerance(rtol=1e-45, atol=0))
     assert float(ratio) == pytest.approx(1e5)
+    assert excess(ctx.nan, ctx.mpf(1), Tolerance(rtol=1e-7, atol=0)) == float("inf")
 
 
 # ---- compare_gradient -----------------------------------------------------------------------

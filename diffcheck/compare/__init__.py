@@ -142,42 +142,20 @@ def _compare_partial(
     implemented: np.ndarray | None = None,
 ) -> VariableResult:
     tolerance = partial.tolerance
-    drafts = [
-        oracle_discrepancy(
-            e.oracle,
-            e.method[name],
-            e.values[name],
-            e.errors[name],
-            partial.reference,
-            tolerance,
-            usable,
-        )
-        for e in estimates
-    ]
+    drafts = {
+        oracle.name: oracle_discrepancy(e.oracle, e.method[name], e.values[name],
+                                        e.errors[name], partial.reference, tolerance, usable)
+        for oracle, e in zip(oracles, estimates, strict=True)
+    }  # fmt: skip
     doubtful = partial.doubtful()
     if implemented is not None:  # where the user's code disagrees, refine the reference
         doubtful |= excess(implemented, partial.reference, tolerance) > 1
-    for draft in drafts:
+    for draft in drafts.values():
         doubtful |= draft.failing
     misjudged = partial.refine(partial.choose(doubtful & usable))
-    results = {oracle.name: draft for oracle, draft in zip(oracles, drafts, strict=True)}
-    # a second opinion may contradict a float64 reference not refined yet, and a refined
-    # reference may move an oracle out of tolerance: two rounds settle both
-    for _ in range(2):
-        checked = partial.checked(usable)
-        for oracle in oracles:
-            draft = rejudge(results[oracle.name], partial.reference, tolerance, checked)
-            results[oracle.name] = second_opinion(
-                oracle, problem, partial.values.points, name, draft,
-                wanted(draft, checked, claim is None), tolerance, checked,
-            )  # fmt: skip
-        late = np.zeros(usable.shape, dtype=bool)
-        for result in results.values():
-            late |= result.failing
-        late[partial.refined] = False
-        if not late.any():
-            break
-        misjudged += partial.refine(partial.choose(late))
+    results, late_misjudged = _settle(problem, partial, name, claim is None, usable, oracles,
+                                      drafts)  # fmt: skip
+    misjudged += late_misjudged
     checked = partial.checked(usable)
     oracle_results = {
         key: rejudge(d, partial.reference, tolerance, checked) for key, d in results.items()
@@ -185,15 +163,8 @@ def _compare_partial(
     claimed = None
     if claim is not None:
         no_error_bar = np.broadcast_to(0.0, partial.reference.shape)  # a formula is exact
-        claimed = Discrepancy(
-            "claim",
-            "formula",
-            partial.claim,
-            partial.reference,
-            partial.excess,
-            ~checked,
-            no_error_bar,
-        )
+        claimed = Discrepancy("claim", "formula", partial.claim, partial.reference,
+                              partial.excess, ~checked, no_error_bar)  # fmt: skip
     code = None
     if implemented is not None:
         code = _fixed_claim("implementation", implemented, partial.reference, tolerance, checked)
@@ -209,3 +180,36 @@ def _compare_partial(
         unexamined=int(partial.unexamined.sum()),
         exact=exact, implemented=code, precise=partial.precise,
     )  # fmt: skip
+
+
+def _settle(
+    problem: Problem,
+    partial: Partial,
+    name: str,
+    unclaimed: bool,
+    usable: np.ndarray,
+    oracles: Sequence[Oracle],
+    drafts: dict[str, Discrepancy],
+) -> tuple[dict[str, Discrepancy], int]:
+    """Second opinions for the oracles' doubtful points, and the reference refined where
+    they still fail. A second opinion may contradict a float64 reference not refined yet,
+    and a refined reference may move an oracle out of tolerance: two rounds settle both.
+    """
+    results = dict(drafts)
+    misjudged = 0
+    for _ in range(2):
+        checked = partial.checked(usable)
+        for oracle in oracles:
+            draft = rejudge(results[oracle.name], partial.reference, partial.tolerance, checked)
+            results[oracle.name] = second_opinion(
+                oracle, problem, partial.values.points, name, draft,
+                wanted(draft, checked, unclaimed), partial.tolerance, checked,
+            )  # fmt: skip
+        late = np.zeros(usable.shape, dtype=bool)
+        for result in results.values():
+            late |= result.failing
+        late[partial.refined] = False
+        if not late.any():
+            break
+        misjudged += partial.refine(partial.choose(late))
+    return results, misjudged

@@ -52,7 +52,9 @@ def excess(candidate: Any, reference: Any, tolerance: Tolerance, slack: Any = 0.
     if not isinstance(difference, np.ndarray):
         if difference == 0:
             return 0.0
-        return difference / allowed if allowed > 0 else float("inf")
+        if difference != difference or not allowed > 0:  # NaN: not close
+            return float("inf")
+        return difference / allowed
     with np.errstate(all="ignore"):
         ratio = difference / allowed
     undecided = np.isnan(ratio)

@@ -173,9 +173,7 @@ class ReverseMode:
                 adjoints[arg] = term if adjoints[arg] is None else adjoints[arg] + term
         return adjoints
 
-    def _template_inputs(self, rule: Rule, position: int, args: list[Any], out: Any) -> list[Any]:
-        if rule is _MUL:  # the binary rule applied to (this factor, the product of the others)
-            return [args[position], _others(args, position), None, None, None, out]
+    def _template_inputs(self, position: int, args: list[Any], out: Any) -> list[Any]:
         inputs = [*args[: len(X)], *([None] * (len(X) - len(args)))]
         return [*inputs, args[position], out]
 
@@ -184,19 +182,21 @@ class ReverseMode:
             return 1.0
         if rule is _MUL:  # the binary rule's partial wrt X0 is X1: the other factors
             return _others(args, position)
-        template = self._templates.program(rule, 0 if rule is _MUL else position)
+        template = self._templates.program(rule, position)
         if template is None:
             return np.nan  # no derivative with respect to this argument
-        inputs = self._template_inputs(rule, position, args, out)
+        inputs = self._template_inputs(position, args, out)
         return template.forward(lambda row: inputs[row])[template.outputs[0]]
 
     def _local_mp(self, rule: Rule, position: int, args: list[Any], out: Any, ctx: Any) -> Any:
         if rule is _ADD:
             return ctx.one
-        template = self._templates.program(rule, 0 if rule is _MUL else position)
+        if rule is _MUL:
+            return _others(args, position)
+        template = self._templates.program(rule, position)
         if template is None:
             return ctx.nan
-        inputs = self._template_inputs(rule, position, args, out)
+        inputs = self._template_inputs(position, args, out)
         values = template.forward_mp([ctx.zero if v is None else v for v in inputs], ctx)
         return as_real(ctx, values[template.outputs[0]])
 

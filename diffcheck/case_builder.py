@@ -1,12 +1,11 @@
 """One case's fields -> a validated `Case`, every inconsistency reported with its location.
 
-The reading half of the `cases` stage below the file level: settings, tolerance, domain,
-and the case builder itself. Main function: `read_case`.
+The reading half of the `cases` stage below the file level, with `settings` reading the
+values a case shares with `defaults`. Main function: `read_case`.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -17,7 +16,6 @@ import yaml
 from .casedata import (
     CASE_KEYS,
     DEFAULTS,
-    EXPECTATIONS,
     IMPLEMENTATION_KEYS,
     TOLERANCE_KEYS,
     Case,
@@ -31,68 +29,14 @@ from .casedata import (
 from .errors import CaseFileError
 from .limits import deep_recursion
 from .parse import CONSTANTS, FUNCTION_NAMES, suggest
+from .settings import read_domain, read_setting, read_tolerance
 from .trees import substitute, symbols_in
 from .yamlnodes import NodeReader, Source
 
-__all__ = ["read_case", "read_domain", "read_setting", "read_tolerance"]
+__all__ = ["read_case"]
 
 _RESERVED = FUNCTION_NAMES | set(CONSTANTS)
-MAX_SAMPLES = 100_000_000  # 8 bytes each per variable and oracle: already gigabytes
 _REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")  # module:attribute
-
-
-def read_setting(reader: NodeReader, key: str, node: yaml.Node) -> object:
-    if key == "expect":
-        value = reader.text(node, "expect")
-        if value is not None and value not in EXPECTATIONS:
-            reader.fail(
-                f"expect must be one of: {', '.join(EXPECTATIONS)}; got {value!r}"
-                f"{suggest(value, set(EXPECTATIONS))}",
-                node,
-            )
-            return None
-        return value
-    value = reader.whole_number(node, key)
-    if key == "samples" and value is not None and value > MAX_SAMPLES:
-        reader.fail(f"samples must be at most {MAX_SAMPLES:_}, got {value:_}", node)
-        return None
-    return value
-
-
-def read_tolerance(reader: NodeReader, node: yaml.Node, into: dict[str, float]) -> None:
-    for key, _, value_node in reader.mapping(node, "tolerance", TOLERANCE_KEYS):
-        value = reader.number(value_node, f"tolerance {key}")
-        if value is not None and value < 0:
-            reader.fail(f"tolerance {key} must be >= 0, got {value_node.value}", value_node)
-        elif value is not None:
-            into[key] = value
-
-
-def read_domain(
-    reader: NodeReader,
-    node: yaml.Node,
-    into: dict[str, tuple[Interval | float | None, yaml.Node]],
-) -> None:
-    """Read `name: [low, high]` or `name: value` entries; an invalid one is recorded as
-    None (its error reported), so that it is not also reported as missing."""
-    for name, key_node, value_node in reader.mapping(node, "domain"):
-        into[name] = (_domain_value(reader, name, value_node), key_node)
-
-
-def _domain_value(reader: NodeReader, name: str, node: yaml.Node) -> Interval | float | None:
-    what = f"the domain of '{name}'"
-    if not isinstance(node, yaml.SequenceNode):
-        return reader.number(node, what)
-    bounds = [reader.number(item, what) for item in node.value]
-    if len(bounds) != 2:
-        reader.fail(f"{what} must be [low, high] or one number, got a list of {len(bounds)}", node)
-    elif None not in bounds and bounds[0] > bounds[1]:
-        reader.fail(f"{what} is empty: low {bounds[0]:g} is above high {bounds[1]:g}", node)
-    elif None not in bounds and not math.isfinite(bounds[1] - bounds[0]):
-        reader.fail(f"{what} is too wide for float64: high - low overflows", node)
-    elif None not in bounds:
-        return Interval(bounds[0], bounds[1])
-    return None
 
 
 def read_case(

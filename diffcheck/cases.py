@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .case_builder import read_case, read_domain, read_setting, read_tolerance
+from .case_builder import read_case
 from .casedata import (
     CASE_KEYS,
     DEFAULT_KEYS,
@@ -29,6 +29,7 @@ from .casedata import (
     Tolerance,
 )
 from .errors import CaseFileError, DiffcheckError, Location
+from .settings import read_domain, read_setting, read_tolerance
 from .yamlnodes import NodeReader, Source
 
 __all__ = [

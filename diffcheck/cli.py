@@ -16,7 +16,6 @@ import sympy as sp
 
 from . import __version__
 from . import derivation as derivation_report
-from .case_builder import MAX_SAMPLES
 from .cases import Case
 from .chain import explain_case, explain_expression
 from .check import DEFAULT_TIMEOUT, Settings, exit_code
@@ -33,6 +32,7 @@ from .relay import complete_point, parse_point, relay_at
 from .report import diagnostics, render_text
 from .scaffold import write_example
 from .schema import render_schema
+from .settings import MAX_SAMPLES
 from .symbolic import DEFAULT_PROOF_BUDGET, derive_gradient, format_expression
 from .targets import fixed_values, is_case_file, select_case
 

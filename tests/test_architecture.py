@@ -50,6 +50,7 @@ LAYERS = {
     "diffcheck.printing": 4,
     "diffcheck.cases": 3,
     "diffcheck.case_builder": 3,
+    "diffcheck.settings": 3,
     "diffcheck.casedata": 3,
     "diffcheck.implementation": 3,
     "diffcheck.yamlnodes": 3,

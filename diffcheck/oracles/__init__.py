@@ -56,8 +56,13 @@ class Problem:
             for node in nodes_in_order([self.function]) if node.args
         )  # fmt: skip
 
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        return {name: row for row, name in enumerate(self.variables)}
+
     def row(self, name: str) -> int:
-        return self.variables.index(name)
+        """The row of variable `name` in a points array (a dict: n lookups stay linear)."""
+        return self._rows[name]
 
 
 @dataclass(frozen=True)

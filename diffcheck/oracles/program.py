@@ -31,12 +31,15 @@ def mark_unhealthy(factor: np.ndarray, value: Any) -> None:
     """Set `factor` to inf where `value` overflowed (1/(1 + inf) = 0 hides it downstream)
     or is subnormal (a few significant bits left)."""
     magnitude = np.abs(value)
+    if _TINY <= magnitude.min() and magnitude.max() <= _HUGE:  # NaN fails both: the usual
+        return  # case, decided in three passes over the values instead of eight
     with np.errstate(invalid="ignore"):
         broken = ~np.isfinite(magnitude) | ((magnitude < _TINY) & (magnitude > 0))
     factor[np.broadcast_to(broken, factor.shape)] = np.inf
 
 
 _TINY = np.finfo(np.float64).tiny
+_HUGE = np.finfo(np.float64).max
 
 
 def _cancellation(values: list[Any], args: tuple[int, ...], index: int) -> Any:

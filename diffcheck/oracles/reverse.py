@@ -68,9 +68,9 @@ class ReverseMode:
     def gradient(self, problem: Problem, points: np.ndarray) -> Estimate:
         rows = [problem.row(name) for name in problem.wrt]
         adjoints = self.adjoint_values(problem.function_program, points, rows)
+        bars = ROUNDING_ULPS * np.finfo(float).eps * np.abs(adjoints)  # one pass for all
         values = dict(zip(problem.wrt, adjoints, strict=True))
-        errors = {name: ROUNDING_ULPS * np.finfo(float).eps * np.abs(value)
-                  for name, value in values.items()}  # fmt: skip
+        errors = dict(zip(problem.wrt, bars, strict=True))
         return Estimate(self.name, {n: "float64" for n in problem.wrt}, values, errors)
 
     def adjoint_values(
@@ -81,13 +81,14 @@ class ReverseMode:
         dtype: type = np.float64,
         replace: dict[int, np.ndarray] | None = None,
         cancellation: np.ndarray | None = None,
-    ) -> list[np.ndarray]:
+    ) -> np.ndarray:
         """The adjoint of each variable row in `rows` (the output's partial derivative
-        with respect to it) at every point, chunk by chunk; `replace` swaps in rows, and
+        with respect to it) at every point, one row of the result each, computed chunk
+        by chunk; `replace` swaps in rows, and
         `cancellation` is raised as `Program.forward` does for the forward sweep."""
         count = points.shape[1]
         replace = replace or {}
-        results = [np.empty(count, dtype=dtype) for _ in rows]
+        results = np.empty((len(rows), count), dtype=dtype)
         with np.errstate(all="ignore"):
             for start in range(0, count, CHUNK):
                 cut = slice(start, min(start + CHUNK, count))

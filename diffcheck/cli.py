@@ -22,7 +22,7 @@ from .check import DEFAULT_TIMEOUT, Settings, exit_code
 from .ci_report import Timings
 from .errors import EXIT_OK, EXIT_USAGE, DiffcheckError, Location
 from .formats import FORMATS, render_report
-from .graph import IMAGE_FORMATS, graph_dot, render_graph
+from .graph import IMAGE_FORMATS, graph_dot, node_names, render_graph
 from .latexdoc import explain_paths, latex_document
 from .oracles.external import FRAMEWORKS, INSTALL, available
 from .parallel import Run, resolve_jobs, run_checks
@@ -60,6 +60,13 @@ class _Jobs(click.ParamType):
         if jobs < 1:
             self.fail(f"{value!r} is not a whole number >= 1 or 'auto'", param, ctx)
         return jobs
+
+
+_NO_IMPORT = click.option(
+    "--no-import",
+    is_flag=True,
+    help="Refuse cases whose `implementation` names code to import (untrusted case files).",
+)
 
 
 @main.command()
@@ -127,11 +134,7 @@ class _Jobs(click.ParamType):
     multiple=True,
     help="Also check this framework's autograd against the math; repeat for several.",
 )
-@click.option(
-    "--no-import",
-    is_flag=True,
-    help="Refuse cases whose `implementation` names code to import (untrusted case files).",
-)
+@_NO_IMPORT
 def check(
     paths: tuple[str, ...],
     output_format: str,
@@ -367,14 +370,18 @@ def init(folder: str) -> None:
     show_default=True,
     help="Seconds a case may run before it is an error; 0: none.",
 )
-def latex(paths: tuple[str, ...], output: str | None, fragment: bool, timeout: float) -> None:
+@_NO_IMPORT
+def latex(
+    paths: tuple[str, ...], output: str | None, fragment: bool, timeout: float, no_import: bool
+) -> None:
     """Write the cases in PATHS as a LaTeX document: for each case the function, the
     chain, the steps, the closed form and the verification table with the verdict.
 
     Exit status: 0 when written, 2 if a path or a case file is invalid (the valid
     cases are still written).
     """
-    entries, results = explain_paths(paths, Settings(timeout=timeout or None))
+    settings = Settings(timeout=timeout or None, allow_import=not no_import)
+    entries, results = explain_paths(paths, settings)
     for line in diagnostics(results):
         click.echo(line, err=True)
     text = latex_document(entries, fragment)
@@ -406,7 +413,8 @@ def graph(case_file: str, case_name: str | None, at: str | None, output: str | N
         case = _case_or_exit(case_file, case_name)
         function, title = case.resolve(case.function.expr), case.name
         variables, fixed = list(case.variables), fixed_values(case)
-        names = {expr: name.name for name, expr in case.substitutions.items()}
+        where = [(sp.Symbol(name), expression.expr) for name, expression in case.where]
+        names = node_names(case.function.expr, where)
     else:
         function, title, fixed, names = _parse_or_exit(case_file), "expression", {}, {}
         variables = sorted(s.name for s in function.free_symbols)
@@ -417,9 +425,14 @@ def graph(case_file: str, case_name: str | None, at: str | None, output: str | N
         return
     target = Path(output)
     image = target.suffix.lstrip(".").lower()
-    if image not in IMAGE_FORMATS:
+    if image in ("dot", "gv"):
         _write_file(target, dot)
         return
+    if image not in IMAGE_FORMATS:
+        raise click.UsageError(
+            f"cannot write a graph as {target.name!r}: name the file .dot, .gv, .svg or .png",
+            click.get_current_context(),
+        )
     _write_file(target.with_suffix(".dot"), dot)
     try:
         image_bytes = render_graph(dot, image)

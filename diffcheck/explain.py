@@ -10,6 +10,7 @@ derivative equal. Main functions: `explain_steps`, `closed_form`.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -131,8 +132,14 @@ def explain_steps(expr: sp.Expr, variable: str | sp.Symbol) -> Step:
 class _Explainer:
     def __init__(self, variable: sp.Symbol, taken: set[str]):
         self.x = variable
-        self.placeholders = [sp.Symbol(n) for n in _PLACEHOLDERS if n not in taken]
-        self.placeholders += [sp.Symbol(f"u{i}") for i in range(1, 9) if f"u{i}" not in taken]
+        self.taken = taken
+        free = [n for n in _PLACEHOLDERS if n not in taken]
+        self.placeholder = sp.Symbol(free[0] if free else self.fresh("u", 1)[0])
+
+    def fresh(self, stem: str, count: int) -> list[str]:
+        """`count` names stem1, stem2, ... that no variable of the expression has."""
+        names = (f"{stem}{n}" for n in itertools.count(1))
+        return list(itertools.islice((n for n in names if n not in self.taken), count))
 
     def depends(self, expr: sp.Basic) -> bool:
         return self.x in expr.free_symbols
@@ -207,10 +214,9 @@ class _Explainer:
 
     def outer(self, expr: sp.Expr, name: str, indices: list[int]) -> Outer:
         if len(indices) == 1:
-            placeholders = self.placeholders[:1]
+            placeholders = [self.placeholder]
         else:
-            placeholders = [sp.Symbol(f"{self.placeholders[0].name}{n + 1}")
-                            for n in range(len(indices))]  # fmt: skip
+            placeholders = [sp.Symbol(n) for n in self.fresh(self.placeholder.name, len(indices))]
         args = list(expr.args)
         for index, placeholder in zip(indices, placeholders, strict=True):
             args[index] = placeholder

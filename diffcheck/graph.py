@@ -21,9 +21,9 @@ from .oracles.program import Program
 from .oracles.reverse import ReverseMode
 from .rules import PRIMITIVES, rule_for
 from .symbolic import format_expression
-from .trees import nodes_in_order
+from .trees import nodes_in_order, substitute
 
-__all__ = ["IMAGE_FORMATS", "graph_dot", "render_graph"]
+__all__ = ["IMAGE_FORMATS", "graph_dot", "node_names", "render_graph"]
 
 IMAGE_FORMATS = ("svg", "png")
 _OPERATORS = {PRIMITIVES["add"]: "+", PRIMITIVES["mul"]: "×", PRIMITIVES["pow"]: "^"}
@@ -50,6 +50,32 @@ def _operation(node: sp.Basic) -> str:
         return format_expression(node)
     rule = rule_for(node)
     return _OPERATORS.get(rule, rule.name if rule is not None else type(node).__name__)
+
+
+def node_names(function: sp.Expr, where: Sequence[tuple[sp.Symbol, sp.Expr]]
+               ) -> dict[sp.Basic, str]:  # fmt: skip
+    """Intermediate -> name for the nodes of the written-out `function` that stand for
+    an intermediate at every use, so that their adjoint is the intermediate's.
+
+    Not named: an intermediate SymPy merged into a user (u = x + y in u + sin(u) is
+    x + y + sin(x + y), whose node x + y carries only sin's share), or one that is
+    a variable or another intermediate (u = x).
+    """
+    resolved: dict[sp.Symbol, sp.Expr] = {}
+    for name, definition in where:
+        resolved[name] = substitute(definition, resolved)
+    everything = substitute(function, resolved)
+    names: dict[sp.Basic, str] = {}
+    for name, _ in where:
+        kept: dict[sp.Symbol, sp.Expr] = {}
+        for other, definition in where:
+            kept[other] = other if other == name else substitute(definition, kept)
+        node = resolved[name]
+        if node.is_Atom or node in names:
+            continue
+        if substitute(everything, {node: name}) == substitute(function, kept):
+            names[node] = name.name
+    return names
 
 
 def graph_dot(

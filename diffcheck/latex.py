@@ -168,12 +168,36 @@ def latex_symbol_name(name: str) -> str:
     return text
 
 
+def _has_top_superscript(text: str) -> bool:
+    """Whether `text` carries a superscript of its own (e^{x}, \\operatorname{erf}^{-1}),
+    outside braces and \\left...\\right pairs: another ^ on it would be a LaTeX error."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char == "{" or text.startswith(r"\left", index):
+            depth += 1
+        elif char == "}" or text.startswith(r"\right", index):
+            depth -= 1
+        elif char == "^" and depth == 0:
+            return True
+    return False
+
+
+def _superscript(base: str, exp: str) -> str:
+    if _has_top_superscript(base):
+        base = rf"\left({base}\right)"
+    return f"{base}^{{{exp}}}"
+
+
 def _function_latex(name: str, args: list[str], exp: str | None) -> str:
     if "{}" in name:  # a template around the argument: |x|
         body = name.format(", ".join(args))
-        return body if exp is None else f"{body}^{{{exp}}}"
-    head = name if exp is None else f"{name}^{{{exp}}}"
-    return rf"{head}\left({', '.join(args)}\right)"
+        return body if exp is None else _superscript(body, exp)
+    call = rf"{name}\left({', '.join(args)}\right)"
+    if exp is None:
+        return call
+    if _has_top_superscript(name):  # erf^{-1}: the power goes on the whole call
+        return _superscript(call, exp)
+    return rf"{name}^{{{exp}}}\left({', '.join(args)}\right)"
 
 
 class LatexPrinter(SympyLatexPrinter):
@@ -215,7 +239,7 @@ class LatexPrinter(SympyLatexPrinter):
     def _print_Pow(self, expr: sp.Pow) -> str:
         if self._settings["power_form"] and is_power_form(expr):
             base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
-            return f"{base}^{{{self._print(expr.exp)}}}"
+            return _superscript(base, self._print(expr.exp))
         return super()._print_Pow(expr)
 
     def _print_Mul(self, expr: sp.Mul) -> str:

@@ -58,7 +58,7 @@ class CaseFilePrinter(StrPrinter):
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         if not (self._settings["power_form"] and is_power_form(expr)):
             return super()._print_Pow(expr, rational)
-        base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=True)
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False)
         return f"{base}**({self._print(expr.exp)})"
 
     def _print_Mul(self, expr: sp.Mul) -> str:

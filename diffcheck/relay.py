@@ -117,14 +117,14 @@ def _sweep(function: sp.Expr, variables: Sequence[str], column: Sequence[float])
     return {node: i for i, node in enumerate(nodes_in_order([function]))}, values, adjoints
 
 
-def _station(derivation: Derivation, name: sp.Symbol, point: Mapping[str, float],
-             found: tuple) -> tuple[float, float | None]:  # fmt: skip
-    """Value and adjoint of an intermediate; one that SymPy merged into its users (a
-    sum inside a sum) is kept as a variable of its own for a second sweep."""
-    index, values, adjoints = found
+def _station(derivation: Derivation, name: sp.Symbol, point: Mapping[str, float]
+             ) -> tuple[float, float | None]:  # fmt: skip
+    """Value and adjoint of an intermediate, kept as a variable of its own for a second
+    sweep. The adjoint of its expression's node in the first sweep is not it: SymPy
+    merges a sum into the sum that uses it (u + sin(u) with u = x + y is
+    x + y + sin(x + y), where the node x + y carries only sin's share), and an
+    intermediate that names a variable (u = x) shares that variable's node."""
     node = derivation.resolved[name]
-    if node in index:
-        return values[index[node]], adjoints[index[node]]
     kept: dict[sp.Symbol, sp.Expr] = {}
     for other, definition in derivation.names:
         kept[other] = other if other == name else substitute(definition, kept)
@@ -155,12 +155,11 @@ def relay_at(derivations: Mapping[str, Derivation], point: Mapping[str, float]) 
     """
     first = next(iter(derivations.values()))
     output = first.output
-    found = _sweep(first.resolved[output], list(point), list(point.values()))
-    index, values, adjoints = found
+    index, values, adjoints = _sweep(first.resolved[output], list(point), list(point.values()))
     root = index[first.resolved[output]]
     nodes = [NodeValue(output, first.function, values[root], 1.0)]
     for name, definition in reversed(first.names):
-        value, adjoint = _station(first, name, point, found)
+        value, adjoint = _station(first, name, point)
         nodes.append(NodeValue(name, definition, value, adjoint))
     for variable, value in point.items():
         position = index.get(sp.Symbol(variable))

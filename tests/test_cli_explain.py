@@ -177,3 +177,15 @@ def test_graph_image_without_dot(
         "error: Graphviz's dot is not installed, so no SVG can be drawn (install graphviz, "
         f"or write a .dot file); wrote {tmp_path / 'g.dot'}\n"
     )
+
+
+def test_graph_refuses_a_file_name_it_cannot_write_in_its_format(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    output = tmp_path / "g.pdf"
+    result = runner.invoke(main, ["graph", "x^2", "--at", "x=1", "-o", str(output)])
+    assert result.exit_code == 2
+    assert "cannot write a graph as 'g.pdf': name the file .dot, .gv, .svg or .png" in (
+        result.stderr
+    )
+    assert not output.exists()

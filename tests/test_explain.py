@@ -15,6 +15,7 @@ from diffcheck.errors import RuleError
 from diffcheck.explain import closed_form, explain_steps, recognise, recognise_nodes
 from diffcheck.oracles.program import Program
 from diffcheck.parse import parse_expression
+from diffcheck.printing import print_expression
 from diffcheck.rules import RULES, Rule, rule_for
 from diffcheck.symbolic import derive_gradient, local_partial
 
@@ -210,3 +211,21 @@ def test_nested_definitions_are_recognised_inside_out() -> None:
 def test_closed_form_is_only_verified_when_proved() -> None:
     expr = p("1/(1 + exp(-x))")
     assert not closed_form(expr, "x", sp.exp(x)).verified
+
+
+def test_a_power_of_a_power_prints_with_brackets_that_keep_its_meaning() -> None:
+    x = sp.Symbol("x")
+    root = sp.Pow(x**2, sp.Rational(1, 2), evaluate=False)
+    text = print_expression(root, power_form=True)
+    assert text == "(x**2)**(1/2)"  # x**2**(1/2) would read as x**(2**(1/2))
+    assert parse_expression(text).subs(x, 3) == 3
+    step = explain_steps(parse_expression("sqrt(x^2)"), "x")
+    assert print_expression(step.rewrite, power_form=True) == "(x**2)**(1/2)"
+
+
+def test_placeholder_names_never_run_out_or_clash_with_variables() -> None:
+    crowded = parse_expression("sin(u*v*p*q*u1*u2*u3*u4*u5*u6*u7*u8)")
+    step = explain_steps(crowded, "u")
+    assert step.outer.placeholders == (sp.Symbol("u9"),)
+    pair = explain_steps(parse_expression("atan2(u2*x, x^2)"), "x")
+    assert pair.outer.placeholders == (sp.Symbol("u1"), sp.Symbol("u3"))

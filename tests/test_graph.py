@@ -14,7 +14,7 @@ from external_tools import require
 from diffcheck import graph as graph_module
 from diffcheck.cases import load_case_file
 from diffcheck.errors import DiffcheckError
-from diffcheck.graph import graph_dot, render_graph
+from diffcheck.graph import graph_dot, node_names, render_graph
 from diffcheck.parse import parse_expression
 from diffcheck.trees import nodes_in_order
 
@@ -72,3 +72,11 @@ def test_render_graph_without_dot(monkeypatch: pytest.MonkeyPatch) -> None:
         "Graphviz's dot is not installed, so no SVG can be drawn (install graphviz, or "
         "write a .dot file)"
     )
+
+
+def test_nodes_are_named_only_for_intermediates_they_stand_for_at_every_use() -> None:
+    x, y, u, v = sp.symbols("x y u v")
+    chain = node_names(sp.sin(v), [(u, x * y), (v, sp.tanh(u))])
+    assert chain == {x * y: "u", sp.tanh(x * y): "v"}
+    assert node_names(u + sp.sin(u), [(u, x + y)]) == {}  # merged: x + y + sin(x + y)
+    assert node_names(u * x, [(u, x)]) == {}  # u is x's own node

@@ -197,7 +197,8 @@ def test_implementation_reference_syntax_is_checked_when_loading(tmp_path: Path)
     ]
 
 
-def test_no_import_refuses_before_importing(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("command", [["check"], ["latex", "-o", "out.tex"]])
+def test_no_import_refuses_before_importing(tmp_path: Path, monkeypatch, command) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tripwire_ops.py").write_text(
         "open('IMPORTED', 'w').close()\ndef f(x):\n    return {'x': x}\n", encoding="utf-8"
@@ -206,10 +207,10 @@ def test_no_import_refuses_before_importing(tmp_path: Path, monkeypatch) -> None
         "cases:\n  - name: c\n" + SIGMOID + "    implementation: {gradient: 'tripwire_ops:f'}\n",
         encoding="utf-8",
     )
-    result = CliRunner().invoke(main, ["check", str(tmp_path / "case.yaml"), "--no-import"])
+    result = CliRunner().invoke(main, [*command, str(tmp_path / "case.yaml"), "--no-import"])
     assert result.exit_code == 2
     assert (
         f"{tmp_path / 'case.yaml'}:5:21: implementation gradient: 'tripwire_ops:f' is not "
         "imported: importing code named by case files is disabled (--no-import)"
-    ) in result.stdout
+    ) in result.output
     assert not (tmp_path / "IMPORTED").exists() and "tripwire_ops" not in sys.modules

@@ -56,6 +56,8 @@ def test_table_functions_print_with_their_rule_name(name: str) -> None:
         ("polygamma(2, x)", r"\psi^{(2)}\left(x\right)"),
         ("exp(-x)", r"e^{- x}"),
         ("ŷ1 + σ", r"\hat{y}_{1} + \sigma"),
+        # a power of a name that carries its own superscript goes on the whole call
+        ("erfinv(x)^2", r"\left(\operatorname{erf}^{-1}\left(x\right)\right)^{2}"),
     ],
 )
 def test_latex_expression(text: str, latex: str) -> None:
@@ -66,6 +68,20 @@ def test_power_form_keeps_powers() -> None:
     expr = parse_expression("-1/(1 + exp(-x))^2")
     assert latex_expression(expr) == r"- \frac{1}{\left(1 + e^{- x}\right)^{2}}"
     assert latex_expression(expr, power_form=True) == r"- \left(1 + e^{- x}\right)^{-2}"
+    root = sp.Pow(sp.exp(x), sp.Rational(1, 2), evaluate=False)
+    assert latex_expression(root, power_form=True) == r"\left(e^{x}\right)^{\frac{1}{2}}"
+
+
+def test_powers_of_superscripted_bases_compile(tmp_path: Path) -> None:
+    require("pdflatex", "pdftoppm")
+    texts = ["erfinv(x)", "sqrt(exp(x))", "exp(exp(x))^(1/2)", "1/sqrt(a__2)", "erfinv(x)^3"]
+    expressions = [parse_expression(text) for text in texts]
+    body = "".join(
+        derivation_latex(explain_expression(expr, sorted(map(str, expr.free_symbols))))
+        for expr in expressions
+    )
+    _compile(latex_document([])[: -len("\\end{document}\n")] + body + "\\end{document}\n",
+             tmp_path)  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,24 @@ def test_an_intermediate_merged_into_its_user_still_gets_its_adjoint() -> None:
     assert relay.node("x").adjoint == 6.0
 
 
+@pytest.mark.parametrize(
+    ("function", "definition", "point", "adjoint"),
+    [
+        # u + sin(u) is x + y + sin(x + y) written out: the node x + y has sin's share
+        ("u + sin(u)", "x + y", {"x": 0.5, "y": 0.5}, 1 + math.cos(1.0)),
+        ("u*x", "x", {"x": 0.5}, 0.5),  # an intermediate naming a variable
+    ],
+)
+def test_an_intermediate_s_adjoint_counts_every_use_of_it(
+    function: str, definition: str, point: dict[str, float], adjoint: float
+) -> None:
+    u = sp.Symbol("u")
+    defined = parse_expression(definition)
+    derivations = explain_where(parse_expression(function), [("u", defined)], {u: defined},
+                                sorted(point))  # fmt: skip
+    assert relay_at(derivations, point).node("u").adjoint == pytest.approx(adjoint, rel=1e-15)
+
+
 def test_a_variable_the_output_does_not_use_has_no_adjoint() -> None:
     x, y = sp.symbols("x y")
     relay = relay_at(explain_where(x**2, [], {}, ["x"]), {"x": 1.0, "y": 2.0})

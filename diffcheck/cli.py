@@ -28,7 +28,7 @@ from .oracles.external import FRAMEWORKS, INSTALL, available
 from .parallel import Run, resolve_jobs, run_checks
 from .parse import parse_expression
 from .progress import ProgressBar, wants_progress
-from .relay import complete_point, parse_point, relay_at
+from .relay import complete_point, parse_point, point_warnings, relay_at
 from .report import diagnostics, render_text
 from .scaffold import write_example
 from .schema import render_schema
@@ -241,6 +241,11 @@ def _point(at: str | None, variables: list[str], fixed: dict[str, float]) -> dic
         raise click.BadParameter(str(error), param_hint="--at") from None
 
 
+def _warn_about_point(function: sp.Expr, point: dict[str, float]) -> None:
+    for warning in point_warnings(function, point):
+        click.echo(f"warning: {warning}", err=True)
+
+
 _STEPS_HELP = "Show every rule applied, step by step (outer and inner derivatives, ...)."
 _AT_HELP = (
     "A point, NAME=VALUE,...: show each node's forward value and the adjoint flowing "
@@ -295,6 +300,8 @@ def derive(
     except DiffcheckError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
+    if point is not None:
+        _warn_about_point(case.resolve(case.function.expr) if case else expr, point)
     if output_format == "json":
         about = [("file", case.file), ("case", case.name)] if case else []
         click.echo(derivation_report.render_json(derivations, relay, about))
@@ -419,6 +426,7 @@ def graph(case_file: str, case_name: str | None, at: str | None, output: str | N
         function, title, fixed, names = _parse_or_exit(case_file), "expression", {}, {}
         variables = sorted(s.name for s in function.free_symbols)
     point = _point(at, variables, fixed)
+    _warn_about_point(function, point)
     dot = graph_dot(function, variables, list(point.values()), names, title)
     if output is None:
         click.echo(dot, nl=False)

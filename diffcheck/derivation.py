@@ -307,7 +307,9 @@ def _at_point(derivation: Derivation, relay: Relay) -> str:
     if value is None:
         return f"{adjoint} (reverse mode)"
     count = sum(len(path) for path in derivation.paths)
-    what = f"the product of {count} factors" if len(derivation.paths) == 1 else "the chain"
+    what = "the chain"
+    if len(derivation.paths) == 1:
+        what = "the one factor" if count == 1 else f"the product of {count} factors"
     return f"{what} is {format_number(value)} (reverse mode: {adjoint})"
 
 

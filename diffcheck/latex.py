@@ -102,9 +102,11 @@ def escape_text(text: str) -> str:
     for char in text:
         if char in _SPECIALS:
             pieces.append(_SPECIALS[char])
-        elif char.isascii():
+        elif char in "\n\t":
+            pieces.append(" ")
+        elif char.isascii() and char.isprintable():
             pieces.append(char)
-        else:
+        else:  # a control character stops pdflatex: shown by its code point
             pieces.append(_escape_unicode(char))
     return "".join(pieces)
 

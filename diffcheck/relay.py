@@ -21,9 +21,10 @@ from .errors import DiffcheckError
 from .oracles.program import Program
 from .oracles.reverse import ReverseMode
 from .parse import parse_expression
+from .symbolic import KINK_ULPS, format_expression, kink_expressions
 from .trees import nodes_in_order, substitute
 
-__all__ = ["NodeValue", "Relay", "complete_point", "parse_point", "relay_at"]
+__all__ = ["NodeValue", "Relay", "complete_point", "parse_point", "point_warnings", "relay_at"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,26 @@ def _evaluate(exprs: Sequence[sp.Expr], variables: list[str], column: list[float
     program = Program(list(exprs), variables)
     points = np.asarray(column, dtype=float).reshape(-1, 1)
     return [float(values[0]) for values in program.evaluate(points)]
+
+
+def point_warnings(function: sp.Expr, point: Mapping[str, float]) -> list[str]:
+    """Why values at `point` may mislead: the function is not finite there, or the point
+    is on a kink (relu at 0), where no derivative may exist and the adjoints shown take
+    one side."""
+    names, column = list(point), list(point.values())
+    warnings = []
+    value = _evaluate([function], names, column)[0]
+    if not math.isfinite(value):
+        warnings.append(f"the function is {value} at this point: outside its domain")
+    kinks = kink_expressions(function)
+    scale = KINK_ULPS * np.finfo(float).eps * max([1.0, *map(abs, column)])
+    for kink, at in zip(kinks, _evaluate(list(kinks), names, column), strict=True):
+        if abs(at) <= scale:
+            warnings.append(
+                f"{format_expression(kink)} is 0 at this point: the function may not be "
+                "differentiable here (the adjoints shown take one side)"
+            )
+    return warnings
 
 
 def relay_at(derivations: Mapping[str, Derivation], point: Mapping[str, float]) -> Relay:

@@ -18,6 +18,7 @@ from .rules import PRIMITIVES, RULES, TableFunction, rule_for
 from .trees import call, nodes_in_order, substitute, symbols_in, too_large_to_print
 
 __all__ = [
+    "KINK_ULPS",
     "DEFAULT_PROOF_BUDGET",
     "derive_gradient",
     "expand_definitions",
@@ -119,6 +120,9 @@ def derive_gradient(expr: sp.Expr, wrt: Sequence[str]) -> dict[str, sp.Expr]:
     with deep_recursion():
         return {name: substitute(adjoints.get(sp.Symbol(name), sp.Integer(0)), back)
                 for name in wrt}  # fmt: skip
+
+
+KINK_ULPS = 64.0  # a kink expression this close to 0 (in ulps of the point) is at the kink
 
 
 def kink_expressions(expr: sp.Expr, wrt: Sequence[str] | None = None) -> tuple[sp.Expr, ...]:

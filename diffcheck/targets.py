@@ -22,7 +22,7 @@ def is_case_file(text: str) -> bool:
     >>> is_case_file("cases/neuron.yaml"), is_case_file("sigmoid(x)")
     (True, False)
     """
-    return text.endswith(CASE_SUFFIXES)
+    return text.lower().endswith(CASE_SUFFIXES)
 
 
 def select_case(path: str, name: str | None) -> Case:

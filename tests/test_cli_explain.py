@@ -189,3 +189,23 @@ def test_graph_refuses_a_file_name_it_cannot_write_in_its_format(
         result.stderr
     )
     assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "warning"),
+    [
+        (["derive", "relu(x)*y", "--at", "x=0,y=2"], "warning: x is 0 at this point: the "
+         "function may not be differentiable here (the adjoints shown take one side)\n"),
+        (["graph", "max(x, y)", "--at", "x=1,y=1"], "warning: x - y is 0 at this point: the "
+         "function may not be differentiable here (the adjoints shown take one side)\n"),
+        (["derive", "log(x)", "--at", "x=-1"],
+         "warning: the function is nan at this point: outside its domain\n"),
+        (["derive", "relu(x)", "--at", "x=1"], ""),
+    ],
+)  # fmt: skip
+def test_a_point_on_a_kink_or_outside_the_domain_is_warned_about(
+    runner: CliRunner, command: list[str], warning: str
+) -> None:
+    result = runner.invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == warning

@@ -95,6 +95,7 @@ def test_powers_of_superscripted_bases_compile(tmp_path: Path) -> None:
         ("E = ½ Σ (ŷᵢ − yᵢ)²", r"E = $\frac{1}{2}$ $\Sigma$ (\^{y}$_{i}$ $-$ y$_{i}$)$^{2}$"),
         ("log(1 + eˣ) ≈ x, Φ, Α", r"log(1 + e$^{x}$) $\approx$ x, $\Phi$, A"),
         ("重み", r"\texttt{[U+91CD]}\texttt{[U+307F]}"),
+        ("bell\x07, two\n\nlines", r"bell\texttt{[U+0007]}, two  lines"),  # pdflatex-safe
     ],
 )
 def test_escape_text(text: str, escaped: str) -> None:

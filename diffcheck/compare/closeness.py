@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from ..casedata import Tolerance
+from ..symbolic import KINK_ULPS
 
 __all__ = [
     "FD_RTOL",
@@ -31,7 +32,6 @@ __all__ = [
 
 FD_RTOL = 1e-6  # an oracle is never asked to agree more closely than this
 FD_SAFETY = 4.0  # error bars are estimates: a disagreement must exceed this many of them
-KINK_ULPS = 64.0  # a kink expression this close to 0 (in ulps of the point) is at the kink
 # mpmath costs ~1 ms a point: at most this many doubtful points of a partial (and this
 # many non-finite function values) are re-evaluated; the rest are left out, with a warning
 MAX_REFINED = 1000

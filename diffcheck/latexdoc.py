@@ -18,7 +18,7 @@ import sympy as sp
 from .cases import InvalidCase, load_case_file
 from .chain import Derivation, explain_case
 from .check import CaseResult, Settings, check_case, find_case_files
-from .compare import Comparison, VariableResult
+from .compare import Comparison, Discrepancy, VariableResult
 from .errors import DiffcheckError
 from .latex import derivation_latex, escape_text, latex_expression, latex_number
 from .limits import BudgetExceeded, time_limit
@@ -109,7 +109,7 @@ def _point(comparison: Comparison, rows: list[int], index: int) -> str:
 def _shown(variable: VariableResult) -> list[int]:
     checked = np.flatnonzero(variable.checked)
     shown = [int(i) for i in checked[:SHOWN_POINTS]]
-    main = variable.claimed or next(iter(variable.oracles.values()), None)
+    main = _claimed(variable) or next(iter(variable.oracles.values()), None)
     worst = None if main is None else main.worst(variable.checked)
     return shown + ([worst] if worst is not None and worst not in shown else [])
 
@@ -121,7 +121,7 @@ def _row(comparison: Comparison, variable: VariableResult, index: int, rows: lis
         fd = (r"\text{unreliable}" if finite.unreliable[index] else
               rf"{latex_number(float(finite.values[index]))} \pm "
               rf"{latex_number(float(finite.error_bar[index]))}")  # fmt: skip
-    claimed = variable.claimed
+    claimed = _claimed(variable)
     claim = r"\text{---}" if claimed is None else latex_number(float(claimed.values[index]))
     error_of = claimed or finite
     error = r"\text{---}" if error_of is None else latex_number(float(error_of.abs_error[index]))
@@ -131,10 +131,14 @@ def _row(comparison: Comparison, variable: VariableResult, index: int, rows: lis
     return " & ".join(cells) + r" \\"
 
 
-def _table(result: CaseResult, variable: VariableResult) -> str:
-    comparison = result.comparison
+def _claimed(variable: VariableResult) -> Discrepancy | None:
+    """What the case claims for a partial: its formula, or its implementation's values."""
+    return variable.claimed if variable.claimed is not None else variable.implemented
+
+
+def _table(comparison: Comparison, variable: VariableResult, partial: str | None = None) -> str:
     rows = _varying(comparison)
-    partial = rf"\partial f/\partial {latex_expression(sp.Symbol(variable.name))}"
+    partial = partial or rf"\partial f/\partial {latex_expression(sp.Symbol(variable.name))}"
     proof = {True: "; proved symbolically", False: "; not proved symbolically", None: ""}
     caption = f"${partial}$ at {int(variable.checked.sum())} points{proof[variable.proved]}"
     lines = [r"\begin{center}\small\begin{tabular}{p{0.3\textwidth}rrrr}",
@@ -143,6 +147,13 @@ def _table(result: CaseResult, variable: VariableResult) -> str:
     lines.extend(_row(comparison, variable, index, rows) for index in _shown(variable))
     lines.append(r"\end{tabular}\end{center}")
     return "\n".join(lines)
+
+
+def _second_partial(pair: tuple[str, str]) -> str:
+    first, second = (latex_expression(sp.Symbol(name)) for name in pair)
+    if first == second:
+        return rf"\partial^{{2}} f/\partial {first}^{{2}}"
+    return rf"\partial^{{2}} f/\partial {first}\,\partial {second}"
 
 
 def _verification(result: CaseResult) -> list[str]:
@@ -155,7 +166,16 @@ def _verification(result: CaseResult) -> list[str]:
     fixed = [row for row in range(len(comparison.variables)) if row not in _varying(comparison)]
     if fixed and comparison.points.shape[1]:
         parts.append(f"Fixed: {_point(comparison, fixed, 0)}.\\par")
-    parts.extend(_table(result, variable) for variable in comparison.results)
+    if case.implementation is not None and isinstance(case.implementation.gradient, str):
+        code = escape_text(case.implementation.gradient)
+        parts.append(rf"Claimed: the gradient computed by \texttt{{{code}}}\par")
+    parts.extend(_table(comparison, variable) for variable in comparison.results)
+    for entry in result.second_order:
+        partial = _second_partial(entry.pair)
+        claim = latex_expression(case.hessian[entry.pair].expr)
+        parts.append(rf"Claimed: $\displaystyle {partial} = {claim}$\par")
+        parts.extend(_table(entry.comparison, variable, partial)
+                     for variable in entry.comparison.results)  # fmt: skip
     status = {"pass": "as expected", "fail": f"expected {result.expect}"}[result.status]
     evidence = escape_text(verdict.evidence or "; ".join(verdict.reasons))
     parts.append(rf"Verdict: \textbf{{{verdict.verdict}}} ({status}): {evidence}.\par")

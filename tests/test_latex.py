@@ -180,3 +180,31 @@ def test_deep_chain_compiles(tmp_path: Path) -> None:
     body = derivation_latex(derivations, relay=relay_at(derivations, {"x": 0.4}))
     _compile(latex_document([])[: -len("\\end{document}\n")] + body + "\\end{document}\n",
              tmp_path)  # fmt: skip
+
+
+def test_verification_shows_hessian_claims_and_implementations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "latex_layers.py").write_text(
+        "import numpy as np\ndef bad(x):\n    return {'x': np.exp(-x)}\n", encoding="utf-8"
+    )
+    (tmp_path / "c.yaml").write_text(
+        "cases:\n"
+        "  - name: hessian\n    function: sin(x*y)\n"
+        '    hessian: {"x,y": cos(x*y)}\n    domain: {x: [-2, 2], y: [-2, 2]}\n'
+        "    expect: incorrect\n"
+        "  - name: code\n    function: sigmoid(x)\n"
+        "    implementation: {gradient: 'latex_layers:bad'}\n    domain: {x: [-1, 1]}\n"
+        "    expect: incorrect\n",
+        encoding="utf-8",
+    )
+    entries, results = explain_paths(["c.yaml"])
+    assert [r.status for r in results] == ["pass", "pass"]
+    tex = latex_document(entries)
+    assert r"Claimed: $\displaystyle \partial^{2} f/\partial x\,\partial y = \cos" in tex
+    assert r"{$\partial^{2} f/\partial x\,\partial y$ at 64 points" in tex
+    assert r"Claimed: the gradient computed by \texttt{latex\_layers:bad}" in tex
+    code_table = tex[tex.index(r"\texttt{latex\_layers:bad}") :]
+    assert r"\text{---}$ & $" not in code_table.split(r"\end{tabular}")[0].split(r"\hline")[1]

@@ -266,13 +266,17 @@ class LatexPrinter(SympyLatexPrinter):
         return rf"\left({text}\right)" if factor.is_Add else text
 
 
+# pdflatex reads at most 200,000 characters a line, and an expression is one line
+MAX_LATEX_NODES = 20_000
+
+
 def latex_expression(expr: sp.Basic, power_form: bool = False) -> str:
     r"""
     >>> from diffcheck.parse import parse_expression as p
     >>> latex_expression(p("sigmoid(x)*(1 - sigmoid(x))"))
     '\\sigma\\left(x\\right) \\left(1 - \\sigma\\left(x\\right)\\right)'
     """
-    note = too_large_to_print(expr)
+    note = too_large_to_print(expr, MAX_LATEX_NODES)
     if note is not None:
         return rf"\text{{({note})}}"
     with deep_recursion():

@@ -69,10 +69,10 @@ def tree_size(expr: sp.Basic) -> int:
     return sizes[expr]
 
 
-def too_large_to_print(expr: sp.Basic) -> str | None:
+def too_large_to_print(expr: sp.Basic, limit: int = MAX_PRINTED_NODES) -> str | None:
     """A note saying why `expr` is not printed, or None when it is small enough."""
     size = tree_size(expr)
-    if size <= MAX_PRINTED_NODES:
+    if size <= limit:
         return None
     return f"too large to print: {size:.3g} nodes written out"
 

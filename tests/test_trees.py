@@ -9,6 +9,7 @@ from strategies import Sample, samples
 
 from diffcheck.cases import read_case_text
 from diffcheck.check import check_case
+from diffcheck.latex import latex_expression
 from diffcheck.limits import deep_recursion
 from diffcheck.parse import parse_expression
 from diffcheck.report import render_json
@@ -103,3 +104,8 @@ def test_expressions_too_large_to_print_get_a_note_instead() -> None:
     assert format_expression(big) == "<too large to print: 2.1e+06 nodes written out>"
     with deep_recursion():
         assert too_large_to_print(big) == "too large to print: 2.1e+06 nodes written out"
+    medium = x
+    for _ in range(15):  # 65535 nodes: printable as text, too long a line for pdflatex
+        medium = sp.Function("f")(medium, medium)
+    assert too_large_to_print(medium) is None
+    assert latex_expression(medium) == r"\text{(too large to print: 6.55e+04 nodes written out)}"

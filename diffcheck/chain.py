@@ -211,7 +211,7 @@ def _factor(graph: _Graph, of: sp.Symbol, by: sp.Symbol, folding: Mapping) -> Fa
     with deep_recursion():
         partial = derive_gradient(definition, [by.name])[by.name]
         expr = fold_intermediates(partial, folding)
-    steps = explain_steps(definition, by)
+    steps = explain_steps(definition, by, {str(name) for name in graph.definitions})
     names = {resolved: name for name, resolved in folding.items()}
     return Factor(of, by, expr, steps, closed_form(definition, by.name, steps.result, names))
 

@@ -104,13 +104,15 @@ class ClosedForm:
     verified: bool
 
 
-def explain_steps(expr: sp.Expr, variable: str | sp.Symbol) -> Step:
+def explain_steps(expr: sp.Expr, variable: str | sp.Symbol, taken: Iterable[str] = ()) -> Step:
     """The derivative of `expr` as a tree of rule applications.
 
     Args:
         expr: a SymPy expression built by `parse` (small: deep chains are named first,
             see `chain.explain_expression`).
         variable: the variable to differentiate with respect to.
+        taken: names placeholders must not take besides those in `expr` (the other
+            intermediates of a case).
 
     Returns:
         The root `Step`; its `result` is the derivative.
@@ -124,9 +126,9 @@ def explain_steps(expr: sp.Expr, variable: str | sp.Symbol) -> Step:
     ('chain', 'tanh', (1 - tanh(x)**2)*(1 - tanh(tanh(x))**2))
     """
     x = sp.Symbol(variable) if isinstance(variable, str) else variable
-    taken = {symbol.name for symbol in expr.free_symbols}
+    names = {symbol.name for symbol in expr.free_symbols} | set(taken)
     with deep_recursion():
-        return _Explainer(x, taken).step(expr)
+        return _Explainer(x, names).step(expr)
 
 
 class _Explainer:

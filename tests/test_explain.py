@@ -229,3 +229,8 @@ def test_placeholder_names_never_run_out_or_clash_with_variables() -> None:
     assert step.outer.placeholders == (sp.Symbol("u9"),)
     pair = explain_steps(parse_expression("atan2(u2*x, x^2)"), "x")
     assert pair.outer.placeholders == (sp.Symbol("u1"), sp.Symbol("u3"))
+
+
+def test_placeholders_avoid_the_names_they_are_told_are_taken() -> None:
+    step = explain_steps(parse_expression("sin(2*u)"), "u", taken={"u", "v"})
+    assert step.outer.placeholders == (sp.Symbol("p"),)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cases import Case, Interval, load_case_file
+from .cases import Case, Interval, InvalidCase, load_case_file
 from .check import CASE_SUFFIXES
 from .errors import CaseFileError, DiffcheckError
 from .parse import suggest
@@ -36,9 +36,14 @@ def select_case(path: str, name: str | None) -> Case:
     if not Path(path).is_file():
         raise CaseFileError(f"{path}: no such file")
     case_file = load_case_file(path)
-    if case_file.errors and (name is None or name not in {c.name for c in case_file.cases}):
-        raise CaseFileError("\n".join(str(error) for error in case_file.errors))
     names = [case.name for case in case_file.cases]
+    if name is None and case_file.errors:
+        raise CaseFileError("\n".join(str(error) for error in case_file.errors))
+    if name is not None and name not in names:  # its own errors, and the file's
+        errors = [error for entry in case_file.entries if isinstance(entry, InvalidCase)
+                  and entry.name in (name, None) for error in entry.errors]  # fmt: skip
+        if errors:
+            raise CaseFileError("\n".join(str(error) for error in errors))
     if name is None:
         if len(names) == 1:
             return case_file.cases[0]

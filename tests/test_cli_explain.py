@@ -209,3 +209,17 @@ def test_a_point_on_a_kink_or_outside_the_domain_is_warned_about(
     result = runner.invoke(main, command)
     assert result.exit_code == 0, result.output
     assert result.stderr == warning
+
+
+def test_derive_of_an_invalid_case_names_only_that_case_s_errors(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "sel.yaml"
+    path.write_text(
+        "cases:\n  - name: a\n    function: sigmod(x)\n    domain: {x: [0, 1]}\n"
+        "  - name: b\n    function: x\n    domain: {x: [0, 1], y: 2}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["derive", str(path), "--case", "a"])
+    assert result.exit_code == 2
+    assert result.stderr == f"{path}:3:15: unknown function 'sigmod' (did you mean 'sigmoid'?)\n"

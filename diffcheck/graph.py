@@ -43,10 +43,10 @@ def _number(value: float) -> str:
     return f"{value + 0.0:.6g}"  # + 0.0: no "-0"
 
 
-def _operation(node: sp.Basic) -> str:
+def _operation(node: sp.Basic, constant: bool) -> str:
     if node.is_Symbol:
         return node.name
-    if node.is_number:
+    if constant:
         return format_expression(node)
     rule = rule_for(node)
     return _OPERATORS.get(rule, rule.name if rule is not None else type(node).__name__)
@@ -106,17 +106,20 @@ def graph_dot(
     index = {node: i for i, node in enumerate(order)}
     lines = [f"digraph {_quote(title)} {{", "  rankdir=BT;",
              '  node [shape=box, style=rounded, fontname="Helvetica"];']  # fmt: skip
+    constant: dict[sp.Basic, bool] = {}  # SymPy's is_number walks every occurrence
+    for node in order:
+        constant[node] = node.is_number if not node.args else all(map(constant.get, node.args))
     for i, node in enumerate(order):
-        if node.is_number:
-            lines.append(f"  n{i} [shape=plaintext, label={_quote(_operation(node))}];")
+        if constant[node]:
+            lines.append(f"  n{i} [shape=plaintext, label={_quote(_operation(node, True))}];")
             continue
-        label = _operation(node)
+        label = _operation(node, False)
         if node in names and names[node] != label:
             label = f"{names[node]} = {label}"
         adjoint = "—" if adjoints[i] is None else _number(adjoints[i])
         text = f"{label}\nvalue {_number(values[i])}\nadjoint {adjoint}"
         shape = ", shape=ellipse" if node.is_Symbol else ""
-        peripheries = ", peripheries=2" if node == function else ""
+        peripheries = ", peripheries=2" if i == len(order) - 1 else ""  # the output
         lines.append(f"  n{i} [label={_quote(text)}{shape}{peripheries}];")
     for i, node in enumerate(order):
         lines.extend(f"  n{index[arg]} -> n{i};" for arg in dict.fromkeys(node.args))

@@ -11,7 +11,7 @@ once. Main functions: `call`, `substitute`, `nodes_in_order` and `symbols_in`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import Any
 
 import sympy as sp
@@ -32,8 +32,9 @@ __all__ = [
 MAX_PRINTED_NODES = 200_000
 
 
-def nodes_in_order(roots: Iterable[sp.Basic]) -> list[sp.Basic]:
-    """Every distinct sub-expression of `roots`, each after all of its arguments.
+def nodes_in_order(roots: Iterable[sp.Basic], known: Container[sp.Basic] = ()) -> list[sp.Basic]:
+    """Every distinct sub-expression of `roots`, each after all of its arguments; those
+    in `known` are neither listed nor entered.
 
     Iterative, so a chain of any depth is fine; shared sub-expressions appear once.
     """
@@ -46,7 +47,7 @@ def nodes_in_order(roots: Iterable[sp.Basic]) -> list[sp.Basic]:
             if expanded:
                 order.append(node)
                 continue
-            if node in seen:
+            if node in seen or node in known:
                 continue
             seen.add(node)
             stack.append((node, True))
@@ -99,37 +100,31 @@ def substitute(expr: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic
     exponential in the depth of a chain of intermediates that each use the one before
     twice.
     """
-    if not mapping:
-        return expr
+    if expr in mapping or not mapping:
+        return mapping.get(expr, expr)
     new: dict[sp.Basic, sp.Basic] = {}
     facts: dict[sp.Basic, tuple[bool, bool]] = {}  # node -> (holds a call, holds a symbol)
 
-    def facts_of(node: sp.Basic) -> tuple[bool, bool]:
-        known = facts.get(node)
-        if known is None:
-            for sub in nodes_in_order([node]):
-                if sub not in facts:
-                    inner = [facts[arg] for arg in sub.args]
-                    facts[sub] = (
-                        isinstance(sub, sp.Function) or any(c for c, _ in inner),
-                        sub.is_Symbol or any(s for _, s in inner),
-                    )
-            known = facts[node]
-        return known
+    def learn(root: sp.Basic) -> None:  # the facts of each node not met before, once
+        for node in nodes_in_order([root], known=facts):
+            inner = [facts[arg] for arg in node.args]
+            facts[node] = (isinstance(node, sp.Function) or any(c for c, _ in inner),
+                           node.is_Symbol or any(s for _, s in inner))  # fmt: skip
 
-    for node in nodes_in_order([expr]):
-        if node in mapping:
+    def replaced(node: sp.Basic) -> sp.Basic:
+        if node not in new:  # a key of `mapping`
             new[node] = mapping[node]
-        elif node.args:
-            args = [new[arg] for arg in node.args]
-            if all(arg is old for arg, old in zip(args, node.args, strict=True)):
-                new[node] = node
-                continue
-            inner = [facts_of(arg) for arg in args]
-            has_call = any(c for c, _ in inner)
-            constant = not any(s for _, s in inner)
+            learn(new[node])
+        return new[node]
+
+    for node in nodes_in_order([expr], known=mapping):  # replaced parts are not entered
+        args = [replaced(arg) for arg in node.args]
+        if all(arg is old for arg, old in zip(args, node.args, strict=True)):
+            new[node] = node
+        else:
+            has_call = any(facts[arg][0] for arg in args)
+            constant = not any(facts[arg][1] for arg in args)
             written = _as_written(node.func, has_call, constant)
             new[node] = node.func(*args, evaluate=False) if written else node.func(*args)
-        else:
-            new[node] = node
+        learn(new[node])  # SymPy may have flattened it into nodes not met yet
     return new[expr]

@@ -80,3 +80,10 @@ def test_nodes_are_named_only_for_intermediates_they_stand_for_at_every_use() ->
     assert chain == {x * y: "u", sp.tanh(x * y): "v"}
     assert node_names(u + sp.sin(u), [(u, x + y)]) == {}  # merged: x + y + sin(x + y)
     assert node_names(u * x, [(u, x)]) == {}  # u is x's own node
+
+
+def test_a_chain_deeper_than_python_s_recursion_limit_is_drawn() -> None:
+    depth = 999  # the parser's limit; SymPy's == recursed out near 330
+    dot = graph_dot(parse_expression("tanh(" * depth + "x" + ")" * depth), ["x"], [0.5])
+    assert dot.count("label=") == depth + 1
+    assert dot.count("peripheries=2") == 1

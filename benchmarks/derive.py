@@ -24,11 +24,11 @@ from pathlib import Path
 import sympy as sp
 from sympy.core.cache import clear_cache
 
-from diffcheck.chain import explain_expression
-from diffcheck.derivation import render_text
-from diffcheck.parse import parse_expression
-from diffcheck.symbolic import derive_gradient, format_expression
-from diffcheck.trees import nodes_in_order
+from diffcheck.explain.chain import explain_expression
+from diffcheck.report.derivation import render_text
+from diffcheck.symbolic.derive import derive_gradient, format_expression
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.trees import nodes_in_order
 
 DEPTHS = (10, 20, 40, 80)
 FUNCTIONS = ("sigmoid", "tanh")

@@ -22,7 +22,7 @@ import sympy as sp
 from diffcheck.oracles import Problem
 from diffcheck.oracles.finite import FiniteDifferences
 from diffcheck.oracles.reverse import ReverseMode
-from diffcheck.rules import Softplus
+from diffcheck.symbolic.rules import Softplus
 
 SIZES = (10, 100, 1000)
 POINTS = 1000

@@ -28,12 +28,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from diffcheck.check import Settings
-from diffcheck.parallel import run_checks
-from diffcheck.parse import parse_expression
-from diffcheck.report import render_json
-from diffcheck.rules import RULES
-from diffcheck.symbolic import derive_gradient, format_expression
+from diffcheck.report.text import render_json
+from diffcheck.run.check import Settings
+from diffcheck.run.parallel import run_checks
+from diffcheck.symbolic.derive import derive_gradient, format_expression
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.rules import RULES
 
 CASES = 200
 PER_FILE = 10

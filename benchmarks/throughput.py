@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from diffcheck.cases import load_case_file
-from diffcheck.check import Settings, check_case
+from diffcheck.cases.loader import load_case_file
+from diffcheck.run.check import Settings, check_case
 
 SIZES = (10_000, 100_000, 1_000_000)
 REPEATS = 5  # best of: the machines are noisy, the minimum is the least disturbed run

@@ -5,14 +5,14 @@ symbolically, evaluates it against independent oracles and gives each case a ver
 """
 
 from .api import GradientCheck, assert_gradient, check_gradient
-from .cases import Case, CaseFile, load_case_file
-from .chain import Derivation, explain_case, explain_expression
-from .check import CaseResult, Settings, check_case, check_paths
+from .cases.loader import Case, CaseFile, load_case_file
 from .errors import CaseFileError, DiffcheckError, ExpressionError, Location, RuleError
-from .explain import Step, explain_steps
-from .parse import parse_expression
-from .rules import RULES
-from .symbolic import derive_gradient, prove_equal
+from .explain.chain import Derivation, explain_case, explain_expression
+from .explain.steps import Step, explain_steps
+from .run.check import CaseResult, Settings, check_case, check_paths
+from .symbolic.derive import derive_gradient, prove_equal
+from .symbolic.parse import parse_expression
+from .symbolic.rules import RULES
 
 __version__ = "0.1.0"
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import yaml
 
-from .casedata import Implementation
-from .cases import read_case_text
-from .check import DEFAULT_TIMEOUT, CaseResult, Settings, check_case
+from .cases.loader import read_case_text
+from .cases.model import Implementation
 from .errors import CaseFileError
-from .report import render_case
+from .report.text import render_case
+from .run.check import DEFAULT_TIMEOUT, CaseResult, Settings, check_case
 
 __all__ = ["GradientCheck", "assert_gradient", "check_gradient"]
 

@@ -15,26 +15,26 @@ import click
 import sympy as sp
 
 from . import __version__
-from . import derivation as derivation_report
-from .cases import Case
-from .chain import explain_case, explain_expression
-from .check import DEFAULT_TIMEOUT, Settings, exit_code
-from .ci_report import Timings
+from .cases.loader import Case
+from .cases.schema import render_schema
+from .cases.settings import MAX_SAMPLES
 from .errors import EXIT_OK, EXIT_USAGE, DiffcheckError, Location
-from .formats import FORMATS, render_report
-from .graph import IMAGE_FORMATS, graph_dot, node_names, render_graph
-from .latexdoc import explain_paths, latex_document
+from .explain.chain import explain_case, explain_expression
+from .explain.graph import IMAGE_FORMATS, graph_dot, node_names, render_graph
+from .explain.relay import complete_point, parse_point, point_warnings, relay_at
 from .oracles.external import FRAMEWORKS, INSTALL, available
-from .parallel import Run, resolve_jobs, run_checks
-from .parse import parse_expression
-from .progress import ProgressBar, wants_progress
-from .relay import complete_point, parse_point, point_warnings, relay_at
-from .report import diagnostics, render_text
-from .scaffold import write_example
-from .schema import render_schema
-from .settings import MAX_SAMPLES
-from .symbolic import DEFAULT_PROOF_BUDGET, derive_gradient, format_expression
-from .targets import fixed_values, is_case_file, select_case
+from .report import derivation as derivation_report
+from .report.ci import Timings
+from .report.document import explain_paths, latex_document
+from .report.formats import FORMATS, render_report
+from .report.progress import ProgressBar, wants_progress
+from .report.scaffold import write_example
+from .report.text import diagnostics, render_text
+from .run.check import DEFAULT_TIMEOUT, Settings, exit_code
+from .run.parallel import Run, resolve_jobs, run_checks
+from .run.targets import fixed_values, is_case_file, select_case
+from .symbolic.derive import DEFAULT_PROOF_BUDGET, derive_gradient, format_expression
+from .symbolic.parse import parse_expression
 
 __all__ = ["main"]
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from .cases import Case, InvalidCase, load_case_file
-from .check import CASE_SUFFIXES, CaseResult, Settings, check_case
+from .cases.loader import Case, InvalidCase, load_case_file
 from .errors import DiffcheckError
-from .report import render_failure
+from .report.text import render_failure
+from .run.check import CASE_SUFFIXES, CaseResult, Settings, check_case
 
 __all__ = ["DEFAULT_GLOBS", "CaseFile", "CaseItem", "InvalidFileItem", "glob_to_regex"]
 

@@ -14,7 +14,7 @@ import mpmath
 import sympy as sp
 from hypothesis import strategies as st
 
-from diffcheck.rules import PRIMITIVES, RULES, Rule
+from diffcheck.symbolic.rules import PRIMITIVES, RULES, Rule
 
 VARIABLES = ("x", "y")
 ALL_RULES = (*RULES.values(), *PRIMITIVES.values())

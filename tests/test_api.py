@@ -7,7 +7,7 @@ import pytest
 
 import diffcheck
 from diffcheck import CaseFileError, assert_gradient, check_gradient
-from diffcheck.report import render_case
+from diffcheck.report.text import render_case
 
 
 def test_check_gradient_correct_formula() -> None:

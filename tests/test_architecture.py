@@ -1,14 +1,10 @@
 """Imports point down the pipeline only, and never in a circle (STYLE.md section 1).
 
-The pipeline, top to bottom:
-cli / pytest_plugin / api -> formats -> report (+ ci_report, progress, scaffold) ->
-parallel -> check -> verdict -> diagnosis -> compare -> oracles -> symbolic -> cases
-(+ casedata, case_builder, yamlnodes, implementation, schema) -> parse -> evaluate ->
-limits -> rules / errors. Explanations sit beside it: explain, chain and printing
-beside symbolic, relay and graph beside the oracles, targets beside check, derivation
-and the LaTeX modules beside report. A module may import modules below it, or beside it
-as long as no import circle forms. Every import statement counts, also those inside
-functions and under TYPE_CHECKING.
+The pipeline, top to bottom, one subpackage per stage:
+cli / api / pytest_plugin -> report -> run -> explain -> compare -> oracles -> cases ->
+arrays -> symbolic -> limits -> errors. A module may import modules of a lower stage, or of
+its own stage as long as no import circle forms. Every import statement counts, also
+those inside functions and under TYPE_CHECKING.
 """
 
 from __future__ import annotations
@@ -21,47 +17,24 @@ import pytest
 PACKAGE = "diffcheck"
 ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 
-# higher imports lower; a new module must be placed here before it may import anything
-LAYERS = {
+# higher imports lower; a new module must sit in a stage before it may import anything
+STAGES = {
     "diffcheck": 10,  # the public API re-exports; only the command line reads it (__version__)
     "diffcheck.cli": 10,
     "diffcheck.api": 10,
     "diffcheck.pytest_plugin": 10,
-    "diffcheck.formats": 9.5,  # every report format by name, for the command line
-    "diffcheck.report": 9,
-    "diffcheck.latex": 9,
-    "diffcheck.latexdoc": 9,
-    "diffcheck.derivation": 9,
-    "diffcheck.ci_report": 9,  # JUnit XML and GitHub annotations; reuses report's text
-    "diffcheck.progress": 9,  # writes a progress bar to a terminal
-    "diffcheck.scaffold": 9,  # writes the example case file of `diffcheck init`
-    "diffcheck.parallel": 8.5,  # runs check_case in worker processes
-    "diffcheck.check": 8,
-    "diffcheck.targets": 8,
-    "diffcheck.verdict": 7,
-    "diffcheck.diagnosis": 6.5,
-    "diffcheck.compare": 6,  # and every module below diffcheck/compare/
-    "diffcheck.oracles": 5,  # and every module below diffcheck/oracles/
-    "diffcheck.relay": 5,
-    "diffcheck.graph": 5,
-    "diffcheck.symbolic": 4,
-    "diffcheck.explain": 4,
-    "diffcheck.chain": 4,
-    "diffcheck.printing": 4,
-    "diffcheck.cases": 3,
-    "diffcheck.case_builder": 3,
-    "diffcheck.settings": 3,
-    "diffcheck.casedata": 3,
-    "diffcheck.implementation": 3,
-    "diffcheck.yamlnodes": 3,
-    "diffcheck.schema": 3,  # the JSON Schema, built from the key tables of cases
-    "diffcheck.parse": 2,
-    "diffcheck.evaluate": 1.5,  # one value through the rule table's mpmath kernels
+    "diffcheck.report": 9,  # text, JSON, JUnit, GitHub, LaTeX, progress: the writers
+    "diffcheck.run": 8,  # check orchestration, worker processes, case selection
+    "diffcheck.explain": 7,  # derivation steps, chains, the relay, the graph
+    "diffcheck.compare": 6,  # closeness, judging, diagnosis, verdicts
+    "diffcheck.oracles": 5,  # exact, reverse mode, finite differences, frameworks, users' code
+    "diffcheck.cases": 4,  # YAML -> validated cases
+    "diffcheck.arrays": 3,  # the array IR and its reverse mode
+    "diffcheck.symbolic": 2,  # rule table, grammar, derivatives, printing
     "diffcheck.limits": 1,
-    "diffcheck.rules": 0,
-    "diffcheck.trees": 0,  # builds and rewrites SymPy trees without slow evaluation
     "diffcheck.errors": 0,
 }
+STAGE_PACKAGES = tuple(name for name in STAGES if (ROOT / name.split(".")[-1]).is_dir())
 
 
 def _module_name(path: Path) -> str:
@@ -107,27 +80,37 @@ def imports_of(module: str) -> set[str]:
     return found
 
 
-PACKAGES = ("diffcheck.oracles", "diffcheck.compare")  # a package's layer covers its modules
-
-
 def _placed(module: str) -> str:
-    return next((p for p in PACKAGES if module.startswith(p + ".")), module)
+    """The stage a module belongs to: its subpackage, or itself at the top level."""
+    return next((p for p in STAGE_PACKAGES if module.startswith(p + ".")), module)
 
 
 def layer(module: str) -> float:
-    return LAYERS[_placed(module)]
+    return STAGES[_placed(module)]
+
+
+def test_every_stage_package_opens_with_its_contract() -> None:
+    for package in STAGE_PACKAGES:
+        doc = ast.get_docstring(ast.parse(MODULES[package].read_text(encoding="utf-8")))
+        assert doc, f"{package}/__init__.py has no docstring"
+        assert "import" in doc, f"{package}: the docstring must say which stages it may import"
+
+
+def test_top_level_holds_few_modules() -> None:
+    top = [path.name for path in ROOT.glob("*.py")]
+    assert len(top) <= 6, sorted(top)
 
 
 def test_every_module_has_a_layer() -> None:
     assert MODULES
-    unplaced = [module for module in MODULES if _placed(module) not in LAYERS]
+    unplaced = [module for module in MODULES if _placed(module) not in STAGES]
     assert unplaced == []
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_point_down(module: str) -> None:
-    if _placed(module) not in LAYERS:
-        pytest.fail(f"{module} has no layer in LAYERS")
+    if _placed(module) not in STAGES:
+        pytest.fail(f"{module} is in no stage of STAGES")
     upward = sorted(
         target
         for target in imports_of(module)
@@ -139,8 +122,9 @@ def test_imports_point_down(module: str) -> None:
 @pytest.mark.parametrize(
     ("module", "allowed"),
     [
-        ("diffcheck.rules", {"diffcheck.trees"}),  # calls are built as the parser builds them
-        ("diffcheck.trees", set()),
+        # calls are built as the parser builds them
+        ("diffcheck.symbolic.rules", {"diffcheck.symbolic.trees"}),
+        ("diffcheck.symbolic.trees", set()),
         ("diffcheck.errors", set()),
     ],
 )
@@ -170,6 +154,6 @@ def test_no_import_cycles() -> None:
 
 def test_resolve_relative_imports() -> None:
     # the walker itself: relative imports of modules and of packages
-    assert imports_of("diffcheck.oracles.finite") >= {"diffcheck.oracles"}
-    assert "diffcheck.rules" in imports_of("diffcheck.parse")
-    assert "diffcheck.symbolic" in imports_of("diffcheck.oracles")
+    assert imports_of("diffcheck.oracles.finite") >= {"diffcheck.oracles.problem"}
+    assert "diffcheck.symbolic.rules" in imports_of("diffcheck.symbolic.parse")
+    assert "diffcheck.symbolic.derive" in imports_of("diffcheck.oracles.problem")

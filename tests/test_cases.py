@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from diffcheck.cases import (
+from diffcheck.cases.loader import (
     DEFAULTS,
     Case,
     Interval,
@@ -25,7 +25,7 @@ from diffcheck.cases import (
     load_case_file,
 )
 from diffcheck.errors import CaseFileError, Location
-from diffcheck.symbolic import format_expression
+from diffcheck.symbolic.derive import format_expression
 
 DATA = Path(__file__).parent / "data"
 VALID = sorted(p.name for p in (DATA / "valid").glob("*.yaml"))
@@ -186,7 +186,7 @@ def test_load_case_file_python_tag_executes_nothing(
 def test_a_crash_while_reading_one_case_loses_that_case_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from diffcheck import case_builder
+    from diffcheck.cases import builder as case_builder
 
     def broken_hessian(self: object, wrt: tuple[str, ...]) -> dict:
         if "y" in wrt:

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from diffcheck.cases import load_case_file
-from diffcheck.chain import (
+from diffcheck.cases.loader import load_case_file
+from diffcheck.explain.chain import (
     MAX_PATHS,
     explain_case,
     explain_expression,
     explain_where,
     name_subexpressions,
 )
-from diffcheck.derivation import render_text
-from diffcheck.parse import parse_expression
-from diffcheck.symbolic import derive_gradient, fold_intermediates, prove_equal
+from diffcheck.report.derivation import render_text
+from diffcheck.symbolic.derive import derive_gradient, fold_intermediates, prove_equal
+from diffcheck.symbolic.parse import parse_expression
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "cases").glob("*.yaml"))

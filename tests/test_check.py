@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diffcheck.cases import load_case_file
-from diffcheck.check import (
+from diffcheck.cases.loader import load_case_file
+from diffcheck.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Location
+from diffcheck.run.check import (
     CaseResult,
     Settings,
     check_case,
@@ -17,7 +18,6 @@ from diffcheck.check import (
     find_case_files,
     sample_points,
 )
-from diffcheck.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Location
 
 
 def _case(folder: Path, text: str, index: int = 0):

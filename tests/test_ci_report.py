@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from diffcheck.check import CaseResult, check_paths
-from diffcheck.ci_report import Timings, render_github, render_junit
-from diffcheck.report import render_failure
+from diffcheck.report.ci import Timings, render_github, render_junit
+from diffcheck.report.text import render_failure
+from diffcheck.run.check import CaseResult, check_paths
 
 GOOD = """\
 cases:

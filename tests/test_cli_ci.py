@@ -13,8 +13,8 @@ import yaml
 from click.testing import CliRunner
 
 from diffcheck.cli import main
-from diffcheck.progress import ProgressBar, wants_progress
-from diffcheck.scaffold import EXAMPLE
+from diffcheck.report.progress import ProgressBar, wants_progress
+from diffcheck.report.scaffold import EXAMPLE
 
 CASES = """\
 cases:

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from external_tools import require
 
-from diffcheck import graph as graph_module
 from diffcheck.cli import main
+from diffcheck.explain import graph as graph_module
 
 NEURON = Path(__file__).parent / "data" / "explain" / "neuron.yaml"
 TWO_CASES = """\

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from diffcheck.cases import Tolerance
+from diffcheck.cases.loader import Tolerance
 from diffcheck.compare import Comparison, compare_gradient, excess
 from diffcheck.oracles import Problem
-from diffcheck.parse import parse_expression
+from diffcheck.symbolic.parse import parse_expression
 
 DEFAULT = Tolerance(rtol=1e-7, atol=1e-12)
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from golden_files import compare_golden
 
 from diffcheck.cli import main
-from diffcheck.explain import PRIMITIVE_RULES
-from diffcheck.rules import RULES
+from diffcheck.explain.steps import PRIMITIVE_RULES
+from diffcheck.symbolic.rules import RULES
 
 EXPLAIN = Path(__file__).parent / "data" / "explain"
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffcheck.cases import Tolerance
+from diffcheck.cases.loader import Tolerance
 from diffcheck.compare import compare_gradient
-from diffcheck.diagnosis import diagnose
+from diffcheck.compare.diagnosis import diagnose
+from diffcheck.compare.verdict import decide_verdict
 from diffcheck.oracles import Estimate, Problem
 from diffcheck.oracles.finite import FiniteDifferences
 from diffcheck.oracles.reverse import ReverseMode
-from diffcheck.parse import parse_expression
-from diffcheck.verdict import decide_verdict
+from diffcheck.symbolic.parse import parse_expression
 
 DEFAULT = Tolerance(rtol=1e-7, atol=1e-12)
 EVIDENCE = (

@@ -12,12 +12,12 @@ from hypothesis import given
 from strategies import VARIABLES, Sample, samples
 
 from diffcheck.errors import RuleError
-from diffcheck.explain import closed_form, explain_steps, recognise, recognise_nodes
+from diffcheck.explain.steps import closed_form, explain_steps, recognise, recognise_nodes
 from diffcheck.oracles.program import Program
-from diffcheck.parse import parse_expression
-from diffcheck.printing import print_expression
-from diffcheck.rules import RULES, Rule, rule_for
-from diffcheck.symbolic import derive_gradient, local_partial
+from diffcheck.symbolic.derive import derive_gradient, local_partial
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.printing import print_expression
+from diffcheck.symbolic.rules import RULES, Rule, rule_for
 
 x, u, v = sp.symbols("x u v")
 sigmoid = RULES["sigmoid"].function

@@ -17,12 +17,12 @@ import sympy as sp
 from click.testing import CliRunner
 from strategies import interval
 
-from diffcheck.check import Settings, check_case
 from diffcheck.cli import main
 from diffcheck.oracles import Problem
 from diffcheck.oracles.exact import Exact
 from diffcheck.oracles.external import FRAMEWORKS, KERNELS, ExternalAutodiff
-from diffcheck.rules import RULES, Rule
+from diffcheck.run.check import Settings, check_case
+from diffcheck.symbolic.rules import RULES, Rule
 
 
 def _framework(name: str) -> types.ModuleType:
@@ -70,7 +70,7 @@ def test_framework_nan_is_reported(framework: str, tmp_path) -> None:
     path = tmp_path / "case.yaml"
     path.write_text("cases:\n  - name: c\n    function: log(1 + exp(x))\n    points: [{x: 800}]"
                     "\n    samples: 0\n", encoding="utf-8")  # fmt: skip
-    from diffcheck.cases import load_case_file
+    from diffcheck.cases.loader import load_case_file
 
     (case,) = load_case_file(path).cases
     result = check_case(case, Settings(autodiff=(framework,)))
@@ -87,7 +87,7 @@ def test_framework_precision_loss_is_the_odd_one_out(framework: str, tmp_path) -
     path = tmp_path / "case.yaml"
     path.write_text("cases:\n  - name: c\n    function: tanh(x)\n    points: [{x: 25}]\n"
                     "    samples: 0\n    tolerance: {atol: 0}\n", encoding="utf-8")  # fmt: skip
-    from diffcheck.cases import load_case_file
+    from diffcheck.cases.loader import load_case_file
 
     (case,) = load_case_file(path).cases
     result = check_case(case, Settings(autodiff=(framework,)))
@@ -112,7 +112,7 @@ def test_missing_framework_is_a_usage_error(monkeypatch, tmp_path) -> None:
 
 def test_framework_failure_is_reported_not_raised(monkeypatch, tmp_path) -> None:
     _framework("torch")
-    from diffcheck.cases import load_case_file
+    from diffcheck.cases.loader import load_case_file
     from diffcheck.oracles import external
 
     def broken(f, x):

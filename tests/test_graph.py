@@ -11,12 +11,12 @@ import pytest
 import sympy as sp
 from external_tools import require
 
-from diffcheck import graph as graph_module
-from diffcheck.cases import load_case_file
+from diffcheck.cases.loader import load_case_file
 from diffcheck.errors import DiffcheckError
-from diffcheck.graph import graph_dot, node_names, render_graph
-from diffcheck.parse import parse_expression
-from diffcheck.trees import nodes_in_order
+from diffcheck.explain import graph as graph_module
+from diffcheck.explain.graph import graph_dot, node_names, render_graph
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.trees import nodes_in_order
 
 NEURON = Path(__file__).parent / "data" / "explain" / "neuron.yaml"
 ARTICLE = {"w0": -0.5, "w1": 0.4, "w2": 0.6, "w3": 0.3, "x1": 1.0, "x2": 0.0, "x3": 0.0, "t": 1.0}

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diffcheck.cases import load_case_file
-from diffcheck.check import Settings, check_case
+from diffcheck.cases.loader import load_case_file
 from diffcheck.oracles import Problem
 from diffcheck.oracles.exact import Exact
 from diffcheck.oracles.finite import FiniteDifferences
 from diffcheck.oracles.reverse import ForwardOverReverse
-from diffcheck.parse import parse_expression
-from diffcheck.report import render_json, render_text
+from diffcheck.report.text import render_json, render_text
+from diffcheck.run.check import Settings, check_case
+from diffcheck.symbolic.parse import parse_expression
 
 SIGMOID_MIXED = (
     "3*x^2 + sigmoid(x*y)*(1 - sigmoid(x*y)) + x*y*sigmoid(x*y)*(1 - sigmoid(x*y))"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from diffcheck.cases import load_case_file
-from diffcheck.check import Settings, check_case
+from diffcheck.cases.loader import load_case_file
 from diffcheck.cli import main
-from diffcheck.report import render_json
+from diffcheck.report.text import render_json
+from diffcheck.run.check import Settings, check_case
 
 OPS = """\
 import numpy as np

@@ -13,13 +13,13 @@ import sympy as sp
 from external_tools import require
 from golden_files import compare_golden
 
-from diffcheck.cases import load_case_file
-from diffcheck.chain import explain_case, explain_expression
-from diffcheck.latex import derivation_latex, escape_text, latex_expression
-from diffcheck.latexdoc import explain_paths, latex_document
-from diffcheck.parse import parse_expression
-from diffcheck.relay import relay_at
-from diffcheck.rules import RULES, TableFunction
+from diffcheck.cases.loader import load_case_file
+from diffcheck.explain.chain import explain_case, explain_expression
+from diffcheck.explain.relay import relay_at
+from diffcheck.report.document import explain_paths, latex_document
+from diffcheck.report.latex import derivation_latex, escape_text, latex_expression
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.rules import RULES, TableFunction
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "cases").glob("*.yaml"))

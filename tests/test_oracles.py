@@ -14,7 +14,7 @@ from diffcheck.oracles import Problem
 from diffcheck.oracles.exact import Exact, ExactValues, refine_at
 from diffcheck.oracles.finite import FiniteDifferences
 from diffcheck.oracles.program import Program
-from diffcheck.parse import parse_expression
+from diffcheck.symbolic.parse import parse_expression
 
 x, y = sp.symbols("x y")
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from diffcheck import parallel
-from diffcheck.cases import load_case_file
-from diffcheck.check import Settings, check_case, check_paths
-from diffcheck.parallel import resolve_jobs, run_checks
-from diffcheck.report import render_json, render_text
+from diffcheck.cases.loader import load_case_file
+from diffcheck.report.text import render_json, render_text
+from diffcheck.run import parallel
+from diffcheck.run.check import Settings, check_case, check_paths
+from diffcheck.run.parallel import resolve_jobs, run_checks
 
 CASES = """\
 cases:
@@ -129,8 +129,8 @@ def test_workers_start_by_any_method(folder: Path, method: str) -> None:
         pytest.skip(f"{method} is not available on this platform")
     script = (
         "import multiprocessing, sys\n"
-        "from diffcheck.parallel import run_checks\n"
-        "from diffcheck.report import render_json\n"
+        "from diffcheck.run.parallel import run_checks\n"
+        "from diffcheck.report.text import render_json\n"
         f"multiprocessing.set_start_method({method!r})\n"
         "print(render_json(run_checks(sys.argv[1:], jobs=2).results))\n"
     )

@@ -10,9 +10,9 @@ from hypothesis import given
 from strategies import samples
 
 from diffcheck.errors import ExpressionError, Location
-from diffcheck.parse import FUNCTION_NAMES, parse_expression, suggest
-from diffcheck.rules import RULES
-from diffcheck.symbolic import format_expression
+from diffcheck.symbolic.derive import format_expression
+from diffcheck.symbolic.parse import FUNCTION_NAMES, parse_expression, suggest
+from diffcheck.symbolic.rules import RULES
 
 x, y, z = sp.symbols("x y z")
 F = {name: rule.function for name, rule in RULES.items()}

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from diffcheck.cases import load_case_file
-from diffcheck.chain import explain_case, explain_expression, explain_where
-from diffcheck.derivation import chain_value
-from diffcheck.parse import parse_expression
-from diffcheck.relay import complete_point, parse_point, relay_at
-from diffcheck.symbolic import derive_gradient
+from diffcheck.cases.loader import load_case_file
+from diffcheck.explain.chain import explain_case, explain_expression, explain_where
+from diffcheck.explain.relay import complete_point, parse_point, relay_at
+from diffcheck.report.derivation import chain_value
+from diffcheck.symbolic.derive import derive_gradient
+from diffcheck.symbolic.parse import parse_expression
 
 NEURON = Path(__file__).parent / "data" / "explain" / "neuron.yaml"
 ARTICLE = {"w0": -0.5, "w1": 0.4, "w2": 0.6, "w3": 0.3, "x1": 1.0, "x2": 0.0, "x3": 0.0, "t": 1.0}

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from diffcheck.check import CaseResult, check_paths
 from diffcheck.errors import DiffcheckError, Location
-from diffcheck.report import JSON_VERSION, diagnostics, render_json, render_text, summary
+from diffcheck.report.text import JSON_VERSION, diagnostics, render_json, render_text, summary
+from diffcheck.run.check import CaseResult, check_paths
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"

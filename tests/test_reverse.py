@@ -14,8 +14,8 @@ from strategies import ALL_RULES, CTX, VARIABLES, Sample, interval, samples
 from diffcheck.oracles import Problem
 from diffcheck.oracles.program import Program
 from diffcheck.oracles.reverse import ReverseMode
-from diffcheck.parse import parse_expression
-from diffcheck.rules import Rule
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.rules import Rule
 
 REVERSE = ReverseMode()
 

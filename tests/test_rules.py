@@ -14,8 +14,8 @@ import pytest
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
-from diffcheck.parse import CONSTANTS
-from diffcheck.rules import OUT, PRIMITIVES, RULES, XI, Rule, TableFunction, X, rule_for
+from diffcheck.symbolic.parse import CONSTANTS
+from diffcheck.symbolic.rules import OUT, PRIMITIVES, RULES, XI, Rule, TableFunction, X, rule_for
 
 ALL_RULES = (*RULES.values(), *PRIMITIVES.values())
 POINTS_PER_RULE = 6

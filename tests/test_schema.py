@@ -10,10 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from diffcheck import cases
+from diffcheck.cases import loader as cases
+from diffcheck.cases.schema import SCHEMA_DIALECT, case_file_schema, render_schema
 from diffcheck.cli import main
-from diffcheck.scaffold import EXAMPLE
-from diffcheck.schema import SCHEMA_DIALECT, case_file_schema, render_schema
+from diffcheck.report.scaffold import EXAMPLE
 
 jsonschema = pytest.importorskip("jsonschema", reason="pip install -e '.[test]' installs it")
 
@@ -110,7 +110,7 @@ def test_schema_names_every_key_of_the_loader_tables() -> None:
 def test_schema_fails_loudly_for_a_loader_key_without_a_shape(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("diffcheck.schema.CASE_KEYS", (*cases.CASE_KEYS, "jacobian"))
+    monkeypatch.setattr("diffcheck.cases.schema.CASE_KEYS", (*cases.CASE_KEYS, "jacobian"))
     with pytest.raises(KeyError, match="no schema shape for case file key"):
         case_file_schema()
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from diffcheck.cases import load_case_file
-from diffcheck.check import check_case
+from diffcheck.cases.loader import load_case_file
 from diffcheck.cli import main
+from diffcheck.run.check import check_case
 
 REPO = Path(__file__).resolve().parent.parent
 CASE_FILES = sorted((REPO / "cases").glob("*.yaml"))

@@ -8,9 +8,7 @@ import sympy as sp
 
 from diffcheck.errors import RuleError
 from diffcheck.oracles.program import Program
-from diffcheck.parse import parse_expression
-from diffcheck.rules import RULES
-from diffcheck.symbolic import (
+from diffcheck.symbolic.derive import (
     derive_gradient,
     expand_definitions,
     fold_intermediates,
@@ -19,6 +17,8 @@ from diffcheck.symbolic import (
     nodes_in_order,
     prove_equal,
 )
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.rules import RULES
 
 x, y, z, a, b, c, w = sp.symbols("x y z a b c w")
 sigmoid, softplus, logsumexp = (RULES[n].function for n in ("sigmoid", "softplus", "logsumexp"))

@@ -7,14 +7,14 @@ import sympy as sp
 from hypothesis import given, settings
 from strategies import Sample, samples
 
-from diffcheck.cases import read_case_text
-from diffcheck.check import check_case
-from diffcheck.latex import latex_expression
+from diffcheck.cases.loader import read_case_text
 from diffcheck.limits import deep_recursion
-from diffcheck.parse import parse_expression
-from diffcheck.report import render_json
-from diffcheck.symbolic import format_expression
-from diffcheck.trees import (
+from diffcheck.report.latex import latex_expression
+from diffcheck.report.text import render_json
+from diffcheck.run.check import check_case
+from diffcheck.symbolic.derive import format_expression
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.trees import (
     MAX_PRINTED_NODES,
     call,
     nodes_in_order,

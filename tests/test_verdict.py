@@ -9,12 +9,12 @@ import sympy as sp
 from hypothesis import assume, given, settings
 from strategies import VARIABLES, Sample, samples
 
-from diffcheck.cases import Tolerance
+from diffcheck.cases.loader import Tolerance
 from diffcheck.compare import compare_gradient
+from diffcheck.compare.verdict import Verdict, decide_verdict, format_point, format_values
 from diffcheck.oracles import Problem
 from diffcheck.oracles.finite import FiniteDifferences
-from diffcheck.parse import parse_expression
-from diffcheck.verdict import Verdict, decide_verdict, format_point, format_values
+from diffcheck.symbolic.parse import parse_expression
 
 DEFAULT = Tolerance(rtol=1e-7, atol=1e-12)
 NO_ATOL = Tolerance(rtol=1e-7, atol=0.0)

@@ -1,35 +1,19 @@
-"""Comparison stage: claims and oracles against the reference, at every point.
-
-Input: a `Problem`, claimed partials (SymPy), a points array and a `Tolerance`.
-Output: a `Comparison` with one `VariableResult` per variable; `verdict` reads it.
-Main function: `compare_gradient`. Float64 decides where it is clear; wherever a value
-is non-finite or a comparison fails, both sides are re-evaluated in mpmath first.
+"""Compare stage: claims and oracles against the reference at every point, the one closeness
+test, the diagnosis of disagreeing oracles and the verdicts. May import `oracles`, `cases`,
+`arrays`, `symbolic`, `limits` and `errors`.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-
-import numpy as np
-import sympy as sp
-
-from ..casedata import Tolerance
-from ..oracles import Estimate, Oracle, Problem
-from ..oracles.exact import ExactValues
-from ..oracles.finite import FiniteDifferences
-from ..oracles.reverse import ReverseMode
-from .closeness import (
+from .gradient import (
     FD_RTOL,
     FD_SAFETY,
     MAX_REFINED,
+    ORACLES,
     Comparison,
     Discrepancy,
     VariableResult,
+    compare_gradient,
     excess,
 )
-from .judging import oracle_discrepancy, rejudge, second_opinion, wanted, widen
-from .partial import Partial, usable_points
 
 __all__ = [
     "FD_RTOL",
@@ -42,174 +26,3 @@ __all__ = [
     "compare_gradient",
     "excess",
 ]
-
-ORACLES: tuple[Oracle, ...] = (ReverseMode(), FiniteDifferences())  # beside the reference
-
-
-def compare_gradient(
-    problem: Problem,
-    claims: Mapping[str, sp.Expr],
-    points: np.ndarray,
-    tolerance: Tolerance,
-    proofs: Mapping[str, bool] | None = None,
-    oracles: Sequence[Oracle] = ORACLES,
-    labels: Mapping[str, str] | None = None,
-    implemented: Mapping[str, np.ndarray] | None = None,
-    implemented_function: np.ndarray | None = None,
-) -> Comparison:
-    """Compare every claim and every oracle with the reference at every point.
-
-    Args:
-        problem: the function and its derived gradient (the reference).
-        claims: variable -> claimed partial, already free of `where` names.
-        points: one row per variable of `problem`, one column per point.
-        tolerance: rtol and atol for claims; oracles get their own error bars on top.
-        proofs: variable -> whether the claim was proved equal symbolically.
-        oracles: the independent oracles to run.
-        labels: variable -> how messages name its partial (default ∂/∂x).
-        implemented: variable -> the partial as the user's code computes it, per point.
-        implemented_function: the function as the user's code computes it, per point.
-
-    Returns:
-        The `Comparison`, from which `verdict.decide_verdict` reads the verdict.
-    """
-    wrt = problem.wrt
-    claimed = [name for name in wrt if name in claims]
-    exprs = [problem.function, *(problem.gradient[n] for n in wrt), *(claims[n] for n in claimed)]
-    values = ExactValues(exprs, problem.variables, points)
-    usable, undefined, at_kink, overflowed, unexamined = usable_points(problem, values)
-    at_usable = points if usable.all() else points[:, usable]
-    estimates = [widen(oracle.gradient(problem, at_usable), usable) for oracle in oracles]
-    results = []
-    for slot, name in enumerate(wrt, start=1):
-        claim_slot = 1 + len(wrt) + claimed.index(name) if name in claimed else None
-        partial = Partial(values, slot, claim_slot, tolerance)
-        result = _compare_partial(
-            problem, partial, name, claims.get(name), usable, oracles, estimates,
-            (proofs or {}).get(name), (implemented or {}).get(name),
-        )  # fmt: skip
-        if labels and name in labels:
-            result = replace(result, label=labels[name])
-        results.append(result)
-    function_check = None
-    if implemented_function is not None:
-        function_check = _function_check(values, usable, implemented_function, tolerance)
-    return Comparison(
-        points,
-        problem.variables,
-        usable,
-        undefined,
-        at_kink,
-        overflowed,
-        tuple(results),
-        unexamined,
-        function_check,
-    )
-
-
-def _fixed_claim(source: str, claimed: np.ndarray, reference: np.ndarray,
-                 tolerance: Tolerance, checked: np.ndarray) -> Discrepancy:  # fmt: skip
-    """Values the user's code computed, against the reference; no mpmath for them: the
-    code's float64 result is what the code gives."""
-    no_error_bar = np.broadcast_to(0.0, reference.shape)
-    ratio = excess(claimed, reference, tolerance)
-    return Discrepancy(source, "code", claimed, reference, ratio, ~checked, no_error_bar)
-
-
-def _function_check(values: ExactValues, usable: np.ndarray, implemented: np.ndarray,
-                    tolerance: Tolerance) -> Discrepancy:  # fmt: skip
-    """The user's function against the case's, refining the case's where they differ."""
-    reference = values.values[0].copy()
-    doubtful = np.flatnonzero(usable & (excess(implemented, reference, tolerance) > 1))
-    for index in doubtful[:MAX_REFINED].tolist():
-        refined = values.refined(index)
-        if refined.converged and refined.context.isfinite(refined.values[0]):
-            reference[index] = float(refined.values[0])
-    checked = usable.copy()
-    checked[doubtful[MAX_REFINED:]] = False
-    return _fixed_claim("implementation function", implemented, reference, tolerance, checked)
-
-
-def _compare_partial(
-    problem: Problem,
-    partial: Partial,
-    name: str,
-    claim: sp.Expr | None,
-    usable: np.ndarray,
-    oracles: Sequence[Oracle],
-    estimates: list[Estimate],
-    proved: bool | None,
-    implemented: np.ndarray | None = None,
-) -> VariableResult:
-    tolerance = partial.tolerance
-    drafts = {
-        oracle.name: oracle_discrepancy(e.oracle, e.method[name], e.values[name],
-                                        e.errors[name], partial.reference, tolerance, usable)
-        for oracle, e in zip(oracles, estimates, strict=True)
-    }  # fmt: skip
-    doubtful = partial.doubtful()
-    if implemented is not None:  # where the user's code disagrees, refine the reference
-        doubtful |= excess(implemented, partial.reference, tolerance) > 1
-    for draft in drafts.values():
-        doubtful |= draft.failing
-    misjudged = partial.refine(partial.choose(doubtful & usable))
-    results, late_misjudged = _settle(problem, partial, name, claim is None, usable, oracles,
-                                      drafts)  # fmt: skip
-    misjudged += late_misjudged
-    checked = partial.checked(usable)
-    oracle_results = {
-        key: rejudge(d, partial.reference, tolerance, checked) for key, d in results.items()
-    }
-    claimed = None
-    if claim is not None:
-        no_error_bar = np.broadcast_to(0.0, partial.reference.shape)  # a formula is exact
-        claimed = Discrepancy("claim", "formula", partial.claim, partial.reference,
-                              partial.excess, ~checked, no_error_bar)  # fmt: skip
-    code = None
-    if implemented is not None:
-        code = _fixed_claim("implementation", implemented, partial.reference, tolerance, checked)
-    float64 = partial.values.values[partial.slots[0]]
-    exact = oracle_discrepancy(
-        "exact", "float64", float64, np.zeros_like(float64), partial.reference, tolerance, checked
-    )
-    return VariableResult(
-        name=name, derived=problem.gradient[name], claim=claim, reference=partial.reference,
-        checked=checked, claimed=claimed, oracles=oracle_results, proved=proved,
-        refined=len(partial.refined), artefacts=misjudged,
-        undefined=int(partial.undefined.sum()), unsettled=int(partial.unsettled.sum()),
-        unexamined=int(partial.unexamined.sum()),
-        exact=exact, implemented=code, precise=partial.precise,
-    )  # fmt: skip
-
-
-def _settle(
-    problem: Problem,
-    partial: Partial,
-    name: str,
-    unclaimed: bool,
-    usable: np.ndarray,
-    oracles: Sequence[Oracle],
-    drafts: dict[str, Discrepancy],
-) -> tuple[dict[str, Discrepancy], int]:
-    """Second opinions for the oracles' doubtful points, and the reference refined where
-    they still fail. A second opinion may contradict a float64 reference not refined yet,
-    and a refined reference may move an oracle out of tolerance: two rounds settle both.
-    """
-    results = dict(drafts)
-    misjudged = 0
-    for _ in range(2):
-        checked = partial.checked(usable)
-        for oracle in oracles:
-            draft = rejudge(results[oracle.name], partial.reference, partial.tolerance, checked)
-            results[oracle.name] = second_opinion(
-                oracle, problem, partial.values.points, name, draft,
-                wanted(draft, checked, unclaimed), partial.tolerance, checked,
-            )  # fmt: skip
-        late = np.zeros(usable.shape, dtype=bool)
-        for result in results.values():
-            late |= result.failing
-        late[partial.refined] = False
-        if not late.any():
-            break
-        misjudged += partial.refine(partial.choose(late))
-    return results, misjudged

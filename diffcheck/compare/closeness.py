@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..casedata import Tolerance
-from ..symbolic import KINK_ULPS
+from ..cases.model import Tolerance
+from ..symbolic.derive import KINK_ULPS
 
 __all__ = [
     "FD_RTOL",

@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..casedata import Tolerance
-from ..oracles import Estimate, Oracle, Problem
+from ..cases.model import Tolerance
 from ..oracles.finite import USEFUL
+from ..oracles.problem import Estimate, Oracle, Problem
 from ..oracles.program import by_chunks
 from .closeness import FD_RTOL, FD_SAFETY, MAX_REFINED, Discrepancy
 

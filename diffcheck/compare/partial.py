@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..casedata import Tolerance
-from ..oracles import Problem
+from ..cases.model import Tolerance
 from ..oracles.exact import ExactValues
 from ..oracles.finite import EPS
+from ..oracles.problem import Problem
 from ..oracles.program import by_chunks
 from .closeness import KINK_ULPS, MAX_REFINED, excess
 

@@ -16,7 +16,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import Estimate, Problem
+from .problem import Estimate, Problem
 from .program import Program
 
 EPS = float(np.finfo(np.float64).eps)

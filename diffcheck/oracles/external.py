@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..rules import PRIMITIVES
-from . import Estimate, Problem
+from ..symbolic.rules import PRIMITIVES
+from .problem import Estimate, Problem
 from .program import Program
 
 __all__ = ["FRAMEWORKS", "ExternalAutodiff", "available"]

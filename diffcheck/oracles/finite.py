@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import Estimate, Problem
+from .problem import Estimate, Problem
 from .program import CHUNK, Program
 
 __all__ = ["EPS", "USEFUL", "FiniteDifferences", "central_difference"]

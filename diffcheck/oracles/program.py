@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..evaluate import apply_mp, float_atom, mp_atom
-from ..rules import PRIMITIVES, Rule, rule_for
-from ..trees import nodes_in_order
+from ..symbolic.rules import PRIMITIVES, Rule, rule_for
+from ..symbolic.trees import nodes_in_order
+from ..symbolic.values import apply_mp, float_atom, mp_atom
 
 __all__ = ["CHUNK", "Conditioning", "Program", "by_chunks", "mark_unhealthy"]
 

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..evaluate import as_real
-from ..rules import OUT, PRIMITIVES, XI, Rule, X
-from . import Estimate, Problem
+from ..symbolic.rules import OUT, PRIMITIVES, XI, Rule, X
+from ..symbolic.values import as_real
 from .exact import settle
 from .finite import COMPLEX_STEP, EPS, central_difference
+from .problem import Estimate, Problem
 from .program import CHUNK, Program, mark_unhealthy
 
 __all__ = ["ForwardOverReverse", "ReverseMode"]

@@ -1,0 +1,139 @@
+"""The case-file data model and format tables, shared by the `cases` stage's modules.
+
+`Case` and its parts are frozen dataclasses; the key tables say which keys a file, a case,
+`defaults` and `tolerance` may have. Nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import sympy as sp
+import yaml
+
+from ..errors import DiffcheckError, Location
+from ..symbolic.trees import substitute
+from .nodes import Expression
+
+__all__ = [
+    "CASE_KEYS",
+    "DEFAULTS",
+    "DEFAULT_KEYS",
+    "EXPECTATIONS",
+    "IMPLEMENTATION_KEYS",
+    "TOLERANCE_KEYS",
+    "TOP_KEYS",
+    "Case",
+    "CaseFile",
+    "Defaults",
+    "Expression",
+    "Implementation",
+    "Interval",
+    "InvalidCase",
+    "Tolerance",
+]
+
+# The one table of defaults: what a case gets when neither it nor `defaults:` says.
+DEFAULTS = MappingProxyType({"samples": 64, "seed": 0, "rtol": 1e-7, "atol": 1e-12})
+
+CASE_KEYS = ("name", "description", "function", "where", "wrt", "gradient", "hessian",
+             "implementation", "domain", "points", "samples", "seed", "tolerance",
+             "expect")  # fmt: skip
+IMPLEMENTATION_KEYS = ("function", "gradient")
+DEFAULT_KEYS = ("samples", "seed", "tolerance", "domain", "expect")
+TOP_KEYS = ("defaults", "cases")
+TOLERANCE_KEYS = ("rtol", "atol")
+EXPECTATIONS = ("correct", "incorrect")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Closeness means |claimed - reference| <= atol + rtol * |reference|."""
+
+    rtol: float
+    atol: float
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Random points are drawn uniformly from [low, high]."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """The user's own code for a case: `module:attribute` references (from a case file)
+    or callables (from the Python API). Both take the variables as keyword arguments,
+    NumPy arrays over all points; `gradient` returns variable -> array, or a tuple in
+    `wrt` order."""
+
+    function: str | Callable[..., Any] | None
+    gradient: str | Callable[..., Any] | None
+    location: Location
+
+
+@dataclass(frozen=True)
+class Case:
+    """One validated case. `resolve` substitutes the `where` intermediates."""
+
+    file: str
+    name: str
+    location: Location
+    description: str
+    function: Expression
+    where: tuple[tuple[str, Expression], ...]
+    wrt: tuple[str, ...]
+    gradient: Mapping[str, Expression]
+    variables: tuple[str, ...]
+    domain: Mapping[str, Interval | float]
+    points: tuple[Mapping[str, float], ...]
+    samples: int
+    seed: int
+    tolerance: Tolerance
+    expect: str
+    substitutions: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
+    hessian: Mapping[tuple[str, str], Expression] = field(default_factory=dict)
+    implementation: Implementation | None = None
+
+    def resolve(self, expr: sp.Expr) -> sp.Expr:
+        """`expr` with every intermediate name replaced by what it stands for."""
+        return substitute(expr, self.substitutions)
+
+
+@dataclass(frozen=True)
+class InvalidCase:
+    """A case that could not be read or, with `name` None, a problem of the whole file."""
+
+    file: str
+    name: str | None
+    location: Location
+    errors: tuple[DiffcheckError, ...]
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    path: str
+    entries: tuple[Case | InvalidCase, ...]
+
+    @property
+    def cases(self) -> tuple[Case, ...]:
+        return tuple(entry for entry in self.entries if isinstance(entry, Case))
+
+    @property
+    def errors(self) -> tuple[DiffcheckError, ...]:
+        invalid = (entry for entry in self.entries if isinstance(entry, InvalidCase))
+        return tuple(error for entry in invalid for error in entry.errors)
+
+
+@dataclass
+class Defaults:
+    """What `defaults:` says: (value, node) pairs, so cases can point back at it."""
+
+    settings: dict[str, tuple[object, yaml.Node]] = field(default_factory=dict)
+    tolerance: dict[str, float] = field(default_factory=dict)
+    domain: dict[str, tuple[Interval | float | None, yaml.Node]] = field(default_factory=dict)

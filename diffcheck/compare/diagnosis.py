@@ -1,0 +1,264 @@
+"""Diagnosis stage: when oracles disagree, which one is the odd one out, and why.
+
+Input: a `Comparison`. For every oracle that still disagrees with the reference after
+its second opinion, each point is either backed by another oracle (the disagreeing one
+is the odd one out: a warning naming it and the likely reason) or not (the reference
+itself is in doubt: a conflict, which makes the case inconclusive). Second opinions
+that rescued an oracle are reported too (float64 rounding in reverse mode).
+Main function: `diagnose`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import mpmath
+import numpy as np
+
+from ..oracles.external import FRAMEWORKS
+from .gradient import Comparison, Discrepancy, VariableResult
+
+__all__ = [
+    "ORACLE_NAMES",
+    "Findings",
+    "backing",
+    "backing_sentence",
+    "claimed_values",
+    "diagnose",
+    "doubted",
+    "format_point",
+    "format_values",
+    "join_oracles",
+    "oracle_name",
+    "supporters",
+]
+
+ORACLE_NAMES = {
+    "finite": "finite differences",
+    "reverse": "reverse mode",
+    "exact": "float64",
+    "torch": "PyTorch autograd",
+    "jax": "JAX autodiff",
+}
+_PLURAL = {"finite"}
+_PRINTING = mpmath.MPContext()  # reads back the 25-digit values of refined points
+_PRINTING.dps = 30  # "finite differences agree", "reverse mode agrees"
+
+# why an oracle may be the odd one out, when its values are finite
+_REASONS = {
+    "finite": "its error estimate was too optimistic there (a kink or a steep feature "
+    "within the stencil?)",
+    "reverse": "the same sweep in mpmath disagrees too",
+    "torch": "it loses precision there (float64 rounding or cancellation in its formula)",
+    "jax": "it loses precision there (float64 rounding or cancellation in its formula)",
+}
+
+
+@dataclass(frozen=True)
+class Findings:
+    conflicts: tuple[str, ...]  # the reference is contradicted and nothing backs it
+    odd_ones_out: tuple[str, ...]  # an oracle disagrees where the others back the reference
+    notes: tuple[str, ...]  # second opinions that explained a disagreement away
+
+
+def format_point(variables: Sequence[str], column: np.ndarray) -> str:
+    """
+    >>> format_point(["x", "y"], np.array([0.5, -1e-7]))
+    'x=0.5, y=-1e-07'
+    """
+    return ", ".join(f"{name}={value:.6g}" for name, value in zip(variables, column, strict=True))
+
+
+def format_values(*values: float) -> tuple[str, ...]:
+    """Shortest `g` forms (up to 17 digits) in which different values print differently.
+
+    >>> format_values(1.0, 1.0 + 1e-9)
+    ('1', '1.000000001')
+    """
+    for digits in range(6, 18):
+        texts = tuple(f"{value:.{digits}g}" for value in values)
+        if len(set(texts)) == len(set(values)):
+            return texts
+    return texts
+
+
+def claimed_values(result: VariableResult, claim: Discrepancy, index: int) -> tuple[str, str]:
+    """The expected and claimed values at a point, as text that tells them apart: from
+    mpmath where it re-evaluated the point, since float64 may not hold them (1e-400)."""
+    floats = format_values(result.reference[index], claim.values[index])
+    reference_text, claimed_text = result.precise.get(index, (None, None))
+    if reference_text is None or claimed_text is None or claim.source != "claim":
+        return floats
+    reference, claimed = _PRINTING.mpf(reference_text), _PRINTING.mpf(claimed_text)
+    tiny = np.finfo(np.float64).tiny
+    held = all(np.isfinite(v) and (abs(v) >= tiny or v == m)
+               for v, m in ((result.reference[index], reference),
+                            (claim.values[index], claimed)))  # fmt: skip
+    if held and (floats[0] != floats[1] or reference == claimed):
+        return floats
+    for digits in range(6, 18):
+        texts = (_PRINTING.nstr(reference, digits), _PRINTING.nstr(claimed, digits))
+        if texts[0] != texts[1] or reference == claimed:
+            return texts
+    return texts
+
+
+def oracle_name(name: str) -> str:
+    return ORACLE_NAMES.get(name, name)
+
+
+def _verb(names: Sequence[str], singular: str, plural: str) -> str:
+    return plural if len(names) > 1 or (names and names[0] in _PLURAL) else singular
+
+
+def join_oracles(names: Sequence[str]) -> str:
+    spoken = [oracle_name(name) for name in names]
+    return spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + " and " + spoken[-1]
+
+
+def backing(result: VariableResult, excluded: str | None = None) -> np.ndarray:
+    """Points where some oracle other than `excluded` reliably agrees with the reference."""
+    backed = np.zeros(result.checked.shape, dtype=bool)
+    for name, discrepancy in result.oracles.items():
+        if name != excluded:
+            backed |= ~discrepancy.unreliable & ~discrepancy.failing
+    return backed
+
+
+def supporters(result: VariableResult, index: int) -> list[str]:
+    """The oracles that reliably agree with the reference at point `index`."""
+    return [
+        name
+        for name, d in result.oracles.items()
+        if not d.unreliable[index] and not d.failing[index]
+    ]
+
+
+def _reason(name: str, discrepancy: Discrepancy, index: int) -> str:
+    value = discrepancy.values[index]
+    if np.isnan(value):
+        return "it returns NaN there"
+    if np.isinf(value):
+        return "it overflows there"
+    second = discrepancy.second is not None and discrepancy.second[index]
+    if name == "reverse" and not second:
+        return "float64 rounding, most likely (no second opinion was taken there)"
+    return _REASONS.get(name, "it loses precision or differs there")
+
+
+def _sentence(comparison: Comparison, result: VariableResult, name: str,
+              discrepancy: Discrepancy, mask: np.ndarray) -> str:  # fmt: skip
+    index = discrepancy.worst(mask)
+    value, reference = format_values(discrepancy.values[index], result.reference[index])
+    point = format_point(comparison.variables, comparison.points[:, index])
+    count = int(mask.sum())
+    where = f"{count} point" if count == 1 else f"{count} points"
+    disagree = _verb([name], "disagrees", "disagree")
+    return (
+        f"{oracle_name(name)} {disagree} with the derived {result.label} at {where} "
+        f"(e.g. {point}: {value} vs {reference}; {discrepancy.method}): "
+        f"{_reason(name, discrepancy, index)}"
+    )
+
+
+def _rescued(comparison: Comparison, result: VariableResult, name: str,
+             discrepancy: Discrepancy) -> str | None:  # fmt: skip
+    """A note when a second method agreed where the float64 one had failed (reverse mode
+    losing precision); finite differences' routine complex step goes without saying."""
+    if discrepancy.second is None or discrepancy.first_failing is None or name == "finite":
+        return None
+    rescued = discrepancy.first_failing & discrepancy.second & ~discrepancy.failing
+    if not rescued.any():
+        return None
+    index = int(np.flatnonzero(rescued)[0])
+    point = format_point(comparison.variables, comparison.points[:, index])
+    count = int(rescued.sum())
+    where = f"{count} point" if count == 1 else f"{count} points"
+    method = discrepancy.second_method
+    second = ("the same sweep in mpmath agrees" if method == "mpmath"
+              else f"{method} agree")  # fmt: skip
+    return (
+        f"{oracle_name(name)} loses precision in float64 at {where} of {result.label} "
+        f"(e.g. {point}); {second} with the reference"
+    )
+
+
+def doubted(result: VariableResult) -> np.ndarray:
+    """Points where some oracle contradicts the reference and none backs it there."""
+    contradicted = np.zeros(result.checked.shape, dtype=bool)
+    backed = np.zeros(result.checked.shape, dtype=bool)
+    for discrepancy in result.oracles.values():
+        contradicted |= discrepancy.failing
+        backed |= ~discrepancy.unreliable & ~discrepancy.failing
+    return contradicted & ~backed
+
+
+def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
+    """A sentence for the points where oracles contradict the reference and none backs it."""
+    doubted_points = doubted(result)
+    if not doubted_points.any():
+        return None
+    index = max(np.flatnonzero(doubted_points), key=lambda i: max(
+        d.excess[i] for d in result.oracles.values() if d.failing[i]))  # fmt: skip
+    against = [name for name, d in result.oracles.items() if d.failing[index]]
+    values = ", ".join(
+        f"{oracle_name(name)} {format_values(result.oracles[name].values[index])[0]}"
+        for name in against
+    )
+    (derived,) = format_values(result.reference[index])
+    point = format_point(comparison.variables, comparison.points[:, index])
+    count = int(doubted_points.sum())
+    where = f"{count} point" if count == 1 else f"{count} points"
+    return (
+        f"{join_oracles(against)} {_verb(against, 'disagrees', 'disagree')} with the derived "
+        f"{result.label} at {where} and nothing backs it there (e.g. {point}: {values}; "
+        f"derived {derived}): the point may not be differentiable, or diffcheck's "
+        "derivation is at fault"
+    )
+
+
+def _breakdown(comparison: Comparison, result: VariableResult, name: str,
+               discrepancy: Discrepancy) -> str | None:  # fmt: skip
+    """A framework's autograd returning NaN or inf where the derivative is finite."""
+    broken = result.checked & ~np.isfinite(discrepancy.values) & np.isfinite(result.reference)
+    if name not in FRAMEWORKS or not broken.any():
+        return None
+    index = int(np.flatnonzero(broken)[0])
+    point = format_point(comparison.variables, comparison.points[:, index])
+    (value,) = format_values(result.reference[index])
+    count = int(broken.sum())
+    where = f"{count} point" if count == 1 else f"{count} points"
+    returned = "NaN" if np.isnan(discrepancy.values[index]) else "inf"
+    failure = f"; {discrepancy.method}" if discrepancy.method.startswith("failed") else ""
+    return (f"{oracle_name(name)} returns NaN or inf at {where} of {result.label} (e.g. "
+            f"{point}: {returned}, where the derivative is {value}{failure})")  # fmt: skip
+
+
+def diagnose(comparison: Comparison) -> Findings:
+    """Conflicts, odd ones out and explained disagreements of every oracle."""
+    conflicts, odd, notes = [], [], []
+    for result in comparison.results:
+        if (conflict := _conflict(comparison, result)) is not None:
+            conflicts.append(conflict)
+        for name, discrepancy in result.oracles.items():
+            if (broken := _breakdown(comparison, result, name, discrepancy)) is not None:
+                odd.append(broken)
+        for name, discrepancy in result.oracles.items():
+            if (note := _rescued(comparison, result, name, discrepancy)) is not None:
+                notes.append(note)
+            alone = discrepancy.failing & backing(result, name)
+            if alone.any():
+                sentence = _sentence(comparison, result, name, discrepancy, alone)
+                others = [n for n in result.oracles if n != name]
+                agree = _verb(others, "agrees", "agree")
+                odd.append(f"{sentence}; {join_oracles(others)} {agree} with the reference")
+    return Findings(tuple(conflicts), tuple(odd), tuple(notes))
+
+
+def backing_sentence(result: VariableResult, index: int) -> str:
+    """Who backs the expected value at a counterexample, as a clause."""
+    names = supporters(result, index)
+    if not names:
+        return "no oracle could confirm the expected value there"
+    return f"{join_oracles(names)} {_verb(names, 'agrees', 'agree')} with the expected value"

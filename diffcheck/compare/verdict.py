@@ -1,0 +1,325 @@
+"""Verdict stage: a `Comparison` -> correct, incorrect or inconclusive, with the evidence.
+
+A claim is incorrect when it differs from the reference (confirmed in mpmath) at some
+point and no oracle contradicts the reference; finite differences alone never convict.
+When the oracles contradict the reference, the case is inconclusive and says where.
+Main function: `decide_verdict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cases.loader import Tolerance
+from .diagnosis import (
+    backing,
+    backing_sentence,
+    claimed_values,
+    diagnose,
+    doubted,
+    format_point,
+    format_values,
+    join_oracles,
+    oracle_name,
+)
+from .gradient import MAX_REFINED, Comparison, Discrepancy, VariableResult
+
+__all__ = ["Counterexample", "Verdict", "combine_verdicts", "decide_verdict"]
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """The worst point of a wrong claim: both values labelled, and what the oracles say."""
+
+    variable: str
+    point: dict[str, float]
+    expected: float
+    claimed: float
+    abs_error: float
+    rel_error: float
+    oracles: tuple[tuple[str, str, float, float], ...]  # (oracle, method, value, error bar)
+    source: str = "claim"  # "claim" (a formula), "implementation" or "implementation function"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # correct | incorrect | inconclusive
+    evidence: str
+    reasons: tuple[str, ...]
+    warnings: tuple[str, ...]
+    counterexample: Counterexample | None = None
+
+
+def _points(count: int) -> str:
+    """
+    >>> _points(1), _points(3)
+    ('1 point', '3 points')
+    """
+    return f"{count} point" if count == 1 else f"{count} points"
+
+
+def _example(comparison: Comparison, mask: np.ndarray) -> str:
+    index = int(np.flatnonzero(mask)[0])
+    return format_point(comparison.variables, comparison.points[:, index])
+
+
+def _claims(result: VariableResult) -> list[Discrepancy]:
+    """What was claimed for this partial: a formula, the user's code, or both."""
+    return [d for d in (result.claimed, result.implemented) if d is not None]
+
+
+def _counterexample(comparison: Comparison, result: VariableResult, claim: Discrepancy,
+                    among: np.ndarray) -> tuple[Counterexample, float]:  # fmt: skip
+    index = claim.worst(among)
+    oracles = tuple((name, d.method, float(d.values[index]), float(d.error_bar[index]))
+                    for name, d in result.oracles.items())  # fmt: skip
+    point = dict(zip(comparison.variables, comparison.points[:, index].tolist(), strict=True))
+    example = Counterexample(
+        result.name,
+        point,
+        float(result.reference[index]),
+        float(claim.values[index]),
+        float(claim.abs_error[index]),
+        float(claim.rel_error[index]),
+        oracles,
+        claim.source,
+    )
+    return example, float(claim.excess[index])
+
+
+def _reliable(discrepancy: Discrepancy, checked: np.ndarray) -> int:
+    """The points where an oracle confirms the reference: reliable there and agreeing
+    (an odd one out disagreeing at a point confirms nothing at it)."""
+    return int((checked & ~discrepancy.unreliable & ~discrepancy.failing).sum())
+
+
+def _no_usable_points(comparison: Comparison) -> str:
+    """
+    >>> import numpy as np
+    >>> from types import SimpleNamespace as Fake
+    >>> _no_usable_points(Fake(points=np.zeros((1, 2)), undefined=np.array([True, True]),
+    ...                        unexamined=0, at_kink=np.array([False, False])))
+    'no point where the function can be checked: all 2 points are outside its domain'
+    """
+    total = comparison.points.shape[1]
+    parts = [
+        (int(comparison.undefined.sum()), "outside its domain"),
+        (comparison.unexamined, "not finite in float64 (and not re-evaluated)"),
+        (int(comparison.at_kink.sum()), "at non-differentiable places"),
+    ]
+    said = [(count, what) for count, what in parts if count]
+    if len(said) == 1:
+        count, what = said[0]
+        if count == total:
+            subject = "the only point is" if total == 1 else f"all {total} points are"
+        else:
+            subject = f"{_points(count)} {'is' if count == 1 else 'are'}"
+        return f"no point where the function can be checked: {subject} {what}"
+    clauses = [f"{count} {'is' if count == 1 else 'are'} {what}" for count, what in said]
+    return (
+        f"no point where the function can be checked: of {_points(total)}, "
+        + ", ".join(clauses[:-1])
+        + " and "
+        + clauses[-1]
+    )
+
+
+def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
+    """The verdict of CASES.md for one compared case."""
+    findings = diagnose(comparison)
+    warnings = (*_warnings(comparison, tolerance), *findings.odd_ones_out, *findings.notes)
+    results = comparison.results
+    if not comparison.usable.any():
+        return Verdict("inconclusive", "", (_no_usable_points(comparison),), warnings)
+    claimed = [r for r in results if _claims(r)]
+    absent = [r for r in claimed if not r.checked.any()]
+    if absent:
+        reason = f"{absent[0].label} does not exist at any checked point"
+        return Verdict("inconclusive", "", (reason,), warnings)
+    # a counterexample counts where nothing doubts the reference; conflicts elsewhere
+    # (another point, another variable) do not veto it, they are reported beside it
+    wrong = [(r, d, mask) for r in claimed for d in _claims(r)
+             if (mask := d.failing & ~doubted(r)).any()]  # fmt: skip
+    function = comparison.function_check
+    if function is not None and function.failing.any():
+        return _wrong_function(comparison, function, (*warnings, *findings.conflicts))
+    if wrong:
+        return _incorrect(comparison, wrong, (*warnings, *findings.conflicts))
+    if findings.conflicts:
+        return Verdict("inconclusive", "", findings.conflicts, warnings)
+    unconfirmed = [
+        r
+        for r in results
+        if not _claims(r) and not any(_reliable(d, r.checked) for d in r.oracles.values())
+    ]
+    if unconfirmed:
+        reason = (
+            f"nothing confirms the derived {unconfirmed[0].label}: no claim "
+            "was given and no oracle is reliable at any point"
+        )
+        return Verdict("inconclusive", "", (reason,), warnings)
+    return Verdict("correct", _agreement(results, function), (), warnings)
+
+
+def _incorrect(comparison: Comparison,
+               wrong: list[tuple[VariableResult, Discrepancy, np.ndarray]],
+               warnings: tuple[str, ...]) -> Verdict:  # fmt: skip
+    (example, _), result, claim, among = max(
+        ((_counterexample(comparison, r, d, m), r, d, m) for r, d, m in wrong),
+        key=lambda t: t[0][1],
+    )
+    index = claim.worst(among)
+    expected, claimed_value = claimed_values(result, claim, index)
+    point = ", ".join(f"{k}={v:.6g}" for k, v in example.point.items())
+    subject, verb = (result.label, "claimed") if claim.source == "claim" else (
+        f"the implementation's {result.label}", "returned")  # fmt: skip
+    evidence = (
+        f"counterexample at {point}: {subject} expected {expected}, {verb} {claimed_value}; "
+        f"{backing_sentence(result, index)}"
+    )
+    return Verdict("incorrect", evidence, (), warnings, example)
+
+
+def _wrong_function(comparison: Comparison, function: Discrepancy, warnings: tuple[str, ...]
+                    ) -> Verdict:  # fmt: skip
+    index = function.worst(function.failing)
+    expected, returned = format_values(function.reference[index], function.values[index])
+    point = format_point(comparison.variables, comparison.points[:, index])
+    evidence = (
+        f"counterexample at {point}: the implementation's function returned {returned}, "
+        f"the case's function is {expected}"
+    )
+    return Verdict("incorrect", evidence, (), warnings)
+
+
+def _agreement(results: Sequence[VariableResult], function: Discrepancy | None) -> str:
+    formulas = [r for r in results if r.claimed is not None]
+    parts = []
+    if formulas:
+        if all(r.proved for r in formulas):
+            parts.append("proved symbolically")
+        parts.append(f"agrees at {_points(min(int(r.checked.sum()) for r in formulas))}")
+    coded = [r for r in results if r.implemented is not None]
+    if coded:
+        agreeing = min(int(r.checked.sum()) for r in coded)
+        parts.append(f"the implementation's gradient agrees at {_points(agreeing)}")
+    if function is not None:
+        agreeing = int((~function.unreliable).sum())
+        parts.append(f"the implementation's function agrees at {_points(agreeing)}")
+    unclaimed = [r for r in results if not _claims(r)]
+    if unclaimed:
+        subject = "derived gradient" if len(unclaimed) == len(results) else "unclaimed partials"
+        parts.append(f"{subject} {_confirmation(unclaimed)}")
+    return "; ".join(parts)
+
+
+def _confirmation(unclaimed: Sequence[VariableResult]) -> str:
+    """Which oracles confirm the unclaimed partials, and at how many points: each
+    oracle's own count when they differ (an odd one out confirms fewer)."""
+    confirmed = min(int((r.checked & backing(r)).sum()) for r in unclaimed)
+    counts = {name: min(_reliable(r.oracles[name], r.checked) for r in unclaimed)
+              for name in unclaimed[0].oracles}  # fmt: skip
+    confirming = [name for name, count in counts.items() if count]
+    if all(counts[name] == confirmed for name in confirming):
+        return f"confirmed by {join_oracles(confirming)} at {_points(confirmed)}"
+    each = ", ".join(f"{oracle_name(name)} at {counts[name]}" for name in confirming)
+    return f"confirmed at {_points(confirmed)} ({each})"
+
+
+def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
+    total = comparison.points.shape[1]
+    warnings = []
+    if comparison.undefined.any():
+        warnings.append(
+            f"the function is undefined at {int(comparison.undefined.sum())} of "
+            f"{_points(total)} (e.g. {_example(comparison, comparison.undefined)}); "
+            "left out"
+        )
+    if comparison.at_kink.any():
+        count = int(comparison.at_kink.sum())
+        warnings.append(
+            f"{_points(count)} {'lies' if count == 1 else 'lie'} where the function "
+            f"is not differentiable (e.g. {_example(comparison, comparison.at_kink)}); "
+            "left out"
+        )
+    if comparison.overflowed.any():
+        example = _example(comparison, comparison.overflowed)
+        warnings.append(
+            f"the function overflows float64 at {_points(int(comparison.overflowed.sum()))} "
+            f"(e.g. {example}); it was evaluated with mpmath there"
+        )
+    if comparison.unexamined:
+        warnings.append(
+            f"the function is not finite in float64 at "
+            f"{_points(comparison.unexamined)} more, not re-evaluated in mpmath "
+            f"(at most {MAX_REFINED} are); left out"
+        )
+    for result in comparison.results:
+        warnings.extend(_variable_warnings(comparison, result, tolerance))
+    return warnings
+
+
+def _variable_warnings(
+    comparison: Comparison, result: VariableResult, tolerance: Tolerance
+) -> list[str]:
+    partial = result.label
+    warnings = []
+    if result.artefacts:
+        warnings.append(
+            f"{partial}: float64 overflows or loses all precision at "
+            f"{_points(result.artefacts)}; re-evaluated with mpmath, the claim holds "
+            "there"
+        )
+    if result.undefined:
+        warnings.append(f"{partial} does not exist at {_points(result.undefined)}; left out")
+    if result.unexamined:
+        warnings.append(
+            f"{partial}: {_points(result.unexamined)} in doubt in float64 beyond "
+            f"the {MAX_REFINED} re-evaluated in mpmath; left out"
+        )
+    if result.unsettled:
+        warnings.append(
+            f"{partial}: {_points(result.unsettled)} gave no stable value even at "
+            "960 digits; left out"
+        )
+    checked = result.checked
+    if _claims(result) and checked.any():
+        tiny = np.max(np.abs(result.reference), where=checked, initial=0.0) < tolerance.atol
+        if tiny:
+            warnings.append(
+                f"|{partial}| is below atol ({tolerance.atol:g}) at every point: "
+                "only the absolute tolerance was tested"
+            )
+        # below atol, no oracle can confirm more than the warning above already says
+        elif not any(_reliable(d, checked) for d in result.oracles.values()):
+            warnings.append(
+                f"finite differences could not confirm {partial} at any point "
+                "(their error estimate exceeds the tolerance)"
+            )
+    return warnings
+
+
+def combine_verdicts(
+    gradient: Verdict, second_order: Sequence[tuple[str, Comparison, Verdict]]
+) -> Verdict:
+    """One verdict for a case with Hessian claims: any incorrect entry makes the case
+    incorrect (the gradient's first), else any inconclusive one inconclusive."""
+    if not second_order:
+        return gradient
+    verdicts = [gradient, *(verdict for _, _, verdict in second_order)]
+    warnings = tuple(dict.fromkeys(w for verdict in verdicts for w in verdict.warnings))
+    wrong = [verdict for verdict in verdicts if verdict.verdict == "incorrect"]
+    if wrong:
+        return Verdict("incorrect", wrong[0].evidence, (), warnings, wrong[0].counterexample)
+    reasons = tuple(r for verdict in verdicts for r in verdict.reasons)
+    if reasons or any(verdict.verdict == "inconclusive" for verdict in verdicts):
+        return Verdict("inconclusive", "", reasons, warnings)
+    claimed = [r for _, comparison, _ in second_order for r in comparison.results if r.claimed]
+    proved = "proved symbolically and " if all(r.proved for r in claimed) else ""
+    agreeing = min(int(r.checked.sum()) for r in claimed)
+    labels = ", ".join(label for label, _, _ in second_order)
+    evidence = f"{gradient.evidence}; Hessian {labels}: {proved}agree at {_points(agreeing)}"
+    return Verdict("correct", evidence, (), warnings)

@@ -1,0 +1,193 @@
+"""Oracle stage, for people: a derivation's nodes at one point, forward and backward.
+
+Input: derivations (`chain.Derivation`s sharing their intermediates) and a point.
+Output: a `Relay`: the forward value of the output, of each intermediate and of each
+variable, and the adjoint flowing into it, all from one `ReverseMode().sweep`
+(backpropagation as a bucket relay); and the value of every chain factor, so that a
+vanishing product shows. `parse_point` reads "w1=0.4,x=1". Main function: `relay_at`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ..errors import DiffcheckError
+from ..oracles.program import Program
+from ..oracles.reverse import ReverseMode
+from ..symbolic.derive import KINK_ULPS, format_expression, kink_expressions
+from ..symbolic.parse import parse_expression
+from ..symbolic.trees import nodes_in_order, substitute
+from .chain import Derivation
+
+__all__ = ["NodeValue", "Relay", "complete_point", "parse_point", "point_warnings", "relay_at"]
+
+
+@dataclass(frozen=True)
+class NodeValue:
+    """One station of the relay: its definition (None for a variable), its forward
+    value and the adjoint ∂output/∂node flowing into it (None: the output does not
+    depend on it)."""
+
+    name: sp.Symbol
+    expr: sp.Expr | None
+    value: float
+    adjoint: float | None
+
+
+@dataclass(frozen=True)
+class Relay:
+    """The output first, then the intermediates from the outermost, then the variables;
+    `factors` maps (of, by) to the value of the factor ∂of/∂by at the point."""
+
+    point: tuple[tuple[str, float], ...]
+    nodes: tuple[NodeValue, ...]
+    factors: Mapping[tuple[sp.Symbol, sp.Symbol], float]
+
+    def node(self, name: sp.Symbol | str) -> NodeValue:
+        return next(n for n in self.nodes if n.name == sp.Symbol(str(name)))
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        expr = parse_expression(text)
+    except DiffcheckError:
+        expr = None
+    if expr is None or expr.free_symbols or not expr.is_number:
+        raise ValueError(f"the value of {name}, '{text}', is not a number")
+    return float(sp.N(expr))
+
+
+def parse_point(text: str) -> dict[str, float]:
+    """Read a point written NAME=VALUE,NAME=VALUE (values may be constant expressions).
+
+    Raises:
+        ValueError: naming the part that is wrong.
+
+    >>> parse_point("w1=0.4, x=-pi/2")
+    {'w1': 0.4, 'x': -1.5707963267948966}
+    """
+    point: dict[str, float] = {}
+    for part in text.split(","):
+        name, sign, value = (piece.strip() for piece in part.partition("="))
+        if not sign or not name or not value:
+            raise ValueError(f"'{part.strip()}' is not NAME=VALUE (write e.g. w1=0.4,x=1)")
+        if name in point:
+            raise ValueError(f"{name} is given twice")
+        number = _number(name, value)
+        if not math.isfinite(number):
+            raise ValueError(f"the value of {name}, '{value}', is not finite")
+        point[name] = number
+    return point
+
+
+def complete_point(
+    given: Mapping[str, float], variables: Sequence[str], fixed: Mapping[str, float]
+) -> dict[str, float]:
+    """`given` with the `fixed` values of the variables it leaves out, in `variables`
+    order.
+
+    Raises:
+        ValueError: a name that is not a variable, or variables with no value.
+
+    >>> complete_point({"w": 0.5}, ["t", "w"], {"t": 1.0})
+    {'t': 1.0, 'w': 0.5}
+    """
+    for name in given:
+        if name not in variables:
+            raise ValueError(f"{name} is not a variable here (the variables: "
+                             f"{', '.join(variables)})")  # fmt: skip
+    missing = [name for name in variables if name not in given and name not in fixed]
+    if missing:
+        raise ValueError(f"no value for {', '.join(missing)} (give every variable "
+                         f"without a fixed value, e.g. --at {missing[0]}=0.5)")  # fmt: skip
+    return {name: float(given.get(name, fixed.get(name, math.nan))) for name in variables}
+
+
+def _sweep(function: sp.Expr, variables: Sequence[str], column: Sequence[float]):
+    program = Program([function], variables)
+    values, adjoints = ReverseMode().sweep(program, column)
+    return {node: i for i, node in enumerate(nodes_in_order([function]))}, values, adjoints
+
+
+def _station(derivation: Derivation, name: sp.Symbol, point: Mapping[str, float]
+             ) -> tuple[float, float | None]:  # fmt: skip
+    """Value and adjoint of an intermediate, kept as a variable of its own for a second
+    sweep. The adjoint of its expression's node in the first sweep is not it: SymPy
+    merges a sum into the sum that uses it (u + sin(u) with u = x + y is
+    x + y + sin(x + y), where the node x + y carries only sin's share), and an
+    intermediate that names a variable (u = x) shares that variable's node."""
+    node = derivation.resolved[name]
+    kept: dict[sp.Symbol, sp.Expr] = {}
+    for other, definition in derivation.names:
+        kept[other] = other if other == name else substitute(definition, kept)
+    function = substitute(derivation.function, kept)
+    variables = [*point, name.name]
+    value = _evaluate([node], list(point), list(point.values()))[0]
+    index, _, adjoints = _sweep(function, variables, [*point.values(), value])
+    return value, adjoints[index[name]] if name in index else None
+
+
+def _evaluate(exprs: Sequence[sp.Expr], variables: list[str], column: list[float]) -> list[float]:
+    if not exprs:
+        return []
+    program = Program(list(exprs), variables)
+    points = np.asarray(column, dtype=float).reshape(-1, 1)
+    return [float(values[0]) for values in program.evaluate(points)]
+
+
+def point_warnings(function: sp.Expr, point: Mapping[str, float]) -> list[str]:
+    """Why values at `point` may mislead: the function is not finite there, or the point
+    is on a kink (relu at 0), where no derivative may exist and the adjoints shown take
+    one side."""
+    names, column = list(point), list(point.values())
+    warnings = []
+    value = _evaluate([function], names, column)[0]
+    if not math.isfinite(value):
+        warnings.append(f"the function is {value} at this point: outside its domain")
+    kinks = kink_expressions(function)
+    scale = KINK_ULPS * np.finfo(float).eps * max([1.0, *map(abs, column)])
+    for kink, at in zip(kinks, _evaluate(list(kinks), names, column), strict=True):
+        if abs(at) <= scale:
+            warnings.append(
+                f"{format_expression(kink)} is 0 at this point: the function may not be "
+                "differentiable here (the adjoints shown take one side)"
+            )
+    return warnings
+
+
+def relay_at(derivations: Mapping[str, Derivation], point: Mapping[str, float]) -> Relay:
+    """Forward values and adjoints at `point` (every variable of the function).
+
+    Args:
+        derivations: variable -> `Derivation`, as `chain.explain_*` give them.
+        point: variable -> value.
+
+    Returns:
+        The `Relay`.
+    """
+    first = next(iter(derivations.values()))
+    output = first.output
+    index, values, adjoints = _sweep(first.resolved[output], list(point), list(point.values()))
+    root = index[first.resolved[output]]
+    nodes = [NodeValue(output, first.function, values[root], 1.0)]
+    for name, definition in reversed(first.names):
+        value, adjoint = _station(first, name, point)
+        nodes.append(NodeValue(name, definition, value, adjoint))
+    for variable, value in point.items():
+        position = index.get(sp.Symbol(variable))
+        adjoint = None if position is None else adjoints[position]
+        nodes.append(NodeValue(sp.Symbol(variable), None, value, adjoint))
+    factors = {(f.of, f.by): f.expr for d in derivations.values() for f in d.factors}
+    names = [node.name.name for node in nodes]
+    column = [node.value for node in nodes]
+    factor_values = _evaluate(list(factors.values()), names, column)
+    return Relay(tuple(point.items()), tuple(nodes), dict(zip(factors, factor_values, strict=True)))

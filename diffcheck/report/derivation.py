@@ -1,0 +1,417 @@
+"""Report stage for derivations: `Derivation`s (and a `Relay`) -> text and JSON.
+
+`step_lines` lays a `Step` tree out as lines of equations (the textbook order: the
+rule, rewrites, outer and inner derivatives, their product); `render_text` and
+`render_json` give the whole derivation, and the LaTeX writer reads the same lines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import sympy as sp
+
+from ..explain.chain import Derivation, Factor
+from ..explain.relay import Relay
+from ..explain.steps import PRIMITIVE_RULES, ClosedForm, Step
+from ..symbolic.printing import print_expression
+
+__all__ = [
+    "JSON_VERSION",
+    "Derivative",
+    "Line",
+    "Partial",
+    "Product",
+    "Shown",
+    "Sum",
+    "adjoint_items",
+    "chain_items",
+    "chain_value",
+    "closed_form_line",
+    "format_number",
+    "needs_brackets",
+    "render_json",
+    "render_text",
+    "rule_label",
+    "step_lines",
+]
+
+JSON_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An expression; `power_form` keeps powers as powers (for the power rule)."""
+
+    expr: sp.Expr
+    power_form: bool = False
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """d/d(variable) of `expr` (∂ when `expr` has other variables)."""
+
+    expr: sp.Expr
+    variable: sp.Symbol
+    power_form: bool = False
+
+
+@dataclass(frozen=True)
+class Partial:
+    """∂of/∂by, the name of a factor of the chain rule."""
+
+    of: sp.Symbol
+    by: sp.Symbol
+
+
+@dataclass(frozen=True)
+class Product:
+    factors: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Sum:
+    terms: tuple[Item, ...]
+
+
+Item = Union[Shown, Derivative, Partial, Product, Sum]  # noqa: UP007 - a runtime alias
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a derivation: `items` joined by "=", under `label` at `depth`.
+
+    `where` holds the placeholders of a chain (u = 1 + exp(-x)); `rule` names the
+    rule applied; `note` is a remark in words."""
+
+    depth: int
+    items: tuple[Item, ...]
+    label: str = ""
+    where: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    rule: str | None = None
+    note: str = ""
+
+
+def rule_label(rule: str) -> str:
+    """
+    >>> rule_label("chain"), rule_label("constant"), rule_label("sigmoid")
+    ('chain rule', 'constant', 'sigmoid')
+    """
+    return f"{rule} rule" if rule in PRIMITIVE_RULES[2:] else rule
+
+
+def format_number(value: float | None) -> str:
+    """
+    >>> format_number(-0.0), format_number(1.4736394889812655e-52), format_number(None)
+    ('0', '1.47364e-52', '—')
+    """
+    return "—" if value is None else f"{value + 0.0:.6g}"  # + 0.0: no "-0"
+
+
+# ---- layout ---------------------------------------------------------------------------
+
+
+def _is_leaf(step: Step) -> bool:
+    return step.outer is None and all(t.step.rule in ("constant", "variable") for t in step.terms)
+
+
+def step_lines(step: Step, depth: int = 0, label: str = "") -> list[Line]:
+    """`step` and the steps below it as lines, in the order a textbook writes them."""
+    power = step.rule == "power"
+    head = Derivative(step.expr, step.variable, power)
+    if _is_leaf(step):
+        return [Line(depth, (head, Shown(step.result, power)), label, rule=step.rule)]
+    lines = [Line(depth, (head,), label, rule=step.rule)]
+    if step.rewrite is not None:
+        rewrite = (Shown(step.expr), Shown(step.rewrite, True))
+        lines.append(Line(depth + 1, rewrite, "rewrite"))
+    if step.outer is None:
+        for term in step.terms:
+            if term.step.rule != "variable":
+                lines.extend(step_lines(term.step, depth + 1))
+        lines.append(Line(depth + 1, (Shown(step.result),)))
+        return lines
+    return lines + _chain_lines(step, depth + 1)
+
+
+def _chain_lines(step: Step, depth: int) -> list[Line]:
+    outer = step.outer
+    power = outer.rule == "power"
+    lines: list[Line] = []
+    for u, derivative, term in zip(outer.placeholders, outer.derivatives, step.terms, strict=True):
+        items = (
+            Derivative(outer.expr, u, power),
+            Shown(derivative, power),
+            Shown(term.local, power),
+        )
+        lines.append(Line(depth, items, "outer", ((u, term.argument),), outer.rule))
+    for u, term in zip(outer.placeholders, step.terms, strict=True):
+        if term.step.rule != "variable":
+            label = "inner" if len(step.terms) == 1 else f"inner {u}"
+            lines.extend(step_lines(term.step, depth, label))
+    products = tuple(Product((Shown(t.local, power), Shown(t.step.result))) for t in step.terms)
+    combined = products[0] if len(products) == 1 else Sum(products)
+    lines.append(Line(depth, (combined, Shown(step.result)), "product"))
+    return lines
+
+
+def closed_form_line(found: ClosedForm, result: sp.Expr, depth: int = 0) -> Line:
+    """result = the compact form, with what was recognised and whether it is proved."""
+    recognised = ", ".join(
+        f"{print_expression(written)} is {print_expression(call)}"
+        for written, call in found.recognised
+    )
+    verdict = "verified" if found.verified else "not proved symbolically"
+    note = f"{verdict}; {recognised}"
+    return Line(depth, (Shown(result), Shown(found.expr)), "closed form", note=note)
+
+
+def chain_items(derivation: Derivation) -> Item | None:
+    """∂f/∂y · ∂y/∂z · ... summed over the paths; None when they are too many."""
+    if derivation.paths is None:
+        return None
+    factors = derivation.factors
+    products = tuple(Product(tuple(Partial(factors[i].of, factors[i].by) for i in path))
+                     for path in derivation.paths)  # fmt: skip
+    return products[0] if len(products) == 1 else Sum(products)
+
+
+def adjoint_items(derivation: Derivation) -> list[tuple[Partial, Item]]:
+    """∂f/∂B = Σ ∂f/∂A · ∂A/∂B for each B below the output, users first: the chain
+    rule as backpropagation computes it, for chains with too many paths to list."""
+    output = derivation.output
+    below = dict.fromkeys(factor.by for factor in derivation.factors)
+    items = []
+    for node in below:
+        terms = tuple(Partial(f.of, f.by) if f.of == output else
+                      Product((Partial(output, f.of), Partial(f.of, f.by)))
+                      for f in derivation.factors if f.by == node)  # fmt: skip
+        if terms != (Partial(output, node),):  # used by the output alone: nothing to say
+            items.append((Partial(output, node), terms[0] if len(terms) == 1 else Sum(terms)))
+    return items
+
+
+# ---- text -----------------------------------------------------------------------------
+
+
+def needs_brackets(expr: sp.Expr, first: bool) -> bool:
+    """Whether a factor shown in a product (outer · inner) needs brackets: a sum does;
+    after the first factor, so does a product or a negative term, as textbooks write
+    -(1 + e^-x)^-2 · (-e^-x).
+
+    >>> x = sp.Symbol("x")
+    >>> needs_brackets(-x, True), needs_brackets(-x, False), needs_brackets(1 + x, True)
+    (False, True, True)
+    """
+    if expr.is_Add:
+        return True
+    return not first and (expr.is_Mul or expr.could_extract_minus_sign())
+
+
+def _text(item: Item, position: int | None = None) -> str:
+    if isinstance(item, Shown):
+        text = print_expression(item.expr, item.power_form)
+        inside = position is not None and needs_brackets(item.expr, position == 0)
+        return f"({text})" if inside else text
+    if isinstance(item, Derivative):
+        d = "d" if item.expr.free_symbols <= {item.variable} else "∂"
+        text = print_expression(item.expr, item.power_form)
+        simple = item.expr.is_Atom or item.expr.is_Function or item.expr.is_Pow
+        return f"{d}/{d}{item.variable} {text if simple else f'({text})'}"
+    if isinstance(item, Partial):
+        return f"∂{item.of}/∂{item.by}"
+    if isinstance(item, Product):
+        return " · ".join(_text(factor, i) for i, factor in enumerate(item.factors))
+    return " + ".join(_text(term) for term in item.terms)
+
+
+def _line_text(line: Line) -> str:
+    label = line.label
+    if line.where:
+        label += ", " + ", ".join(f"{u} = {print_expression(e)}" for u, e in line.where)
+    text = " = ".join(_text(item) for item in line.items)
+    if not line.label and len(line.items) == 1 and isinstance(line.items[0], Shown):
+        text = f"= {text}"
+    text = f"{label}: {text}" if label else text
+    remarks = [rule_label(line.rule)] if line.rule else []
+    remarks += [line.note] if line.note else []
+    return "  " * line.depth + text + (f"    ({'; '.join(remarks)})" if remarks else "")
+
+
+def _factor_lines(factor: Factor, steps: bool, relay: Relay | None, seen: set) -> list[str]:
+    value = ""
+    if relay is not None and not factor.expr.is_number:
+        value = f" = {format_number(relay.factors[(factor.of, factor.by)])}"
+    lines = [f"  {_text(Partial(factor.of, factor.by))} = {_text(Shown(factor.expr))}{value}"]
+    if (factor.of, factor.by) in seen:  # backpropagation reuses it: derived once
+        return [lines[0] + "    (as above)"] if steps or factor.closed_form else lines
+    seen.add((factor.of, factor.by))
+    if steps:
+        lines.extend(_line_text(line) for line in step_lines(factor.steps, 2))
+    if factor.closed_form is not None:
+        lines.append(_line_text(closed_form_line(factor.closed_form, factor.steps.result, 2)))
+    return lines
+
+
+def _variable_text(
+    derivation: Derivation, steps: bool, relay: Relay | None, seen: set
+) -> list[str]:
+    whole = Partial(derivation.output, derivation.variable)
+    factor = derivation.factors[0] if derivation.factors else None
+    if not derivation.names and factor is not None:
+        lines = [f"{_text(whole)}, step by step:"] if steps else []
+        if steps:
+            lines.extend(_line_text(line) for line in step_lines(factor.steps, 1))
+        if factor.closed_form is not None:
+            lines.append(_line_text(closed_form_line(factor.closed_form, factor.steps.result, 1)))
+        return [*lines, f"{_text(whole)} = {_text(Shown(derivation.result))}"]
+    chain = chain_items(derivation)
+    if chain is None:
+        lines = [f"{_text(whole)}, through too many paths to list, by the adjoints:"]
+        lines += [f"  {_text(lhs)} = {_text(rhs)}" for lhs, rhs in adjoint_items(derivation)]
+    else:
+        lines = [f"{_text(whole)} = {_text(chain)}"]
+    for factor in derivation.factors:
+        lines.extend(_factor_lines(factor, steps, relay, seen))
+    if chain is not None and len(derivation.factors) > 1:
+        path = [Shown(derivation.factors[i].expr) for i in derivation.paths[0]]
+        if len(derivation.paths) == 1:
+            lines.append(f"  = {_text(Product(tuple(path)))}")
+        if derivation.product != derivation.result:
+            lines.append(f"  = {_text(Shown(derivation.product))}")
+    if relay is not None:
+        lines.append(f"  at the point: {_at_point(derivation, relay)}")
+    return [*lines, f"{_text(whole)} = {_text(Shown(derivation.result))}"]
+
+
+def chain_value(derivation: Derivation, relay: Relay) -> float | None:
+    """The chain's sum of products of factor values at the relay's point."""
+    if derivation.paths is None:
+        return None
+    total = 0.0
+    for path in derivation.paths:
+        product = 1.0
+        for index in path:
+            factor = derivation.factors[index]
+            product *= relay.factors[(factor.of, factor.by)]
+        total += product
+    return total
+
+
+def _at_point(derivation: Derivation, relay: Relay) -> str:
+    adjoint = format_number(relay.node(derivation.variable).adjoint)
+    value = chain_value(derivation, relay)
+    if value is None:
+        return f"{adjoint} (reverse mode)"
+    count = sum(len(path) for path in derivation.paths)
+    what = "the chain"
+    if len(derivation.paths) == 1:
+        what = "the one factor" if count == 1 else f"the product of {count} factors"
+    return f"{what} is {format_number(value)} (reverse mode: {adjoint})"
+
+
+def _relay_text(relay: Relay) -> list[str]:
+    point = ", ".join(f"{name}={format_number(value)}" for name, value in relay.point)
+    rows = [("node", "value", "adjoint")]
+    rows += [(str(n.name), format_number(n.value), format_number(n.adjoint)) for n in relay.nodes]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines = [f"at {point}: forward values, and adjoints passed back from the output"]
+    lines += [f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in rows]
+    return lines
+
+
+def render_text(
+    derivations: Mapping[str, Derivation], steps: bool = False, relay: Relay | None = None
+) -> str:
+    """The function and its intermediates, the relay at a point (if any), then each
+    variable's chain of factors (with every factor's steps if `steps`)."""
+    first = next(iter(derivations.values()))
+    lines = [f"{first.output} = {_text(Shown(first.function))}"]
+    if first.names:
+        lines.append("where")
+        lines.extend(f"  {name} = {_text(Shown(expr))}" for name, expr in first.names)
+    if relay is not None:
+        lines.extend(["", *_relay_text(relay)])
+    seen: set[tuple[sp.Symbol, sp.Symbol]] = set()
+    for derivation in derivations.values():
+        lines.extend(["", *_variable_text(derivation, steps, relay, seen)])
+    return "\n".join(lines)
+
+
+# ---- JSON -----------------------------------------------------------------------------
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    power = step.rule == "power" or (step.outer is not None and step.outer.rule == "power")
+    entry: dict[str, Any] = {
+        "rule": step.rule,
+        "expression": print_expression(step.expr),
+        "variable": step.variable.name,
+        "local": [print_expression(local, power) for local in step.local],
+        "result": print_expression(step.result, step.rule == "power"),
+    }
+    if step.rewrite is not None:
+        entry["rewrite"] = print_expression(step.rewrite, power_form=True)
+    if step.outer is not None:
+        outer = step.outer
+        entry["outer"] = {
+            "rule": outer.rule,
+            "placeholders": [u.name for u in outer.placeholders],
+            "expression": print_expression(outer.expr, outer.rule == "power"),
+            "derivatives": [print_expression(d, outer.rule == "power") for d in outer.derivatives],
+        }
+    entry["terms"] = [{"argument": print_expression(term.argument),
+                       "local": print_expression(term.local, power),
+                       "step": _step_json(term.step)} for term in step.terms]  # fmt: skip
+    return entry
+
+
+def _closed_json(found: ClosedForm | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "expression": print_expression(found.expr),
+        "verified": found.verified,
+        "recognised": [{"expression": print_expression(written), "as": print_expression(call)}
+                       for written, call in found.recognised],
+    }  # fmt: skip
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or value != value or abs(value) == float("inf") else value
+
+
+def _variable_json(derivation: Derivation, relay: Relay | None) -> dict[str, Any]:
+    factors = [{"of": f.of.name, "by": f.by.name, "expression": print_expression(f.expr),
+                "value": None if relay is None else _number(relay.factors[(f.of, f.by)]),
+                "steps": _step_json(f.steps), "closed_form": _closed_json(f.closed_form)}
+               for f in derivation.factors]  # fmt: skip
+    paths = None if derivation.paths is None else [list(path) for path in derivation.paths]
+    product = None if derivation.product is None else print_expression(derivation.product)
+    return {"derivative": print_expression(derivation.result), "paths": paths,
+            "product": product, "factors": factors}  # fmt: skip
+
+
+def render_json(
+    derivations: Mapping[str, Derivation],
+    relay: Relay | None = None,
+    source: Sequence[tuple[str, Any]] = (),
+) -> str:
+    """The derivation as data: every factor with its steps (rule, expression, local
+    derivatives, result); `source` adds keys first (the case's file and name)."""
+    first = next(iter(derivations.values()))
+    document: dict[str, Any] = {"version": JSON_VERSION, **dict(source)}
+    document["output"] = first.output.name
+    document["function"] = print_expression(first.function)
+    document["intermediates"] = [{"name": name.name, "expression": print_expression(expr)}
+                                 for name, expr in first.names]  # fmt: skip
+    document["point"] = None if relay is None else dict(relay.point)
+    document["relay"] = None if relay is None else [
+        {"node": n.name.name, "value": _number(n.value), "adjoint": _number(n.adjoint)}
+        for n in relay.nodes
+    ]  # fmt: skip
+    document["variables"] = {name: _variable_json(d, relay) for name, d in derivations.items()}
+    return json.dumps(document, indent=2, ensure_ascii=False)

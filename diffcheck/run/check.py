@@ -1,0 +1,251 @@
+"""Run stage: case files -> one `CaseResult` per case, within a time limit per case.
+
+Main functions: `check_case` (derive, prove, sample points, compare, decide) and
+`check_paths` (find the case files below the given paths and check every case). An
+invalid case, a runaway case or a crash becomes an `error` result; the run goes on.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..cases.loader import Case, Interval, InvalidCase, load_case_file
+from ..compare import ORACLES, Comparison, compare_gradient
+from ..compare.verdict import Verdict, combine_verdicts, decide_verdict
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, DiffcheckError, Location
+from ..limits import BudgetExceeded, deep_recursion, time_limit
+from ..oracles.external import ExternalAutodiff
+from ..oracles.finite import FiniteDifferences
+from ..oracles.implementation import ImplementationError, evaluate_implementation
+from ..oracles.problem import Problem
+from ..oracles.reverse import ForwardOverReverse
+from ..symbolic.derive import DEFAULT_PROOF_BUDGET, prove_equal
+
+__all__ = [
+    "CASE_SUFFIXES",
+    "DEFAULT_TIMEOUT",
+    "CaseResult",
+    "SecondOrder",
+    "Settings",
+    "check_case",
+    "check_paths",
+    "exit_code",
+    "find_case_files",
+    "sample_points",
+]
+
+CASE_SUFFIXES = (".yaml", ".yml")
+DEFAULT_TIMEOUT = 60.0  # seconds per case
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-wide settings; None leaves each case's own value."""
+
+    samples: int | None = None
+    seed: int | None = None
+    timeout: float | None = DEFAULT_TIMEOUT
+    proof_budget: float = DEFAULT_PROOF_BUDGET
+    allow_import: bool = True  # False: refuse cases naming code to import (untrusted files)
+    autodiff: tuple[str, ...] = ()  # frameworks whose autograd joins the oracles
+
+
+@dataclass(frozen=True)
+class SecondOrder:
+    """One claimed Hessian entry, ∂²f/∂a∂b, compared like a partial of ∂f/∂a."""
+
+    pair: tuple[str, str]
+    label: str
+    comparison: Comparison
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """The outcome of one case, or of one unreadable file or case (status "error")."""
+
+    file: str
+    name: str | None
+    location: Location
+    status: str  # pass | fail | error
+    expect: str | None = None
+    verdict: Verdict | None = None
+    case: Case | None = None
+    comparison: Comparison | None = None
+    errors: tuple[DiffcheckError, ...] = ()
+    error_kind: str | None = None  # invalid | timeout | implementation | crash
+    traceback: str | None = None
+    second_order: tuple[SecondOrder, ...] = ()
+
+    @property
+    def message(self) -> str | None:
+        return "; ".join(str(error) for error in self.errors) if self.errors else None
+
+
+def sample_points(case: Case, samples: int, seed: int) -> np.ndarray:
+    """The case's explicit points, then `samples` random ones; one row per variable.
+
+    Random values come from one `numpy.random.Generator` seeded with `seed`, drawn
+    variable by variable in sorted order, so the same seed gives the same points.
+    """
+    rng = np.random.default_rng(seed)
+    explicit = len(case.points)
+    points = np.empty((len(case.variables), explicit + samples))
+    for row, name in enumerate(case.variables):
+        points[row, :explicit] = [point[name] for point in case.points]
+        domain = case.domain.get(name)
+        if isinstance(domain, Interval):
+            points[row, explicit:] = rng.uniform(domain.low, domain.high, samples)
+        else:  # a fixed value (samples is 0 when a variable has no domain at all)
+            points[row, explicit:] = np.nan if domain is None else domain
+    return points
+
+
+def _judge(case: Case, settings: Settings) -> CaseResult:
+    problem = Problem.derive(case.resolve(case.function.expr), case.wrt, case.variables)
+    claims = {name: case.resolve(claim.expr) for name, claim in case.gradient.items()}
+    proofs = {name: prove_equal(claim, problem.gradient[name], settings.proof_budget)
+              for name, claim in claims.items()}  # fmt: skip
+    samples = case.samples if settings.samples is None else settings.samples
+    seed = case.seed if settings.seed is None else settings.seed
+    points = sample_points(case, samples, seed)
+    if points.shape[1] == 0:
+        raise DiffcheckError("nothing to check: samples is 0 and the case has no points")
+    code = None
+    if case.implementation is not None:
+        code = evaluate_implementation(case, points, settings.allow_import)
+    oracles = (*ORACLES, *(ExternalAutodiff(name) for name in settings.autodiff))
+    comparison = compare_gradient(
+        problem, claims, points, case.tolerance, proofs, oracles,
+        implemented=code.gradient if code else None,
+        implemented_function=code.function if code else None,
+    )  # fmt: skip
+    second_order = tuple(
+        _judge_second_order(case, problem, pair, points, settings) for pair in case.hessian
+    )
+    verdict = combine_verdicts(
+        decide_verdict(comparison, case.tolerance),
+        [(entry.label, entry.comparison, entry.verdict) for entry in second_order],
+    )
+    status = "pass" if verdict.verdict == case.expect else "fail"
+    return CaseResult(case.file, case.name, case.location, status, case.expect, verdict, case,
+                      comparison, second_order=second_order)  # fmt: skip
+
+
+def _judge_second_order(case: Case, problem: Problem, pair: tuple[str, str],
+                        points: np.ndarray, settings: Settings) -> SecondOrder:  # fmt: skip
+    """∂²f/∂a∂b: the derived ∂f/∂a is the function, b the variable; the oracles are
+    forward-over-reverse mode and finite differences of that gradient."""
+    first, second = pair
+    label = f"∂²/∂{first}∂{second}"
+    inner = Problem.derive(problem.gradient[first], (second,), case.variables)
+    claim = case.resolve(case.hessian[pair].expr)
+    proved = prove_equal(claim, inner.gradient[second], settings.proof_budget)
+    oracles = (ForwardOverReverse(problem, first), FiniteDifferences())
+    comparison = compare_gradient(inner, {second: claim}, points, case.tolerance,
+                                  {second: proved}, oracles, {second: label})  # fmt: skip
+    return SecondOrder(pair, label, comparison, decide_verdict(comparison, case.tolerance))
+
+
+def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
+    """Check one case: its verdict, and whether that is the verdict it expects.
+
+    Never raises for a problem of the case itself: a derivative with no rule, a time
+    limit reached or an internal error are `error` results (the last with a traceback).
+    """
+
+    def error(kind: str, problem: DiffcheckError, trace: str | None = None) -> CaseResult:
+        return CaseResult(
+            case.file,
+            case.name,
+            case.location,
+            "error",
+            case.expect,
+            case=case,
+            errors=(problem.at(case.location),),
+            error_kind=kind,
+            traceback=trace,
+        )
+
+    limit = settings.timeout
+    message = f"timed out after {limit:g} s (raise it with --timeout)" if limit else ""
+    try:
+        with time_limit(limit, message), deep_recursion():
+            return _judge(case, settings)
+    except BudgetExceeded as exceeded:
+        return error("timeout", DiffcheckError(exceeded.message))
+    except ImplementationError as problem:
+        return error("implementation", problem, problem.trace)
+    except DiffcheckError as problem:
+        return error("invalid", problem)
+    except Exception as crash:  # a bug in diffcheck: keep the traceback, go on
+        message = f"internal error: {type(crash).__name__}: {crash}"
+        return error("crash", DiffcheckError(message), traceback.format_exc())
+
+
+def _invalid(entry: InvalidCase) -> CaseResult:
+    return CaseResult(
+        entry.file, entry.name, entry.location, "error", errors=entry.errors, error_kind="invalid"
+    )
+
+
+def find_case_files(paths: Iterable[str]) -> tuple[list[str], list[CaseResult]]:
+    """Case files named by or below `paths`, sorted per folder; usage errors beside."""
+    files: list[str] = []
+    problems: list[CaseResult] = []
+    for path in paths:
+        where = Location(path, 1, 1)
+        target = Path(path)
+        if target.is_dir():
+            found = sorted(str(p) for p in target.rglob("*")
+                           if p.suffix in CASE_SUFFIXES and p.is_file())  # fmt: skip
+            if not found:
+                problems.append(_usage_error(path, "no case files (*.yaml, *.yml) below it", where))
+            files.extend(found)
+        elif target.is_file():
+            files.append(path)
+        else:
+            problems.append(_usage_error(path, "no such file or folder", where))
+    return _distinct_files(files), problems
+
+
+def _distinct_files(files: list[str]) -> list[str]:
+    """Each file once, however it was spelled (cases/a.yaml and ./cases/a.yaml), in the
+    order first named."""
+    seen: dict[Path, str] = {}
+    for file in files:
+        seen.setdefault(Path(file).resolve(), file)
+    return list(seen.values())
+
+
+def _usage_error(path: str, message: str, where: Location) -> CaseResult:
+    return CaseResult(
+        path, None, where, "error", errors=(DiffcheckError(message, where),), error_kind="invalid"
+    )
+
+
+def check_paths(paths: Sequence[str], settings: Settings = Settings()) -> list[CaseResult]:
+    """Check every case of every case file named by or below `paths`, in order."""
+    files, results = find_case_files(paths)
+    for path in files:
+        for entry in load_case_file(path).entries:
+            if isinstance(entry, InvalidCase):
+                results.append(_invalid(entry))
+            else:
+                results.append(check_case(entry, settings))
+    return results
+
+
+def exit_code(results: Iterable[CaseResult]) -> int:
+    """2 if anything was invalid, else 1 if any case did not pass, else 0."""
+    results = list(results)
+    if any(r.error_kind == "invalid" for r in results):
+        return EXIT_USAGE
+    if any(r.status != "pass" for r in results):
+        return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,218 @@
+"""Symbolic stage: derive closed-form partial derivatives and try to prove claims equal.
+
+Input: SymPy expressions built by `parse`. Output: the gradient (variable -> partial),
+kept in the compact forms of the rule table (sigmoid' = sigmoid(1 - sigmoid)), proofs
+of equality within a time budget, and the kinks of an expression. Main function:
+`derive_gradient`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import sympy as sp
+
+from ..errors import RuleError
+from ..limits import deep_recursion, time_limit
+from .rules import PRIMITIVES, RULES, TableFunction, rule_for
+from .trees import call, nodes_in_order, substitute, symbols_in, too_large_to_print
+
+__all__ = [
+    "KINK_ULPS",
+    "DEFAULT_PROOF_BUDGET",
+    "derive_gradient",
+    "expand_definitions",
+    "fold_intermediates",
+    "format_expression",
+    "kink_expressions",
+    "local_partial",
+    "prove_equal",
+]
+
+DEFAULT_PROOF_BUDGET = 2.0  # seconds per claimed partial; a symbolic "no" is never trusted
+
+
+def _partial(node: sp.Basic, index: int) -> sp.Expr | None:
+    """The rule table's partial of `node` with respect to its argument `index`."""
+    rule = rule_for(node)
+    if rule is None:
+        raise RuleError(f"no derivative rule for {type(node).__name__} in {node}")
+    args = node.args
+    if rule is PRIMITIVES["add"]:
+        return sp.Integer(1)
+    if rule is PRIMITIVES["mul"]:
+        # an n-ary product is the binary rule applied to (this factor, the others)
+        others = sp.Mul(*args[:index], *args[index + 1 :])
+        return rule.partial(0, (args[index], others), node)
+    return rule.partial(index, args, node)
+
+
+def local_partial(node: sp.Basic, index: int) -> sp.Expr | None:
+    """The rule table's partial of `node` with respect to its argument `index`, the very
+    factor `derive_gradient` multiplies in there (None: no derivative exists).
+
+    >>> from diffcheck.symbolic.parse import parse_expression
+    >>> local_partial(parse_expression("sigmoid(2*x)"), 0)
+    (1 - sigmoid(2*x))*sigmoid(2*x)
+    """
+    return _partial(node, index)
+
+
+def _shallow(node: sp.Basic, holders: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
+    """`node` over placeholders of its arguments: cheap for SymPy to multiply and sort."""
+    args = [holders.get(arg, arg) for arg in node.args]
+    if node.is_Add or node.is_Mul or node.is_Pow:
+        return node.func(*args, evaluate=False)  # keeps the argument order of `node`
+    return call(node.func, args)
+
+
+def derive_gradient(expr: sp.Expr, wrt: Sequence[str]) -> dict[str, sp.Expr]:
+    """Every partial derivative of `expr`, by one backward sweep over its DAG.
+
+    Each node's adjoint is multiplied by the local partial that the rule table gives,
+    so sigmoid's derivative stays sigmoid(x)*(1 - sigmoid(x)) and shared sub-expressions
+    are differentiated once. The sweep runs over placeholders standing for the inner
+    nodes, and the real sub-expressions are put back once at the end: SymPy sorts a
+    product by comparing its factors, which is slow when each factor is a deep tree.
+
+    Args:
+        expr: a SymPy expression built from the rule table's functions.
+        wrt: the variable names to differentiate with respect to.
+
+    Returns:
+        Variable name -> partial derivative, in `wrt` order.
+
+    Raises:
+        RuleError: the derivative with respect to some argument does not exist
+            (polygamma's order).
+
+    >>> from diffcheck.symbolic.parse import parse_expression
+    >>> derive_gradient(parse_expression("sigmoid(x)"), ["x"])
+    {'x': (1 - sigmoid(x))*sigmoid(x)}
+    """
+    targets = {sp.Symbol(name) for name in wrt}
+    order = nodes_in_order([expr])
+    depends: dict[sp.Basic, bool] = {}
+    holders: dict[sp.Basic, sp.Basic] = {}
+    for node in order:
+        depends[node] = node in targets or any(depends[arg] for arg in node.args)
+        if depends[node] and node.args:
+            holders[node] = sp.Dummy()
+    adjoints: dict[sp.Basic, sp.Expr] = {expr: sp.Integer(1)}
+    for node in reversed(order):
+        adjoint = adjoints.get(node)
+        if adjoint is None or node not in holders:
+            continue
+        shallow = _shallow(node, holders)
+        shallow_out = holders[node]
+        for index, arg in enumerate(node.args):
+            if not depends[arg]:
+                continue
+            partial = _partial(shallow, index)
+            if partial is None:
+                raise RuleError(
+                    f"no rule for {node.func.__name__} argument {index + 1}: "
+                    f"{node} cannot be differentiated with respect to {arg}"
+                )
+            partial = substitute(partial, {shallow: shallow_out})
+            adjoints[arg] = adjoints.get(arg, sp.Integer(0)) + adjoint * partial
+    back = {holder: node for node, holder in holders.items()}
+    with deep_recursion():
+        return {name: substitute(adjoints.get(sp.Symbol(name), sp.Integer(0)), back)
+                for name in wrt}  # fmt: skip
+
+
+KINK_ULPS = 64.0  # a kink expression this close to 0 (in ulps of the point) is at the kink
+
+
+def kink_expressions(expr: sp.Expr, wrt: Sequence[str] | None = None) -> tuple[sp.Expr, ...]:
+    """Expressions whose zeros are the points where `expr` may not be differentiable
+    with respect to `wrt` (default: any variable): a kink whose argument does not depend
+    on them (relu(b) in w*relu(b), with respect to w) does not matter."""
+    targets = None if wrt is None else {sp.Symbol(name) for name in wrt}
+    depends: dict[sp.Basic, bool] = {}
+    kinks: list[sp.Expr] = []
+    for node in nodes_in_order([expr]):
+        own = node.is_Symbol and (targets is None or node in targets)
+        depends[node] = own or any(depends[arg] for arg in node.args)
+        rule = rule_for(node)
+        if rule is not None and rule.kinks and depends[node]:
+            kinks.extend(k for k in rule.kink_expressions(node.args) if not k.is_number)
+    return tuple(dict.fromkeys(kinks))
+
+
+def expand_definitions(expr: sp.Expr) -> sp.Expr:
+    """`expr` with every table function replaced by its definition (sigmoid -> 1/(1+e^-x))."""
+    replaced: dict[sp.Basic, sp.Basic] = {}
+    for node in nodes_in_order([expr]):
+        args = [replaced.get(arg, arg) for arg in node.args]
+        rebuilt = call(node.func, args) if args and args != list(node.args) else node
+        if isinstance(rebuilt, TableFunction):
+            rebuilt = RULES[rebuilt.rule_name].expand(rebuilt.args)
+        if rebuilt is not node:
+            replaced[node] = rebuilt
+    return replaced.get(expr, expr)
+
+
+def _proof_attempts(difference: sp.Expr) -> Iterable[sp.Expr]:
+    """Ever more expensive rewrites of `difference`; any of them being 0 is a proof."""
+    real = {s: sp.Dummy(s.name, real=True) for s in difference.free_symbols}
+    elementary = expand_definitions(difference).xreplace(real)
+    yield elementary
+    exponential = elementary.rewrite(sp.exp)
+    yield sp.cancel(sp.together(exponential))
+    yield sp.simplify(elementary)
+
+
+def _is_zero(expr: sp.Expr) -> bool:
+    return expr == 0 or bool(expr.is_Number and expr.is_zero)  # SymPy: Float(0) != 0
+
+
+def prove_equal(claim: sp.Expr, derived: sp.Expr, budget: float = DEFAULT_PROOF_BUDGET) -> bool:
+    """True if `claim - derived` simplifies to 0 within `budget` seconds.
+
+    False means "not proved", never "different": SymPy misses true identities such
+    as 2*sigmoid(2*x) - 1 = tanh(x) in some forms, so the numeric check decides.
+
+    >>> from diffcheck.symbolic.parse import parse_expression as p
+    >>> prove_equal(p("sigmoid(x)*(1 - sigmoid(x))"), p("exp(-x)/(1 + exp(-x))^2"))
+    True
+    """
+    difference = claim - derived
+    if difference == 0:
+        return True
+    with time_limit(budget, "proof budget", suppress=True), deep_recursion():
+        try:
+            return any(_is_zero(attempt) for attempt in _proof_attempts(difference))
+        except (
+            RecursionError,
+            ArithmeticError,
+            TypeError,
+            ValueError,
+            NotImplementedError,
+            AttributeError,
+            sp.PolynomialError,
+        ):
+            return False  # SymPy gave up on this form; the numeric check still decides
+    return False
+
+
+def fold_intermediates(expr: sp.Expr, substitutions: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """Write `expr` with the names of `where` intermediates, as people write the chain."""
+    names = {resolved: name for name, resolved in substitutions.items()
+             if not resolved.is_Symbol and symbols_in(resolved)}  # fmt: skip
+    return substitute(expr, names)
+
+
+def format_expression(expr: sp.Expr) -> str:
+    """Case-file syntax for `expr`: parsing the text gives the expression back.
+
+    >>> from diffcheck.symbolic.parse import parse_expression
+    >>> format_expression(parse_expression("x^2/2"))
+    'x**2/2'
+    """
+    note = too_large_to_print(expr)
+    if note is not None:
+        return f"<{note}>"
+    with deep_recursion():
+        return str(expr)

@@ -1,0 +1,99 @@
+"""Symbolic stage, printing: expressions in case-file syntax as derivations show them.
+
+`print_expression(expr)` is `format_expression` with two things textbooks do: a product
+lists its plain factors before its sums (sigmoid(x)*(1 - sigmoid(x))), and with
+`power_form=True` negative and fractional powers stay powers ((1 + exp(-x))**(-1)
+rather than 1/(1 + exp(-x))), as a power-rule step needs them. Parsing the text gives
+the same expression back either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from ..limits import deep_recursion
+from .trees import too_large_to_print
+
+__all__ = ["CaseFilePrinter", "is_power_form", "ordered_factors", "print_expression"]
+
+
+def is_power_form(expr: sp.Basic) -> bool:
+    """True for a power that prints as a quotient or a root (x**(-1), x**(1/2)).
+
+    >>> x = sp.Symbol("x")
+    >>> is_power_form(1 / x), is_power_form(sp.sqrt(x)), is_power_form(x**2)
+    (True, True, False)
+    """
+    exponent = expr.exp if expr.is_Pow else None
+    return bool(exponent is not None and exponent.is_Rational and
+                (exponent.is_negative or not exponent.is_Integer))  # fmt: skip
+
+
+def ordered_factors(expr: sp.Mul) -> tuple[sp.Expr, sp.Expr, ...] | None:
+    """(coefficient, factors...) of a product with its sums last, or None when the
+    product has a denominator or a fractional coefficient (SymPy's layout is right then).
+
+    >>> x = sp.Symbol("x")
+    >>> ordered_factors((1 - x) * sp.exp(x))
+    (1, exp(x), 1 - x)
+    """
+    coefficient, rest = expr.as_coeff_Mul()
+    factors = sp.Mul.make_args(rest)
+    if not coefficient.is_Integer or any(is_power_form(f) and f.exp < 0 for f in factors):
+        return None
+    ordered = sorted(factors, key=lambda factor: factor.is_Add)  # stable: SymPy's order
+    return (coefficient, *ordered)
+
+
+class CaseFilePrinter(StrPrinter):
+    """SymPy's str printer (case-file syntax) with the layout of a derivation."""
+
+    _default_settings: dict[str, Any] = {**StrPrinter._default_settings, "power_form": False}
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if not (self._settings["power_form"] and is_power_form(expr)):
+            return super()._print_Pow(expr, rational)
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False)
+        return f"{base}**({self._print(expr.exp)})"
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        if self._settings["power_form"]:
+            coefficient, rest = expr.as_coeff_Mul()
+            factors = sorted(sp.Mul.make_args(rest), key=lambda factor: factor.is_Add)
+            return self._join_factors(coefficient, factors)
+        ordered = ordered_factors(expr)
+        if ordered is None or len(ordered) < 3:
+            return super()._print_Mul(expr)
+        return self._join_factors(ordered[0], ordered[1:])
+
+    def _join_factors(self, coefficient: sp.Expr, factors: Sequence[sp.Expr]) -> str:
+        texts = [self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors]
+        body = "*".join(texts)
+        if coefficient == 1:
+            return body
+        if coefficient == -1:
+            return f"-{body}"
+        if coefficient.is_negative:
+            return f"-{self._print(-coefficient)}*{body}"
+        return f"{self.parenthesize(coefficient, PRECEDENCE['Mul'], strict=False)}*{body}"
+
+
+def print_expression(expr: sp.Basic, power_form: bool = False) -> str:
+    """Case-file syntax for `expr`, laid out as a derivation shows it.
+
+    >>> from diffcheck.symbolic.parse import parse_expression as p
+    >>> print_expression(p("sigmoid(x)*(1 - sigmoid(x))"))
+    'sigmoid(x)*(1 - sigmoid(x))'
+    >>> print_expression(p("-1/(1 + exp(-x))^2"), power_form=True)
+    '-(1 + exp(-x))**(-2)'
+    """
+    note = too_large_to_print(expr)
+    if note is not None:
+        return f"<{note}>"
+    with deep_recursion():
+        return CaseFilePrinter({"power_form": power_form}).doprint(expr)

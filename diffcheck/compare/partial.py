@@ -13,26 +13,17 @@ import numpy as np
 
 from ..cases.model import Tolerance
 from ..oracles.exact import ExactValues
-from ..oracles.finite import EPS
-from ..oracles.problem import Problem
+from ..oracles.problem import Problem, on_kinks
 from ..oracles.program import by_chunks
-from .closeness import KINK_ULPS, MAX_REFINED, excess
+from .closeness import MAX_REFINED, excess
 
 __all__ = ["Partial", "usable_points"]
 
 
 def _kink_mask(problem: Problem, points: np.ndarray) -> np.ndarray:
-    """Points where a kink expression is zero within its own rounding: exactly 0, or
-    from a sum whose terms cancel to within KINK_ULPS of their size (w*x - 0.3)."""
-    at_kink = np.zeros(points.shape[1], dtype=bool)
     if problem.kink_program is None:
-        return at_kink
-    evaluated = problem.kink_program.evaluate(points, conditioning=True)
-    kinks = len(problem.kinks)
-    for kink, factor in zip(evaluated[:kinks], evaluated[kinks:], strict=True):
-        with np.errstate(invalid="ignore"):
-            at_kink |= (kink == 0) | (factor * (KINK_ULPS * EPS) >= 1)
-    return at_kink
+        return np.zeros(points.shape[1], dtype=bool)
+    return on_kinks(problem.kink_program, points).any(axis=0)
 
 
 def usable_points(problem: Problem, values: ExactValues) -> tuple[Any, ...]:

@@ -17,9 +17,10 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DiffcheckError
+from ..oracles.problem import on_kinks
 from ..oracles.program import Program
 from ..oracles.reverse import ReverseMode
-from ..symbolic.derive import KINK_ULPS, format_expression, kink_expressions
+from ..symbolic.derive import format_expression, kink_expressions
 from ..symbolic.parse import parse_expression
 from ..symbolic.trees import nodes_in_order, substitute
 from .chain import Derivation
@@ -154,9 +155,12 @@ def point_warnings(function: sp.Expr, point: Mapping[str, float]) -> list[str]:
     if not math.isfinite(value):
         warnings.append(f"the function is {value} at this point: outside its domain")
     kinks = kink_expressions(function)
-    scale = KINK_ULPS * np.finfo(float).eps * max([1.0, *map(abs, column)])
-    for kink, at in zip(kinks, _evaluate(list(kinks), names, column), strict=True):
-        if abs(at) <= scale:
+    if not kinks:
+        return warnings
+    points = np.asarray(column, dtype=float).reshape(-1, 1)
+    hit = on_kinks(Program(list(kinks), names), points)[:, 0]
+    for kink, at in zip(kinks, hit, strict=True):
+        if at:
             warnings.append(
                 f"{format_expression(kink)} is 0 at this point: the function may not be "
                 "differentiable here (the adjoints shown take one side)"

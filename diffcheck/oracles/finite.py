@@ -12,6 +12,7 @@ fixed-step differences of a 20-deep sigmoid chain are 100 % off).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -88,15 +89,28 @@ def _function_of(problem: Problem) -> Evaluator:
     return evaluate
 
 
-def _complex_step(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
+def complex_step(evaluate: Callable[[dict], tuple[Any, Any]], points: np.ndarray, row: int
+                 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Im f(x + ih)/h along variable `row`, with its error bar: the one complex step.
+
+    `evaluate(rows)` gives f's values at the points with `rows` replaced (complex), and
+    the cancellation factor of that evaluation (1 where none is measured).
+    """
     step = COMPLEX_STEP * np.maximum(1.0, np.abs(points[row]))
-    value, cancellation = problem.function_program.evaluate(
-        points, np.complex128, rows={row: points[row] + 1j * step}, magnitude=True
-    )
+    value, cancellation = evaluate({row: points[row] + 1j * step})
     derivative = value.imag / step
     # exact but for rounding, magnified where the evaluation cancels or overflows
-    error = 16 * EPS * cancellation.real * np.abs(derivative) + np.finfo(np.float64).tiny
+    error = 16 * EPS * np.real(cancellation) * np.abs(derivative) + np.finfo(np.float64).tiny
     return derivative, np.where(np.isfinite(derivative), error, np.inf)
+
+
+def _complex_step(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(rows: dict) -> tuple[Any, Any]:
+        return problem.function_program.evaluate(
+            points, np.complex128, rows=rows, magnitude=True
+        )  # fmt: skip
+
+    return complex_step(evaluate, points, row)
 
 
 class FiniteDifferences:

@@ -16,12 +16,30 @@ from typing import Protocol
 import numpy as np
 import sympy as sp
 
-from ..symbolic.derive import derive_gradient, kink_expressions
+from ..symbolic.derive import KINK_ULPS, derive_gradient, kink_expressions
 from ..symbolic.rules import rule_for
 from ..symbolic.trees import nodes_in_order
 from .program import Program
 
-__all__ = ["Estimate", "Oracle", "Problem"]
+__all__ = ["Estimate", "Oracle", "Problem", "on_kinks"]
+
+_EPS = float(np.finfo(float).eps)
+
+
+def on_kinks(kinks: Program, points: np.ndarray) -> np.ndarray:
+    """Per kink expression (rows) and point (columns): is the point on that kink?
+
+    The one kink test of every stage: the expression is exactly 0, or comes from a sum
+    whose terms cancel to within KINK_ULPS of their size (w*x - 0.3 at w*x = 0.3), so
+    float64 rounding cannot say on which side the point lies.
+    """
+    evaluated = kinks.evaluate(points, conditioning=True)
+    count = len(evaluated) // 2
+    hit = np.zeros((count, points.shape[1]), dtype=bool)
+    for row, (kink, factor) in enumerate(zip(evaluated[:count], evaluated[count:], strict=True)):
+        with np.errstate(invalid="ignore"):
+            hit[row] = (kink == 0) | (factor * (KINK_ULPS * _EPS) >= 1)
+    return hit
 
 
 @dataclass(frozen=True)

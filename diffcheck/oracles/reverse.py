@@ -19,7 +19,7 @@ import sympy as sp
 from ..symbolic.rules import OUT, PRIMITIVES, XI, Rule, X
 from ..symbolic.values import as_real
 from .exact import settle
-from .finite import COMPLEX_STEP, EPS, central_difference
+from .finite import central_difference, complex_step
 from .problem import Estimate, Problem
 from .program import CHUNK, Program, mark_unhealthy
 
@@ -231,20 +231,23 @@ class ForwardOverReverse:
         program = self.base.function_program
         with np.errstate(all="ignore"):
             if self.base.analytic:
-                step = COMPLEX_STEP * np.maximum(1.0, np.abs(points[row]))
-                moved = {row: points[row] + 1j * step}
-                cancellation = np.ones(points.shape[1])
-                (values,) = self.reverse.adjoint_values(
-                    program, points, [first], np.complex128, moved, cancellation
+                value, error = complex_step(
+                    lambda moved: self._adjoint(program, points, first, moved), points, row
                 )
-                value = values.imag / step
-                error = 16 * EPS * cancellation * np.abs(value) + np.finfo(float).tiny
                 method = "complex step over reverse mode"
             else:
                 value, error = self._central(problem, points, row, first)
                 method = "central differences over reverse mode"
         error = np.where(np.isfinite(value), error, np.inf)
         return Estimate(self.name, {second: method}, {second: value}, {second: error})
+
+    def _adjoint(self, program: Program, points: np.ndarray, first: int, moved: dict
+                 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        cancellation = np.ones(points.shape[1])
+        (values,) = self.reverse.adjoint_values(
+            program, points, [first], np.complex128, moved, cancellation
+        )
+        return values, cancellation
 
     def second_opinion(self, problem: Problem, points: np.ndarray, name: str
                        ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip

@@ -18,11 +18,21 @@ __all__ = [
     "ExpressionError",
     "RuleError",
     "CaseTimeout",
+    "counted",
 ]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number, for messages.
+
+    >>> counted(1, "point"), counted(3, "point"), counted(2, "entry", "entries")
+    ('1 point', '3 points', '2 entries')
+    """
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
+from ..errors import counted
 from ..oracles.external import FRAMEWORKS
 from .gradient import Comparison, Discrepancy, VariableResult
 
@@ -153,7 +154,7 @@ def _sentence(comparison: Comparison, result: VariableResult, name: str,
     value, reference = format_values(discrepancy.values[index], result.reference[index])
     point = format_point(comparison.variables, comparison.points[:, index])
     count = int(mask.sum())
-    where = f"{count} point" if count == 1 else f"{count} points"
+    where = counted(count, "point")
     disagree = _verb([name], "disagrees", "disagree")
     return (
         f"{oracle_name(name)} {disagree} with the derived {result.label} at {where} "
@@ -174,7 +175,7 @@ def _rescued(comparison: Comparison, result: VariableResult, name: str,
     index = int(np.flatnonzero(rescued)[0])
     point = format_point(comparison.variables, comparison.points[:, index])
     count = int(rescued.sum())
-    where = f"{count} point" if count == 1 else f"{count} points"
+    where = counted(count, "point")
     method = discrepancy.second_method
     second = ("the same sweep in mpmath agrees" if method == "mpmath"
               else f"{method} agree")  # fmt: skip
@@ -209,7 +210,7 @@ def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
     (derived,) = format_values(result.reference[index])
     point = format_point(comparison.variables, comparison.points[:, index])
     count = int(doubted_points.sum())
-    where = f"{count} point" if count == 1 else f"{count} points"
+    where = counted(count, "point")
     return (
         f"{join_oracles(against)} {_verb(against, 'disagrees', 'disagree')} with the derived "
         f"{result.label} at {where} and nothing backs it there (e.g. {point}: {values}; "
@@ -228,7 +229,7 @@ def _breakdown(comparison: Comparison, result: VariableResult, name: str,
     point = format_point(comparison.variables, comparison.points[:, index])
     (value,) = format_values(result.reference[index])
     count = int(broken.sum())
-    where = f"{count} point" if count == 1 else f"{count} points"
+    where = counted(count, "point")
     returned = "NaN" if np.isnan(discrepancy.values[index]) else "inf"
     failure = f"; {discrepancy.method}" if discrepancy.method.startswith("failed") else ""
     return (f"{oracle_name(name)} returns NaN or inf at {where} of {result.label} (e.g. "

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..cases.model import Tolerance
+from ..errors import counted
 from ..oracles.finite import USEFUL
 from ..oracles.problem import Estimate, Oracle, Problem
 from ..oracles.program import by_chunks
@@ -131,11 +132,7 @@ def second_opinion(
     used[indices] = True
     failed = draft.failing if draft.first_failing is None else draft.first_failing | draft.failing
     base = draft.method.split("; ")[0]
-    method = f"{base}; {oracle.second_method} at {_count(int(used.sum()))}"
+    method = f"{base}; {oracle.second_method} at {counted(int(used.sum()), 'point')}"
     judged = rejudge(draft, draft.reference, tolerance, checked, values, errors, method)
     return replace(judged, first_failing=failed, second=used,
                    second_method=oracle.second_method)  # fmt: skip
-
-
-def _count(points: int) -> str:
-    return f"{points} point" if points == 1 else f"{points} points"

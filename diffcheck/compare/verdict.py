@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cases.loader import Tolerance
+from ..errors import counted
 from .diagnosis import (
     backing,
     backing_sentence,
@@ -51,14 +52,6 @@ class Verdict:
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
     counterexample: Counterexample | None = None
-
-
-def _points(count: int) -> str:
-    """
-    >>> _points(1), _points(3)
-    ('1 point', '3 points')
-    """
-    return f"{count} point" if count == 1 else f"{count} points"
 
 
 def _example(comparison: Comparison, mask: np.ndarray) -> str:
@@ -116,11 +109,11 @@ def _no_usable_points(comparison: Comparison) -> str:
         if count == total:
             subject = "the only point is" if total == 1 else f"all {total} points are"
         else:
-            subject = f"{_points(count)} {'is' if count == 1 else 'are'}"
+            subject = f"{counted(count, 'point')} {'is' if count == 1 else 'are'}"
         return f"no point where the function can be checked: {subject} {what}"
     clauses = [f"{count} {'is' if count == 1 else 'are'} {what}" for count, what in said]
     return (
-        f"no point where the function can be checked: of {_points(total)}, "
+        f"no point where the function can be checked: of {counted(total, 'point')}, "
         + ", ".join(clauses[:-1])
         + " and "
         + clauses[-1]
@@ -201,14 +194,14 @@ def _agreement(results: Sequence[VariableResult], function: Discrepancy | None) 
     if formulas:
         if all(r.proved for r in formulas):
             parts.append("proved symbolically")
-        parts.append(f"agrees at {_points(min(int(r.checked.sum()) for r in formulas))}")
+        parts.append(f"agrees at {counted(min(int(r.checked.sum()) for r in formulas), 'point')}")
     coded = [r for r in results if r.implemented is not None]
     if coded:
         agreeing = min(int(r.checked.sum()) for r in coded)
-        parts.append(f"the implementation's gradient agrees at {_points(agreeing)}")
+        parts.append(f"the implementation's gradient agrees at {counted(agreeing, 'point')}")
     if function is not None:
         agreeing = int((~function.unreliable).sum())
-        parts.append(f"the implementation's function agrees at {_points(agreeing)}")
+        parts.append(f"the implementation's function agrees at {counted(agreeing, 'point')}")
     unclaimed = [r for r in results if not _claims(r)]
     if unclaimed:
         subject = "derived gradient" if len(unclaimed) == len(results) else "unclaimed partials"
@@ -224,9 +217,9 @@ def _confirmation(unclaimed: Sequence[VariableResult]) -> str:
               for name in unclaimed[0].oracles}  # fmt: skip
     confirming = [name for name, count in counts.items() if count]
     if all(counts[name] == confirmed for name in confirming):
-        return f"confirmed by {join_oracles(confirming)} at {_points(confirmed)}"
+        return f"confirmed by {join_oracles(confirming)} at {counted(confirmed, 'point')}"
     each = ", ".join(f"{oracle_name(name)} at {counts[name]}" for name in confirming)
-    return f"confirmed at {_points(confirmed)} ({each})"
+    return f"confirmed at {counted(confirmed, 'point')} ({each})"
 
 
 def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
@@ -235,26 +228,27 @@ def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
     if comparison.undefined.any():
         warnings.append(
             f"the function is undefined at {int(comparison.undefined.sum())} of "
-            f"{_points(total)} (e.g. {_example(comparison, comparison.undefined)}); "
+            f"{counted(total, 'point')} (e.g. {_example(comparison, comparison.undefined)}); "
             "left out"
         )
     if comparison.at_kink.any():
         count = int(comparison.at_kink.sum())
         warnings.append(
-            f"{_points(count)} {'lies' if count == 1 else 'lie'} where the function "
+            f"{counted(count, 'point')} {'lies' if count == 1 else 'lie'} where the function "
             f"is not differentiable (e.g. {_example(comparison, comparison.at_kink)}); "
             "left out"
         )
     if comparison.overflowed.any():
         example = _example(comparison, comparison.overflowed)
+        overflowed = counted(int(comparison.overflowed.sum()), "point")
         warnings.append(
-            f"the function overflows float64 at {_points(int(comparison.overflowed.sum()))} "
+            f"the function overflows float64 at {overflowed} "
             f"(e.g. {example}); it was evaluated with mpmath there"
         )
     if comparison.unexamined:
         warnings.append(
             f"the function is not finite in float64 at "
-            f"{_points(comparison.unexamined)} more, not re-evaluated in mpmath "
+            f"{counted(comparison.unexamined, 'point')} more, not re-evaluated in mpmath "
             f"(at most {MAX_REFINED} are); left out"
         )
     for result in comparison.results:
@@ -270,19 +264,21 @@ def _variable_warnings(
     if result.artefacts:
         warnings.append(
             f"{partial}: float64 overflows or loses all precision at "
-            f"{_points(result.artefacts)}; re-evaluated with mpmath, the claim holds "
+            f"{counted(result.artefacts, 'point')}; re-evaluated with mpmath, the claim holds "
             "there"
         )
     if result.undefined:
-        warnings.append(f"{partial} does not exist at {_points(result.undefined)}; left out")
+        warnings.append(
+            f"{partial} does not exist at {counted(result.undefined, 'point')}; left out"
+        )
     if result.unexamined:
         warnings.append(
-            f"{partial}: {_points(result.unexamined)} in doubt in float64 beyond "
+            f"{partial}: {counted(result.unexamined, 'point')} in doubt in float64 beyond "
             f"the {MAX_REFINED} re-evaluated in mpmath; left out"
         )
     if result.unsettled:
         warnings.append(
-            f"{partial}: {_points(result.unsettled)} gave no stable value even at "
+            f"{partial}: {counted(result.unsettled, 'point')} gave no stable value even at "
             "960 digits; left out"
         )
     checked = result.checked
@@ -321,5 +317,7 @@ def combine_verdicts(
     proved = "proved symbolically and " if all(r.proved for r in claimed) else ""
     agreeing = min(int(r.checked.sum()) for r in claimed)
     labels = ", ".join(label for label, _, _ in second_order)
-    evidence = f"{gradient.evidence}; Hessian {labels}: {proved}agree at {_points(agreeing)}"
+    evidence = (
+        f"{gradient.evidence}; Hessian {labels}: {proved}agree at {counted(agreeing, 'point')}"
+    )
     return Verdict("correct", evidence, (), warnings)

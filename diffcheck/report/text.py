@@ -15,6 +15,7 @@ import numpy as np
 
 from ..compare import Comparison, Discrepancy, VariableResult
 from ..compare.diagnosis import ORACLE_NAMES, claimed_values, format_point, format_values
+from ..errors import counted
 from ..run.check import CaseResult
 from ..symbolic.derive import fold_intermediates, format_expression
 
@@ -48,7 +49,7 @@ def summary_line(results: Sequence[CaseResult]) -> str:
     counts = summary(results)
     line = f"{counts['passed']} passed, {counts['failed']} failed"
     errors = counts["errors"]
-    return line + (f", {errors} error{'s' if errors != 1 else ''}" if errors else "")
+    return line + (f", {counted(errors, 'error')}" if errors else "")
 
 
 def diagnostics(results: Sequence[CaseResult], errors: bool = True) -> list[str]:

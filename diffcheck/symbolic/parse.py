@@ -23,7 +23,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from ..errors import ExpressionError, Location
+from ..errors import ExpressionError, Location, counted
 from ..limits import deep_recursion
 from .rules import RULES, Rule
 from .values import constant_float
@@ -315,9 +315,8 @@ class _Parser:
         if not rule.accepts(len(args)):
             wanted = rule.arity or 1
             at_least = "at least " if rule.arity is None or rule.fold else ""
-            plural = "" if wanted == 1 else "s"
             raise self.error(
-                f"{name} takes {at_least}{wanted} argument{plural}, got {len(args)}", offset
+                f"{name} takes {at_least}{counted(wanted, 'argument')}, got {len(args)}", offset
             )
         for index in rule.integer_args:
             arg = args[index]

@@ -26,6 +26,7 @@ __all__ = [
     "Comparison",
     "Discrepancy",
     "VariableResult",
+    "allowance",
     "excess",
     "relative",
 ]
@@ -35,6 +36,12 @@ FD_SAFETY = 4.0  # error bars are estimates: a disagreement must exceed this man
 # mpmath costs ~1 ms a point: at most this many doubtful points of a partial (and this
 # many non-finite function values) are re-evaluated; the rest are left out, with a warning
 MAX_REFINED = 1000
+
+
+def allowance(reference: Any, tolerance: Tolerance, slack: Any = 0.0) -> Any:
+    """How far from `reference` a value may be and still be close: atol + rtol |reference|,
+    widened by `slack` (an oracle's error bar)."""
+    return tolerance.atol + tolerance.rtol * abs(reference) + slack
 
 
 def excess(candidate: Any, reference: Any, tolerance: Tolerance, slack: Any = 0.0) -> Any:
@@ -48,7 +55,7 @@ def excess(candidate: Any, reference: Any, tolerance: Tolerance, slack: Any = 0.
     """
     with np.errstate(invalid="ignore"):  # inf - inf is NaN, and NaN is "not close"
         difference = abs(candidate - reference)
-    allowed = tolerance.atol + tolerance.rtol * abs(reference) + slack
+    allowed = allowance(reference, tolerance, slack)
     if not isinstance(difference, np.ndarray):
         if difference == 0:
             return 0.0

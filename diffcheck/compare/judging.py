@@ -13,7 +13,7 @@ from ..errors import counted
 from ..oracles.finite import USEFUL
 from ..oracles.problem import Estimate, Oracle, Problem
 from ..oracles.program import by_chunks
-from .closeness import FD_RTOL, FD_SAFETY, MAX_REFINED, Discrepancy
+from .closeness import FD_RTOL, FD_SAFETY, MAX_REFINED, Discrepancy, excess
 
 __all__ = ["oracle_discrepancy", "rejudge", "second_opinion", "wanted", "widen"]
 
@@ -26,7 +26,6 @@ def _judge_oracle(
     tolerance: Tolerance,
 ) -> tuple[np.ndarray, ...]:
     bar = FD_SAFETY * errors
-    difference = np.abs(values - reference)
     magnitude = np.abs(reference)
     # the size of the quantity: the oracle's own value counts too, since the reference
     # may be a float64 0 that mpmath has yet to refine
@@ -35,11 +34,8 @@ def _judge_oracle(
     unreliable = ~(bar <= USEFUL * size + tolerance.atol) | ~checked
     unreliable |= ~np.isfinite(values) | ~np.isfinite(reference)
     bar[~np.isfinite(bar)] = 0.0
-    allowed = tolerance.atol + max(tolerance.rtol, FD_RTOL) * magnitude + bar
-    ratio = difference / allowed
-    undecided = np.isnan(ratio)
-    ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
-    return ratio, unreliable
+    widened = replace(tolerance, rtol=max(tolerance.rtol, FD_RTOL))
+    return excess(values, reference, widened, slack=bar), unreliable
 
 
 def oracle_discrepancy(

@@ -15,7 +15,7 @@ from ..cases.model import Tolerance
 from ..oracles.exact import ExactValues
 from ..oracles.problem import Problem, on_kinks
 from ..oracles.program import by_chunks
-from .closeness import MAX_REFINED, excess
+from .closeness import MAX_REFINED, allowance, excess
 
 __all__ = ["Partial", "usable_points"]
 
@@ -74,12 +74,16 @@ class Partial:
         """Compare in float64; return the points where float64 cannot be trusted: a value
         not finite, the two sides apart, or either side's rounding possibly beyond the
         tolerance (1 - tanh(x)**2 is 0.0 for x > 19, and a claim twice it is 0.0 too)."""
-        rtol, atol = self.tolerance.rtol, self.tolerance.atol
-        doubtful = self.values.in_doubt(self.slots[0], rtol, atol)
+        doubtful = self._rounding_in_doubt(self.slots[0])
         if self.claim is None:
             return doubtful | ~np.isfinite(self.reference)
         self.excess, differing = by_chunks(_judge_claim, self.claim, self.reference, self.tolerance)
-        return doubtful | differing | self.values.in_doubt(self.slots[1], rtol, atol)
+        return doubtful | differing | self._rounding_in_doubt(self.slots[1])
+
+    def _rounding_in_doubt(self, slot: int) -> np.ndarray:
+        """Points where float64 rounding alone may carry the value beyond the tolerance."""
+        value = self.values.values[slot]
+        return ~(self.values.rounding_bound(slot) <= allowance(value, self.tolerance))
 
     def choose(self, doubtful: np.ndarray) -> np.ndarray:
         """The doubtful points worth mpmath, at most MAX_REFINED: half of them the worst

@@ -100,15 +100,13 @@ class ExactValues:
         self.conditioning = evaluated[len(exprs) :]
         self._refined: dict[int, Refined] = {}
 
-    def in_doubt(self, slot: int, rtol: float, atol: float) -> np.ndarray:
-        """Points where expression `slot`'s float64 value may be off by more than
-        atol + rtol |value|: its sums cancelled, or it underflowed."""
+    def rounding_bound(self, slot: int) -> np.ndarray:
+        """How far float64 rounding may have moved expression `slot`'s value at each
+        point: inf where its sums cancelled to 0 or it underflowed (any value may hide)."""
         magnitude = np.abs(self.values[slot])
-        factor = self.conditioning[slot]
         with np.errstate(all="ignore"):
-            possible = (16 * EPS) * factor * magnitude
-        # an infinite factor (a sum cancelled to 0, an underflow) may hide any value
-        return np.isinf(factor) | (possible > atol + rtol * magnitude)
+            bound = (16 * EPS) * self.conditioning[slot] * magnitude
+        return np.where(np.isinf(self.conditioning[slot]), np.inf, bound)
 
     def refined(self, index: int) -> Refined:
         if index not in self._refined:

@@ -17,7 +17,8 @@ from diffcheck.cases.loader import load_case_file
 from diffcheck.explain.chain import explain_case, explain_expression
 from diffcheck.explain.relay import relay_at
 from diffcheck.report.document import explain_paths, latex_document
-from diffcheck.report.latex import derivation_latex, escape_text, latex_expression
+from diffcheck.report.latex import escape_text, latex_expression
+from diffcheck.report.latex_derivation import derivation_latex
 from diffcheck.symbolic.parse import parse_expression
 from diffcheck.symbolic.rules import RULES, TableFunction
 

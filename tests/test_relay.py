@@ -12,7 +12,7 @@ import sympy as sp
 from diffcheck.cases.loader import load_case_file
 from diffcheck.explain.chain import explain_case, explain_expression, explain_where
 from diffcheck.explain.relay import complete_point, parse_point, relay_at
-from diffcheck.report.derivation import chain_value
+from diffcheck.report.lines import chain_value
 from diffcheck.symbolic.derive import derive_gradient
 from diffcheck.symbolic.parse import parse_expression
 

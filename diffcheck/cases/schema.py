@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .loader import (
+from .model import (
     CASE_KEYS,
     DEFAULT_KEYS,
     DEFAULTS,

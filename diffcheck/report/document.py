@@ -21,7 +21,8 @@ from ..errors import DiffcheckError
 from ..explain.chain import Derivation, explain_case
 from ..limits import BudgetExceeded, time_limit
 from ..run.check import CaseResult, Settings, check_case, find_case_files
-from .latex import derivation_latex, escape_text, latex_expression, latex_number
+from .latex import escape_text, latex_expression, latex_number
+from .latex_derivation import derivation_latex
 
 __all__ = ["SHOWN_POINTS", "Entry", "explain_paths", "latex_document"]
 

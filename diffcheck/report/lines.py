@@ -1,0 +1,216 @@
+"""Report stage for derivations, layout: `Step` trees and chains -> lines of equations.
+
+`step_lines` lays a `Step` tree out in the textbook order (the rule, rewrites, outer and
+inner derivatives, their product); the text, JSON and LaTeX writers all read these lines,
+so the three formats cannot tell different derivations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import sympy as sp
+
+from ..explain.chain import Derivation
+from ..explain.relay import Relay
+from ..explain.steps import PRIMITIVE_RULES, ClosedForm, Step
+from ..symbolic.printing import print_expression
+
+__all__ = [
+    "Derivative",
+    "Item",
+    "Line",
+    "Partial",
+    "Product",
+    "Shown",
+    "Sum",
+    "adjoint_items",
+    "chain_items",
+    "chain_value",
+    "closed_form_line",
+    "format_number",
+    "needs_brackets",
+    "rule_label",
+    "step_lines",
+]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An expression; `power_form` keeps powers as powers (for the power rule)."""
+
+    expr: sp.Expr
+    power_form: bool = False
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """d/d(variable) of `expr` (∂ when `expr` has other variables)."""
+
+    expr: sp.Expr
+    variable: sp.Symbol
+    power_form: bool = False
+
+
+@dataclass(frozen=True)
+class Partial:
+    """∂of/∂by, the name of a factor of the chain rule."""
+
+    of: sp.Symbol
+    by: sp.Symbol
+
+
+@dataclass(frozen=True)
+class Product:
+    factors: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Sum:
+    terms: tuple[Item, ...]
+
+
+Item = Union[Shown, Derivative, Partial, Product, Sum]  # noqa: UP007 - a runtime alias
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a derivation: `items` joined by "=", under `label` at `depth`.
+
+    `where` holds the placeholders of a chain (u = 1 + exp(-x)); `rule` names the
+    rule applied; `note` is a remark in words."""
+
+    depth: int
+    items: tuple[Item, ...]
+    label: str = ""
+    where: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    rule: str | None = None
+    note: str = ""
+
+
+def rule_label(rule: str) -> str:
+    """
+    >>> rule_label("chain"), rule_label("constant"), rule_label("sigmoid")
+    ('chain rule', 'constant', 'sigmoid')
+    """
+    return f"{rule} rule" if rule in PRIMITIVE_RULES[2:] else rule
+
+
+def format_number(value: float | None) -> str:
+    """
+    >>> format_number(-0.0), format_number(1.4736394889812655e-52), format_number(None)
+    ('0', '1.47364e-52', '—')
+    """
+    return "—" if value is None else f"{value + 0.0:.6g}"  # + 0.0: no "-0"
+
+
+# ---- layout ---------------------------------------------------------------------------
+
+
+def _is_leaf(step: Step) -> bool:
+    return step.outer is None and all(t.step.rule in ("constant", "variable") for t in step.terms)
+
+
+def step_lines(step: Step, depth: int = 0, label: str = "") -> list[Line]:
+    """`step` and the steps below it as lines, in the order a textbook writes them."""
+    power = step.rule == "power"
+    head = Derivative(step.expr, step.variable, power)
+    if _is_leaf(step):
+        return [Line(depth, (head, Shown(step.result, power)), label, rule=step.rule)]
+    lines = [Line(depth, (head,), label, rule=step.rule)]
+    if step.rewrite is not None:
+        rewrite = (Shown(step.expr), Shown(step.rewrite, True))
+        lines.append(Line(depth + 1, rewrite, "rewrite"))
+    if step.outer is None:
+        for term in step.terms:
+            if term.step.rule != "variable":
+                lines.extend(step_lines(term.step, depth + 1))
+        lines.append(Line(depth + 1, (Shown(step.result),)))
+        return lines
+    return lines + _chain_lines(step, depth + 1)
+
+
+def _chain_lines(step: Step, depth: int) -> list[Line]:
+    outer = step.outer
+    power = outer.rule == "power"
+    lines: list[Line] = []
+    for u, derivative, term in zip(outer.placeholders, outer.derivatives, step.terms, strict=True):
+        items = (
+            Derivative(outer.expr, u, power),
+            Shown(derivative, power),
+            Shown(term.local, power),
+        )
+        lines.append(Line(depth, items, "outer", ((u, term.argument),), outer.rule))
+    for u, term in zip(outer.placeholders, step.terms, strict=True):
+        if term.step.rule != "variable":
+            label = "inner" if len(step.terms) == 1 else f"inner {u}"
+            lines.extend(step_lines(term.step, depth, label))
+    products = tuple(Product((Shown(t.local, power), Shown(t.step.result))) for t in step.terms)
+    combined = products[0] if len(products) == 1 else Sum(products)
+    lines.append(Line(depth, (combined, Shown(step.result)), "product"))
+    return lines
+
+
+def closed_form_line(found: ClosedForm, result: sp.Expr, depth: int = 0) -> Line:
+    """result = the compact form, with what was recognised and whether it is proved."""
+    recognised = ", ".join(
+        f"{print_expression(written)} is {print_expression(call)}"
+        for written, call in found.recognised
+    )
+    verdict = "verified" if found.verified else "not proved symbolically"
+    note = f"{verdict}; {recognised}"
+    return Line(depth, (Shown(result), Shown(found.expr)), "closed form", note=note)
+
+
+def chain_items(derivation: Derivation) -> Item | None:
+    """∂f/∂y · ∂y/∂z · ... summed over the paths; None when they are too many."""
+    if derivation.paths is None:
+        return None
+    factors = derivation.factors
+    products = tuple(Product(tuple(Partial(factors[i].of, factors[i].by) for i in path))
+                     for path in derivation.paths)  # fmt: skip
+    return products[0] if len(products) == 1 else Sum(products)
+
+
+def adjoint_items(derivation: Derivation) -> list[tuple[Partial, Item]]:
+    """∂f/∂B = Σ ∂f/∂A · ∂A/∂B for each B below the output, users first: the chain
+    rule as backpropagation computes it, for chains with too many paths to list."""
+    output = derivation.output
+    below = dict.fromkeys(factor.by for factor in derivation.factors)
+    items = []
+    for node in below:
+        terms = tuple(Partial(f.of, f.by) if f.of == output else
+                      Product((Partial(output, f.of), Partial(f.of, f.by)))
+                      for f in derivation.factors if f.by == node)  # fmt: skip
+        if terms != (Partial(output, node),):  # used by the output alone: nothing to say
+            items.append((Partial(output, node), terms[0] if len(terms) == 1 else Sum(terms)))
+    return items
+
+
+def needs_brackets(expr: sp.Expr, first: bool) -> bool:
+    """Whether a factor shown in a product (outer · inner) needs brackets: a sum does;
+    after the first factor, so does a product or a negative term, as textbooks write
+    -(1 + e^-x)^-2 · (-e^-x).
+
+    >>> x = sp.Symbol("x")
+    >>> needs_brackets(-x, True), needs_brackets(-x, False), needs_brackets(1 + x, True)
+    (False, True, True)
+    """
+    if expr.is_Add:
+        return True
+    return not first and (expr.is_Mul or expr.could_extract_minus_sign())
+
+
+def chain_value(derivation: Derivation, relay: Relay) -> float | None:
+    """The chain's sum of products of factor values at the relay's point."""
+    if derivation.paths is None:
+        return None
+    total = 0.0
+    for path in derivation.paths:
+        product = 1.0
+        for index in path:
+            factor = derivation.factors[index]
+            product *= relay.factors[(factor.of, factor.by)]
+        total += product
+    return total

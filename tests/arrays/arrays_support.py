@@ -154,10 +154,18 @@ OPERATIONS = [
     # ---- where and compositions ----
     OpCase("where", "where(x > 0, x ** 2, -x)", {"x": V4}, analytic=False),
     OpCase("where-broadcast", "where(A >= x, A, 0)", {"A": M23, "x": V3}, analytic=False),
-    OpCase("linear-layer-mse", "sum((W @ x + b - y) ** 2) / m",
-           {"W": (4, 3), "x": V3, "b": V4, "y": V4}, dims={"m": 4}),  # fmt: skip
-    OpCase("cross-entropy", "-sum(y * log_softmax(Z, axis=-1)) / 2",
-           {"Z": (2, 5), "y": (2, 5)}, {"y": "positive"}),  # fmt: skip
+    OpCase(
+        "linear-layer-mse",
+        "sum((W @ x + b - y) ** 2) / m",
+        {"W": (4, 3), "x": V3, "b": V4, "y": V4},
+        dims={"m": 4},
+    ),  # fmt: skip
+    OpCase(
+        "cross-entropy",
+        "-sum(y * log_softmax(Z, axis=-1)) / 2",
+        {"Z": (2, 5), "y": (2, 5)},
+        {"y": "positive"},
+    ),  # fmt: skip
     OpCase("mlp", "sum(tanh(W2 @ sigmoid(W1 @ x)))", {"W1": (4, 3), "W2": (2, 4), "x": V3}),
     OpCase("quadratic-form", "x @ solve(A, x) + logdet(A)", {"x": V3, "A": M33}, {"A": "spd"}),
 ]

@@ -223,3 +223,35 @@ def test_derive_of_an_invalid_case_names_only_that_case_s_errors(
     result = runner.invoke(main, ["derive", str(path), "--case", "a"])
     assert result.exit_code == 2
     assert result.stderr == f"{path}:3:15: unknown function 'sigmod' (did you mean 'sigmoid'?)\n"
+
+
+def test_graph_of_an_expression_refuses_a_case_name(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["graph", "x^2", "--at", "x=1", "--case", "square"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith(
+        "Error: Invalid value for --case: needs a case file, not an expression\n"
+    )
+
+
+@pytest.mark.parametrize("command", [["graph", "x^2", "--at", "x=1"], ["latex", str(NEURON)]])
+def test_an_unwritable_output_is_one_line_and_exit_2(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    output = tmp_path / "missing" / "out.dot"
+    result = runner.invoke(main, [*command, "-o", str(output)])
+    assert result.exit_code == 2
+    assert result.stderr == f"{output}: cannot write it: No such file or directory\n"
+
+
+def test_derive_of_a_constant_has_nothing_to_differentiate(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["derive", "3 + 4"])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "Error: Invalid value for EXPRESSION: the expression has no variables to differentiate\n"
+    )
+
+
+def test_derive_points_a_caret_at_the_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["derive", "foo(x)"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "<expression>:1:1: unknown function 'foo'\n  foo(x)\n  ^\n"

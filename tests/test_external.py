@@ -97,9 +97,9 @@ def test_framework_precision_loss_is_the_odd_one_out(framework: str, tmp_path) -
 
 
 def test_missing_framework_is_a_usage_error(monkeypatch, tmp_path) -> None:
-    import diffcheck.cli as cli
+    from diffcheck.oracles import external
 
-    monkeypatch.setattr(cli, "available", lambda framework: False)
+    monkeypatch.setattr(external, "available", lambda framework: False)
     path = tmp_path / "case.yaml"
     path.write_text("cases:\n  - name: c\n    function: x^2\n    domain: {x: [0, 1]}\n")
     result = CliRunner().invoke(main, ["check", str(path), "--autodiff", "torch"])

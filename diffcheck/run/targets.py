@@ -1,19 +1,64 @@
-"""Cases stage, for the explaining commands: which case of a case file is meant.
+"""Run stage, for the explaining commands: what `derive` and `graph` work on.
 
-`derive`, `latex` and `graph` take either an expression or a case file; a case file
-names its case with --case, unless it has only one. Main function: `select_case`.
+Their argument is an expression or a case file; a case file names its case with --case,
+unless it has only one. `select_target` gives the `Target`; `derivation_variables`,
+`target_point`, `explain_target` and `target_graph` do the rest of each command's work.
+A wrong option raises `OptionError`, naming the option, for the usage message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import sympy as sp
+
 from ..cases.loader import Case, Interval, InvalidCase, load_case_file
-from ..errors import CaseFileError, DiffcheckError
-from ..symbolic.parse import suggest
+from ..errors import CaseFileError, DiffcheckError, ExpressionError, Location
+from ..explain.chain import Derivation, explain_case, explain_expression
+from ..explain.graph import graph_dot, node_names
+from ..explain.relay import complete_point, parse_point
+from ..symbolic.parse import parse_expression, suggest
 from .check import CASE_SUFFIXES
 
-__all__ = ["fixed_values", "is_case_file", "select_case"]
+__all__ = [
+    "OptionError",
+    "Target",
+    "derivation_variables",
+    "explain_target",
+    "fixed_values",
+    "is_case_file",
+    "parse_typed",
+    "select_case",
+    "select_target",
+    "target_graph",
+    "target_point",
+]
+
+TYPED = "<expression>"  # the file name in the locations of an expression typed in
+
+
+class OptionError(ValueError):
+    """An argument or option does not fit the target; `option` names it (--wrt, --at)."""
+
+    def __init__(self, message: str, option: str):
+        super().__init__(message)
+        self.option = option
+
+
+@dataclass(frozen=True)
+class Target:
+    """A case of a case file, or an expression typed in (then `case` is None)."""
+
+    case: Case | None
+    expr: sp.Expr  # the typed expression, or the case's function with its intermediates
+    variables: tuple[str, ...]
+    fixed: Mapping[str, float]  # variables the case's domain fixes to one value
+
+    def function(self) -> sp.Expr:
+        """The function with every intermediate written out."""
+        return self.expr if self.case is None else self.case.resolve(self.expr)
 
 
 def is_case_file(text: str) -> bool:
@@ -60,3 +105,82 @@ def fixed_values(case: Case) -> dict[str, float]:
     """The variables that the case's domain fixes to one value."""
     return {name: float(value) for name, value in case.domain.items()
             if not isinstance(value, Interval)}  # fmt: skip
+
+
+def parse_typed(text: str) -> sp.Expr:
+    """Parse an expression typed on the command line.
+
+    Raises:
+        ExpressionError: it does not parse; the message, at <expression>:1:COLUMN, is
+            followed by the expression and a caret under that column.
+    """
+    try:
+        return parse_expression(text, lambda offset: Location(TYPED, 1, offset + 1))
+    except DiffcheckError as error:
+        column = error.location.column if error.location else 1
+        raise ExpressionError(f"{error}\n  {text}\n  {' ' * (column - 1)}^") from error
+
+
+def select_target(text: str, case_name: str | None) -> Target:
+    """The case (of the case file `text`, called `case_name`) or the expression `text`.
+
+    Raises:
+        DiffcheckError: as `select_case` and `parse_typed` do.
+        OptionError: a case named for an expression.
+    """
+    if is_case_file(text):
+        case = select_case(text, case_name)
+        return Target(case, case.function.expr, case.variables, fixed_values(case))
+    if case_name is not None:
+        raise OptionError("needs a case file, not an expression", "--case")
+    expr = parse_typed(text)
+    return Target(None, expr, tuple(sorted(s.name for s in expr.free_symbols)), {})
+
+
+def derivation_variables(target: Target, wrt: Sequence[str]) -> list[str]:
+    """The variables to differentiate by: `wrt`, else all (a case: its own `wrt`).
+
+    Raises:
+        OptionError: the expression has no variables, or `wrt` names one it lacks.
+    """
+    if target.case is not None:
+        names, where = list(target.case.wrt), f"wrt of case {target.case.name}"
+    elif not target.variables:
+        raise OptionError("the expression has no variables to differentiate", "EXPRESSION")
+    else:
+        names, where = list(target.variables), "expression"
+    unknown = [name for name in wrt if name not in names]
+    if unknown:
+        raise OptionError(f"'{unknown[0]}' does not appear in the {where} "
+                          f"(its variables: {', '.join(names) or 'none'})", "--wrt")  # fmt: skip
+    return list(wrt) or names
+
+
+def target_point(target: Target, at: str | None) -> dict[str, float]:
+    """The point `at` (NAME=VALUE,...) completed by the fixed values, in variable order.
+
+    Raises:
+        OptionError: `at` is not a point of the target's variables.
+    """
+    try:
+        return complete_point(parse_point(at) if at else {}, target.variables, target.fixed)
+    except ValueError as error:
+        raise OptionError(str(error), "--at") from None
+
+
+def explain_target(target: Target, wrt: Sequence[str]) -> dict[str, Derivation]:
+    """The derivation of each partial by a variable of `wrt`, step by step."""
+    if target.case is None:
+        return explain_expression(target.expr, list(wrt))
+    return {name: d for name, d in explain_case(target.case).items() if name in wrt}
+
+
+def target_graph(target: Target, point: Mapping[str, float]) -> str:
+    """DOT text for the computational graph at `point` (from `target_point`); a case's
+    nodes carry the names of its intermediates."""
+    values = [point[name] for name in target.variables]
+    if target.case is None:
+        return graph_dot(target.expr, target.variables, values, {}, "expression")
+    where = [(sp.Symbol(name), expression.expr) for name, expression in target.case.where]
+    names = node_names(target.expr, where)
+    return graph_dot(target.function(), target.variables, values, names, target.case.name)

@@ -1,0 +1,64 @@
+"""The command line starts without the heavy imports: --help, --version and every
+command's --help run in a fresh process and leave SymPy and NumPy unimported (issue 14;
+the seconds are measured by benchmarks/startup.py, not here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from diffcheck import cli
+from diffcheck.cases.settings import MAX_SAMPLES
+from diffcheck.oracles.external import FRAMEWORKS
+from diffcheck.report.formats import FORMATS
+from diffcheck.run.check import DEFAULT_TIMEOUT
+from diffcheck.symbolic.derive import DEFAULT_PROOF_BUDGET
+
+HEAVY = ("sympy", "numpy")
+# runs the command line as the installed script does, then names the heavy modules loaded
+PROBE = """\
+import sys
+from diffcheck.cli import main
+try:
+    main(sys.argv[1:], prog_name="diffcheck")
+except SystemExit as done:
+    code = done.code
+print("loaded:", *[name for name in {heavy!r} if name in sys.modules], "exit:", code)
+"""
+
+
+def _run(*arguments: str) -> tuple[str, str]:
+    """(standard output, the probe's last line) of diffcheck run with `arguments`."""
+    probe = PROBE.format(heavy=HEAVY)
+    done = subprocess.run([sys.executable, "-c", probe, *arguments], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    *output, last = done.stdout.rstrip("\n").split("\n")
+    return "\n".join(output), last
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [("--help",), ("--version",), ("check", "--help"), ("derive", "--help"),
+     ("latex", "--help"), ("graph", "--help"), ("init", "--help"), ("schema", "--help")],
+    ids=" ".join,
+)  # fmt: skip
+def test_help_and_version_import_neither_sympy_nor_numpy(arguments: tuple[str, ...]) -> None:
+    output, last = _run(*arguments)
+    assert last == "loaded: exit: 0"
+    assert output.startswith("Usage: diffcheck") or output.startswith("diffcheck, version")
+
+
+def test_running_a_command_still_loads_the_library() -> None:
+    output, last = _run("derive", "sigmoid(x)")
+    assert output == "∂/∂x = (1 - sigmoid(x))*sigmoid(x)"
+    assert last == "loaded: sympy numpy exit: 0"
+
+
+def test_option_values_written_in_the_cli_equal_the_library_values() -> None:
+    assert cli._FORMATS == FORMATS
+    assert cli._FRAMEWORKS == FRAMEWORKS
+    assert cli._MAX_SAMPLES == MAX_SAMPLES
+    assert cli._DEFAULT_TIMEOUT == DEFAULT_TIMEOUT
+    assert cli._DEFAULT_PROOF_BUDGET == DEFAULT_PROOF_BUDGET

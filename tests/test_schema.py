@@ -110,7 +110,7 @@ def test_schema_names_every_key_of_the_loader_tables() -> None:
 def test_schema_fails_loudly_for_a_loader_key_without_a_shape(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("diffcheck.cases.schema.CASE_KEYS", (*cases.CASE_KEYS, "jacobian"))
+    monkeypatch.setattr("diffcheck.cases.schema.CASE_KEYS", (*cases.CASE_KEYS, "laplacian"))
     with pytest.raises(KeyError, match="no schema shape for case file key"):
         case_file_schema()
 

@@ -17,7 +17,10 @@ from ..errors import CaseFileError
 from ..limits import deep_recursion
 from ..symbolic.parse import CONSTANTS, FUNCTION_NAMES, suggest
 from ..symbolic.trees import substitute, symbols_in
+from .array_builder import read_array_case
+from .array_model import ArrayCase
 from .model import (
+    ARRAY_ONLY_KEYS,
     CASE_KEYS,
     DEFAULTS,
     IMPLEMENTATION_KEYS,
@@ -41,7 +44,7 @@ _REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")  # module:attribute
 
 def read_case(
     source: Source, node: yaml.Node, defaults: Defaults, first_line: dict[str, int]
-) -> Case | InvalidCase:
+) -> Case | ArrayCase | InvalidCase:
     reader = NodeReader(source)
     fields = {key: (key_node, value) for key, key_node, value in
               reader.mapping(node, "a case", CASE_KEYS)}  # fmt: skip
@@ -49,7 +52,7 @@ def read_case(
     case = None
     try:
         with deep_recursion():  # SymPy's printers and assumptions recurse per level
-            case = _CaseBuilder(reader, node, fields, defaults).build(name) if name else None
+            case = _build(_CaseBuilder(reader, node, fields, defaults), fields, name)
     except Exception as crash:  # a bug in diffcheck: this case is lost, not the run
         reader.fail(f"internal error reading the case: {type(crash).__name__}: {crash}", node)
     if case is None or reader.errors:
@@ -57,6 +60,21 @@ def read_case(
         errors = tuple(in_order) or (CaseFileError("invalid case", source.at(node)),)
         return InvalidCase(source.path, name, source.at(node), errors)
     return case
+
+
+def _build(builder: _CaseBuilder, fields: dict, name: str | None) -> Case | ArrayCase | None:
+    """An array case when the case declares `shapes` (contract version 2), else a scalar one."""
+    if name is None:
+        return None
+    if "shapes" in fields:
+        return read_array_case(builder, name)
+    for key in ARRAY_ONLY_KEYS:
+        if key in fields:
+            builder.reader.fail(
+                f"'{key}' belongs to array cases: declare the array variables under shapes",
+                fields[key][0],
+            )
+    return builder.build(name)
 
 
 def _read_name(

@@ -19,6 +19,7 @@ from ..symbolic.trees import substitute
 from .nodes import Expression
 
 __all__ = [
+    "ARRAY_ONLY_KEYS",
     "CASE_KEYS",
     "DEFAULTS",
     "DEFAULT_KEYS",
@@ -39,9 +40,10 @@ __all__ = [
 # The one table of defaults: what a case gets when neither it nor `defaults:` says.
 DEFAULTS = MappingProxyType({"samples": 64, "seed": 0, "rtol": 1e-7, "atol": 1e-12})
 
-CASE_KEYS = ("name", "description", "function", "where", "wrt", "gradient", "hessian",
-             "implementation", "domain", "points", "samples", "seed", "tolerance",
-             "expect")  # fmt: skip
+CASE_KEYS = ("name", "description", "shapes", "dims", "function", "where", "wrt",
+             "gradient", "jacobian", "vjp", "cotangent", "hessian", "implementation", "domain",
+             "points", "samples", "seed", "tolerance", "expect")  # fmt: skip
+ARRAY_ONLY_KEYS = ("dims", "jacobian", "vjp", "cotangent")  # meaningful with `shapes` only
 IMPLEMENTATION_KEYS = ("function", "gradient")
 DEFAULT_KEYS = ("samples", "seed", "tolerance", "domain", "expect")
 TOP_KEYS = ("defaults", "cases")
@@ -122,7 +124,7 @@ class CaseFile:
 
     @property
     def cases(self) -> tuple[Case, ...]:
-        return tuple(entry for entry in self.entries if isinstance(entry, Case))
+        return tuple(entry for entry in self.entries if not isinstance(entry, InvalidCase))
 
     @property
     def errors(self) -> tuple[DiffcheckError, ...]:

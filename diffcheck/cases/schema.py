@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..arrays.domains import STRUCTURES
 from .model import (
     CASE_KEYS,
     DEFAULT_KEYS,
@@ -56,11 +57,51 @@ _MODULE_ATTRIBUTE: Schema = {
 def _domain() -> Schema:
     interval = {"type": "array", "items": _NUMBER, "minItems": 2, "maxItems": 2,
                 "description": "[low, high]: uniform random points on the interval."}  # fmt: skip
-    value = {"anyOf": [dict(_NUMBER, description="A fixed value at every point."), interval]}
+    structure = {"enum": list(STRUCTURES), "description": "For an array: a structure its "
+                 "random points are drawn with."}  # fmt: skip
+    value = {"anyOf": [dict(_NUMBER, description="A fixed value at every point."), interval,
+                       structure]}  # fmt: skip
     return {
         "type": "object",
         "additionalProperties": value,
-        "description": "Where random points are drawn, per variable: [low, high] or a number.",
+        "description": "Where random points are drawn, per variable: [low, high], a number, "
+        "or for an array a structure (spd, symmetric, orthogonal, simplex, onehot).",
+    }
+
+
+def _array_shapes() -> dict[str, Schema]:
+    """The keys of array cases (contract version 2)."""
+    expressions = {"type": "object", "additionalProperties": _EXPRESSION}
+    dimension = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}]}
+    size = {"type": "integer", "minimum": 1}
+    return {
+        "shapes": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": dimension},
+            "description": "Array variables and their shapes: whole numbers or names "
+            "from dims (arithmetic such as 'd + n' too).",
+        },
+        "dims": {
+            "type": "object",
+            "additionalProperties": {
+                "anyOf": [size, {"type": "array", "items": size, "minItems": 1}]
+            },
+            "description": "Sizes of named dimensions; a list checks every size.",
+        },
+        "jacobian": dict(
+            expressions,
+            description="Claimed Jacobians: the function's shape + the variable's shape.",
+        ),
+        "vjp": dict(
+            expressions,
+            description="Claimed vector-Jacobian products for the "
+            "cotangent: what a backward pass returns.",
+        ),
+        "cotangent": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The name of the cotangent in vjp claims; default g.",
+        },
     }
 
 
@@ -91,8 +132,10 @@ def _shapes() -> dict[str, Schema]:
         "gradient": dict(expressions, description="The claimed partial derivatives, by "
                          "variable of wrt."),
         "domain": _domain(),
-        "points": {"type": "array", "items": {"type": "object", "additionalProperties": _NUMBER},
-                   "description": "Explicit points (variable: value), checked too."},
+        "points": {"type": "array", "items": {"type": "object", "additionalProperties": {
+                       "anyOf": [_NUMBER, {"type": "array"}]}},
+                   "description": "Explicit points (variable: value, nested lists for an "
+                   "array), checked too."},
         "samples": dict(_WHOLE_NUMBER, description=f"Random points per case; default "
                         f"{DEFAULTS['samples']}."),
         "seed": dict(_WHOLE_NUMBER, description=f"Seed of the random points; default "
@@ -107,6 +150,7 @@ def _shapes() -> dict[str, Schema]:
             "minProperties": 1,
             "description": "Python code to check against the case: its function and gradient.",
         },
+        **_array_shapes(),
         "hessian": {
             "type": "object",
             "propertyNames": {"pattern": r"^\s*[^,\s]+\s*,\s*[^,\s]+\s*$"},

@@ -18,6 +18,7 @@ from ..compare.diagnosis import ORACLE_NAMES, claimed_values, format_point, form
 from ..errors import counted
 from ..run.check import CaseResult
 from ..symbolic.derive import fold_intermediates, format_expression
+from .arrays import array_details, array_variables_json
 
 __all__ = [
     "JSON_VERSION",
@@ -132,6 +133,8 @@ def _details(result: CaseResult) -> list[str]:
         f"{result.expect}"
     ]
     lines.extend(f"  {reason}" for reason in result.verdict.reasons)
+    if result.arrays is not None:
+        return lines + [f"  {line}" for line in array_details(result.arrays)]
     if result.comparison.function_check is not None:
         check = result.comparison.function_check
         if check.failing.any():
@@ -280,6 +283,9 @@ def _case_json(result: CaseResult) -> dict[str, Any]:
     comparison = result.comparison
     entry["evidence"] = result.verdict.evidence
     entry["reasons"] = list(result.verdict.reasons)
+    if result.arrays is not None:
+        entry["points"], entry["variables"] = array_variables_json(result.arrays)
+        return entry
     entry["points"] = int(comparison.points.shape[1])
     entry["variables"] = {
         v.name: _variable_json(result, comparison, v, _claim_text(result, v))

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from ..cases.array_model import ArrayCase
 from ..cases.loader import Case, Interval, InvalidCase, load_case_file
 from ..compare import ORACLES, Comparison, compare_gradient
+from ..compare.array_verdict import decide_array_verdict
 from ..compare.verdict import Verdict, combine_verdicts, decide_verdict
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, DiffcheckError, Location
 from ..limits import BudgetExceeded, deep_recursion, time_limit
@@ -25,6 +27,7 @@ from ..oracles.implementation import ImplementationError, evaluate_implementatio
 from ..oracles.problem import Problem
 from ..oracles.reverse import ForwardOverReverse
 from ..symbolic.derive import DEFAULT_PROOF_BUDGET, prove_equal
+from .array_check import ArrayComparison, compare_array_case
 
 __all__ = [
     "CASE_SUFFIXES",
@@ -81,6 +84,7 @@ class CaseResult:
     error_kind: str | None = None  # invalid | timeout | implementation | crash
     traceback: str | None = None
     second_order: tuple[SecondOrder, ...] = ()
+    arrays: ArrayComparison | None = None  # an array case's comparison, claim by claim
 
     @property
     def message(self) -> str | None:
@@ -106,7 +110,9 @@ def sample_points(case: Case, samples: int, seed: int) -> np.ndarray:
     return points
 
 
-def _judge(case: Case, settings: Settings) -> CaseResult:
+def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
+    if isinstance(case, ArrayCase):
+        return _judge_array(case, settings)
     problem = Problem.derive(case.resolve(case.function.expr), case.wrt, case.variables)
     claims = {name: case.resolve(claim.expr) for name, claim in case.gradient.items()}
     proofs = {name: prove_equal(claim, problem.gradient[name], settings.proof_budget)
@@ -135,6 +141,19 @@ def _judge(case: Case, settings: Settings) -> CaseResult:
     status = "pass" if verdict.verdict == case.expect else "fail"
     return CaseResult(case.file, case.name, case.location, status, case.expect, verdict, case,
                       comparison, second_order=second_order)  # fmt: skip
+
+
+def _judge_array(case: ArrayCase, settings: Settings) -> CaseResult:
+    samples = case.samples if settings.samples is None else settings.samples
+    seed = case.seed if settings.seed is None else settings.seed
+    comparison = compare_array_case(case, samples, seed)
+    verdict = decide_array_verdict(comparison.instances)
+    status = "pass" if verdict.verdict == case.expect else "fail"
+    # the built IR stays behind: results cross process boundaries, and reports need only
+    # the comparison
+    kept = replace(case, instances=())
+    return CaseResult(case.file, case.name, case.location, status, case.expect, verdict, kept,
+                      arrays=comparison)  # fmt: skip
 
 
 def _judge_second_order(case: Case, problem: Problem, pair: tuple[str, str],

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import MappingProxyType
 
+from ..cases.array_model import ArrayCase
 from ..cases.loader import Case, CaseFile, InvalidCase, load_case_file
 from ..errors import DiffcheckError
 from .check import CaseResult, Settings, check_case, find_case_files
@@ -190,7 +191,7 @@ def _load(path: str) -> CaseFile:
 def _check_in_worker(path: str, index: int, settings: Settings) -> tuple[bytes | None, float]:
     entries = _load(path).entries
     entry = entries[index] if index < len(entries) else None
-    if not isinstance(entry, Case):  # the file changed since the parent read it
+    if not isinstance(entry, (Case, ArrayCase)):  # the file changed since the parent read it
         return None, 0.0
     result, seconds = _timed_check(entry, settings)
     try:

@@ -1,0 +1,479 @@
+"""One array case's fields -> a validated `ArrayCase`, every problem reported at its node.
+
+A case becomes an array case when it has `shapes` (contract version 2). Shapes may use
+dimension names from `dims`, whose lists are checked at every combination of sizes: the
+function, its intermediates and every claim are built into the array IR once per
+combination, so that a shape error names FILE:LINE:COLUMN of the operator at the sizes
+where it fails. Main function: `read_array_case`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+
+import yaml
+
+from ..arrays.build import CONSTANTS, build_array_expression
+from ..arrays.calls import FUNCTIONS, TABLE
+from ..arrays.context import shape_text
+from ..arrays.domains import STRUCTURES, structure_problem, unknown_structure_message
+from ..arrays.grammar import parse_array_syntax
+from ..arrays.ir import Constant, Node
+from ..arrays.syntax import NEWAXIS, Name, Syntax
+from ..errors import ExpressionError
+from ..symbolic.parse import suggest
+from .array_model import (
+    CLAIM_KINDS,
+    MAX_ARRAY_ENTRIES,
+    ArrayCase,
+    ArrayInstance,
+    ArrayText,
+    Structure,
+    resolve_shape,
+    show_shape,
+    size_combinations,
+)
+from .array_points import read_array_points
+from .model import Interval
+from .nodes import NodeReader
+from .settings import read_domain
+
+__all__ = ["read_array_case"]
+
+RESERVED = frozenset({*FUNCTIONS, *TABLE, *CONSTANTS, NEWAXIS, "true", "false"})
+MAX_DIMS_COMBINATIONS = 64  # each combination is a full check of the case
+_KEYWORD_NAMES = frozenset({NEWAXIS, "true", "false"})
+
+
+def read_array_case(case_builder, name: str) -> ArrayCase | None:  # noqa: ANN001
+    """The array case that `case_builder` (the scalar builder, for the shared settings)
+    reads from its fields, or None with every problem reported."""
+    return _ArrayCaseBuilder(case_builder).build(name)
+
+
+class _ArrayCaseBuilder:
+    def __init__(self, base) -> None:  # noqa: ANN001 - the scalar `_CaseBuilder`
+        self.base = base
+        self.reader: NodeReader = base.reader
+        self.source = base.reader.source
+
+    def node(self, key: str) -> yaml.Node | None:
+        return self.base.value_node(key)
+
+    def fail(self, message: str, node: yaml.Node | None) -> None:
+        self.reader.fail(message, node if node is not None else self.base.node)
+
+    # ---- the case --------------------------------------------------------------------
+
+    def build(self, name: str) -> ArrayCase | None:
+        settings = {key: self.base.setting(key) for key in ("samples", "seed", "expect")}
+        tolerance, description = self.base.tolerance(), self.base.description()
+        for key in ("hessian",):
+            if self.node(key) is not None:
+                self.fail(f"'{key}' is for scalar cases; an array case claims gradient, "
+                          "jacobian or vjp", self.reader_key(key))  # fmt: skip
+        dims = self.dims()
+        self.all_dims = dims or {}
+        declared = self.shapes(dims)
+        cotangent = self.cotangent(declared, dims)
+        texts = self.texts()
+        if texts is None or declared is None or dims is None:
+            return None
+        function, where, claims = texts
+        syntaxes = self.syntaxes(function, where, claims)
+        if syntaxes is None:
+            return None
+        scalars = self.scalar_names(syntaxes, declared, dims, where, cotangent)
+        variables = tuple(sorted({*declared, *scalars} - {cotangent}))
+        wrt = self.wrt(variables)
+        self.check_claim_names(claims, wrt, variables)
+        domain = self.domain(variables, cotangent, declared, dims, claims)
+        instances = self.instances(syntaxes, declared, dims, scalars, cotangent, claims)
+        points = read_array_points(self, variables, cotangent, declared, dims, domain)
+        self.check_nothing_claimed(settings["expect"], claims, name)
+        self.check_samples(settings["samples"], points, variables, domain)
+        if self.reader.errors or not instances:
+            return None
+        instances = tuple(self.place_points(instances, points, declared))
+        return ArrayCase(
+            file=self.source.path, name=name, location=self.reader.at(self.base.node),
+            description=description, function=function, where=tuple(where.items()), wrt=wrt,
+            claims=MappingProxyType({k: MappingProxyType(v) for k, v in claims.items()}),
+            declared=MappingProxyType(declared), dims=MappingProxyType(dims),
+            variables=variables, scalars=tuple(sorted(scalars)), cotangent=cotangent,
+            domain=MappingProxyType(domain), points=points, samples=settings["samples"],
+            seed=settings["seed"], tolerance=tolerance, expect=settings["expect"] or "correct",
+            instances=instances, implementation=self.base.implementation(),
+        )  # fmt: skip
+
+    def reader_key(self, key: str) -> yaml.Node:
+        return self.base.fields[key][0]
+
+    # ---- dims and shapes -------------------------------------------------------------
+
+    def dims(self) -> dict[str, tuple[int, ...]] | None:
+        node = self.node("dims")
+        dims: dict[str, tuple[int, ...]] = {}
+        if node is None:
+            return dims
+        for key, key_node, value_node in self.reader.mapping(node, "dims"):
+            self.check_name(key, key_node, "a dimension")
+            items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            if not items:
+                self.fail(f"dims: '{key}' needs at least one size", value_node)
+            sizes = [self.reader.whole_number(item, f"the size of '{key}'") for item in items]
+            for item, size in zip(items, sizes, strict=True):
+                if size == 0:
+                    self.fail(f"the size of '{key}' must be at least 1", item)
+            if all(size for size in sizes):
+                dims[key] = tuple(dict.fromkeys(sizes))  # type: ignore[arg-type]
+        combinations = math.prod(len(sizes) for sizes in dims.values())
+        if combinations > MAX_DIMS_COMBINATIONS:
+            self.fail(f"dims give {combinations} combinations of sizes; at most "
+                      f"{MAX_DIMS_COMBINATIONS} are checked: shorten the lists", node)  # fmt: skip
+        return dims
+
+    def shapes(self, dims: dict | None) -> dict[str, tuple[int | str, ...]] | None:
+        node = self.node("shapes")
+        declared: dict[str, tuple[int | str, ...]] = {}
+        for key, key_node, value_node in self.reader.mapping(node, "shapes"):
+            self.check_name(key, key_node, "an array variable")
+            if dims is not None and key in dims:
+                self.fail(f"'{key}' is both a dimension and an array variable", key_node)
+            items = self.reader.sequence(value_node, f"the shape of '{key}'")
+            if not isinstance(value_node, yaml.SequenceNode):
+                continue
+            shape = tuple(self.dimension(item, key, dims or {}) for item in items)
+            if None not in shape:
+                declared[key] = shape  # type: ignore[assignment]
+        return declared if len(declared) == len(list(getattr(node, "value", []))) else None
+
+    def dimension(self, node: yaml.Node, variable: str, dims: Mapping) -> int | str | None:
+        """A whole number >= 1, a dimension name, or arithmetic on them (`d + n`)."""
+        value = self.reader.scalar(node, f"a dimension of '{variable}'")
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                self.fail(f"a dimension of '{variable}' must be at least 1, got {value}", node)
+                return None
+            return value
+        if not isinstance(value, str):
+            self.fail(f"a dimension of '{variable}' must be a whole number or a name from "
+                      f"dims, got {node.value!r}", node)  # fmt: skip
+            return None
+        unknown = [n for n in _names_in_text(value) if n not in dims]
+        if unknown:
+            self.fail(f"'{unknown[0]}' in the shape of '{variable}' is not in dims"
+                      f"{suggest(unknown[0], set(dims))}; add it under dims", node)  # fmt: skip
+            return None
+        return value.strip()
+
+    def cotangent(self, declared: dict | None, dims: dict | None) -> str:
+        node = self.node("cotangent")
+        if node is None:
+            return "g"
+        name = self.reader.text(node, "cotangent")
+        if name is None:
+            return "g"
+        if not name.isidentifier():
+            self.fail(f"cotangent must be a name, got {name!r}", node)
+        self.check_name(name, node, "the cotangent")
+        if declared and name in declared:
+            self.fail(f"the cotangent '{name}' takes the function's shape; do not give it "
+                      "under shapes", node)  # fmt: skip
+        return name
+
+    def check_name(self, name: str, node: yaml.Node, what: str) -> None:
+        if name in RESERVED:
+            self.fail(f"'{name}' is a function or keyword of the array language; give "
+                      f"{what} another name", node)  # fmt: skip
+        elif not name.isidentifier():
+            self.fail(f"{what} must be a plain name, got {name!r}", node)
+
+    # ---- expressions -----------------------------------------------------------------
+
+    def texts(self) -> tuple[ArrayText, dict, dict] | None:
+        node = self.node("function")
+        if node is None:
+            self.fail("a case needs a 'function' to differentiate", self.base.node)
+            return None
+        function = self.text(node, "function")
+        where = {}
+        if self.node("where") is not None:
+            for key, key_node, value_node in self.reader.mapping(self.node("where"), "where"):
+                self.check_name(key, key_node, "an intermediate")
+                text = self.text(value_node, f"intermediate '{key}'")
+                if text is not None:
+                    where[key] = text
+                    self.base.where_keys[key] = key_node
+        claims: dict[str, dict[str, ArrayText]] = {kind: {} for kind in CLAIM_KINDS}
+        for kind in CLAIM_KINDS:
+            if self.node(kind) is not None:
+                for key, _, value_node in self.reader.mapping(self.node(kind), kind):
+                    text = self.text(value_node, f"the {kind} of '{key}'")
+                    if text is not None:
+                        claims[kind][key] = text
+        return (function, where, claims) if function is not None else None
+
+    def text(self, node: yaml.Node, what: str) -> ArrayText | None:
+        text = self.reader.text(node, what)
+        return ArrayText(text, self.source.at(node)) if text is not None else None
+
+    def syntaxes(self, function: ArrayText, where: dict, claims: dict) -> dict | None:
+        """Every expression's syntax tree, keyed by (kind, name); parse errors reported."""
+        wanted = {("function", ""): function, **{("where", k): t for k, t in where.items()}}
+        for kind, texts in claims.items():
+            wanted.update({(kind, name): text for name, text in texts.items()})
+        trees: dict[tuple[str, str], Syntax] = {}
+        for key, text in wanted.items():
+            try:
+                trees[key] = parse_array_syntax(text.text, self.locate_key(key))
+            except ExpressionError as error:
+                self.reader.errors.append(error)
+        return trees if len(trees) == len(wanted) else None
+
+    def scalar_names(self, trees: dict, declared: dict, dims: dict, where: dict,
+                     cotangent: str) -> set[str]:  # fmt: skip
+        known = {*declared, *dims, *where, *RESERVED, cotangent}
+        names = {n for tree in trees.values() for n in _names_in(tree)}
+        return {n for n in names - known if n not in _KEYWORD_NAMES}
+
+    def wrt(self, variables: tuple[str, ...]) -> tuple[str, ...]:
+        node = self.node("wrt")
+        if node is None:
+            return variables
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        wrt = []
+        for item in items:
+            name = self.reader.text(item, "wrt")
+            if name is not None and name not in variables:
+                self.fail(f"wrt names '{name}', which is not a variable of the case"
+                          f"{suggest(name, set(variables))}", item)  # fmt: skip
+            elif name is not None:
+                wrt.append(name)
+        return tuple(dict.fromkeys(wrt))
+
+    def check_claim_names(self, claims: dict, wrt: tuple, variables: tuple) -> None:
+        claimed: dict[str, str] = {}
+        for kind, texts in claims.items():
+            for name in texts:
+                key_node = _key_node(self.node(kind), name)
+                if name in claimed:
+                    self.fail(f"'{name}' is claimed twice, as {claimed[name]} and as {kind}; "
+                              "keep one", key_node)  # fmt: skip
+                elif name not in wrt:
+                    where = "the case's wrt" if name in variables else "a variable of the case"
+                    self.fail(f"the {kind} claims '{name}', which is not {where}"
+                              f"{suggest(name, set(wrt))}", key_node)  # fmt: skip
+                claimed[name] = kind
+
+    def domain(self, variables, cotangent, declared, dims, claims) -> dict:  # noqa: ANN001
+        given: dict = {}
+        node = self.node("domain")
+        if node is not None:
+            for name, key_node, value_node in self.reader.mapping(node, "domain"):
+                given[name] = (self.domain_value(name, value_node, declared, dims), key_node)
+        for name, (_, key_node) in given.items():
+            if name not in variables and name != cotangent:
+                self.fail(f"the domain gives '{name}', which the case does not use"
+                          f"{suggest(name, set(variables))}", key_node)  # fmt: skip
+        merged = {**self.base.defaults.domain, **given}
+        domain = {name: merged[name][0] for name in variables if name in merged}
+        if claims["vjp"]:
+            domain[cotangent] = merged[cotangent][0] if cotangent in merged else Interval(-1, 1)
+        self.invalid_domains = {name for name, value in domain.items() if value is None}
+        return {name: value for name, value in domain.items() if value is not None}
+
+    def domain_value(self, name, node, declared, dims):  # noqa: ANN001, ANN201
+        value = self.reader.scalar(node, f"the domain of '{name}'") if isinstance(
+            node, yaml.ScalarNode) else None  # fmt: skip
+        if isinstance(value, str) and value.strip().isidentifier():
+            kind = value.strip()
+            if kind not in STRUCTURES:
+                self.fail(unknown_structure_message(kind), node)
+                return None
+            if name in declared:
+                for shape in _shapes_at(declared[name], dims):
+                    problem = structure_problem(kind, shape, name, declared[name])
+                    if problem is not None:
+                        self.fail(problem, node)
+                        return None
+            else:
+                self.fail(f"'{name}' is a scalar; a structure such as {kind} is for arrays "
+                          "(declare its shape under shapes)", node)  # fmt: skip
+                return None
+            return Structure(kind)
+        into: dict = {}
+        holder = yaml.MappingNode("tag:yaml.org,2002:map", [(yaml.ScalarNode(
+            "tag:yaml.org,2002:str", name, node.start_mark, node.end_mark), node)])  # fmt: skip
+        read_domain(self.reader, holder, into)
+        return into[name][0]
+
+    # ---- claims and their consistency ------------------------------------------------
+
+    def check_nothing_claimed(self, expect: object, claims: dict, name: str) -> None:
+        anything = any(claims.values()) or self.node("implementation") is not None
+        if expect == "incorrect" and not anything:
+            self.fail("expect: incorrect, but the case claims nothing that could be incorrect: "
+                      "give a gradient, a jacobian, a vjp or an implementation",
+                      self.node("expect") or self.base.node)  # fmt: skip
+
+    def check_samples(self, samples: object, points: tuple, variables: tuple, domain: dict
+                      ) -> None:  # fmt: skip
+        unbounded = [n for n in variables if n not in domain and n not in self.invalid_domains]
+        if samples and unbounded:
+            self.fail(f"no domain for {', '.join(repr(n) for n in unbounded)}: add "
+                      f"'{unbounded[0]}: [low, high]' (or a fixed value) under domain",
+                      self.node("domain") or self.base.node)  # fmt: skip
+        if samples == 0 and not points and self.node("points") is None:
+            self.fail("nothing to check: samples is 0 and there are no points",
+                      self.node("samples") or self.base.node)  # fmt: skip
+
+    # ---- instances -------------------------------------------------------------------
+
+    def instances(self, trees, declared, dims, scalars, cotangent, claims) -> list:  # noqa: ANN001
+        instances = []
+        for sizes in size_combinations(dims):
+            errors = len(self.reader.errors)
+            instance = self.instance(trees, declared, sizes, scalars, cotangent, claims)
+            if instance is not None and len(self.reader.errors) == errors:
+                instances.append(instance)
+            if len(self.reader.errors) > errors:
+                break  # the same mistake at the next sizes says nothing new
+        return instances
+
+    def instance(self, trees, declared, sizes, scalars, cotangent, claims):  # noqa: ANN001, ANN201
+        shapes = {name: resolve_shape(shape, sizes) for name, shape in declared.items()}
+        for name, shape in shapes.items():
+            if math.prod(shape) > MAX_ARRAY_ENTRIES:
+                self.fail(_too_large(name, shape, declared[name], sizes),
+                          _key_node(self.node("shapes"), name))  # fmt: skip
+                return None
+        built: dict[str, Node] = {}
+        context = dict(shapes=shapes, scalars=set(scalars), dims=sizes,
+                       dim_names={n: tuple(s) for n, s in declared.items()})  # fmt: skip
+        for (kind, name), tree in trees.items():
+            if kind == "where":
+                built[name] = self.build_expression(tree, ("where", name), context, built)
+        function = self.build_expression(trees[("function", "")], ("function", ""), context, built)
+        if function is None or None in built.values():
+            return None
+        shapes[cotangent] = function.shape
+        context["shapes"] = shapes
+        context["dim_names"] = {**context["dim_names"], cotangent: function.shape}
+        built_claims = {kind: {} for kind in CLAIM_KINDS}
+        for kind in CLAIM_KINDS:
+            for name in claims[kind]:
+                claim = self.build_expression(trees[(kind, name)], (kind, name), context, built)
+                if claim is not None and name in shapes or name in scalars:
+                    self.check_claim_shape(kind, name, claim, function, shapes, declared, sizes)
+                built_claims[kind][name] = claim
+        return ArrayInstance(
+            dims=MappingProxyType(sizes), shapes=MappingProxyType(shapes), function=function,
+            intermediates=tuple(built.items()),
+            claims=MappingProxyType({k: MappingProxyType(v) for k, v in built_claims.items()}),
+            points=(),
+        )  # fmt: skip
+
+    def build_expression(self, tree: Syntax, key: tuple[str, str], context: dict,
+                         built: dict) -> Node | None:  # fmt: skip
+        kind, name = key
+        try:
+            return build_array_expression(tree, intermediates=built,
+                                          locate=self.locate_key(key), **context)  # fmt: skip
+        except ExpressionError as error:
+            sizes = context["dims"]
+            if sizes and any(len(v) > 1 for v in self.all_dims.values()):
+                error = type(error)(f"{error.message} (at {_label(sizes)})", error.location)
+            self.reader.errors.append(error)
+            return None
+
+    def locate_key(self, key: tuple[str, str]):  # noqa: ANN202
+        kind, name = key
+        node = self.node(kind)
+        if kind != "function":
+            node = _value_node(node, name)
+        if node is None:
+            return lambda offset: None
+        return self.source.locator(node)
+
+    def check_claim_shape(self, kind, name, claim, function, shapes, declared, sizes):  # noqa: ANN001
+        shape = shapes.get(name, ())
+        node = _value_node(self.node(kind), name)
+        if kind == "gradient" and function.shape != ():
+            self.fail(f"gradient claims need a scalar function, but the function has shape "
+                      f"{show_shape(function.shape)}: use vjp (what a backward pass returns) or "
+                      "jacobian", _key_node(self.node(kind), name))  # fmt: skip
+            return
+        wanted = shape if kind != "jacobian" else function.shape + shape
+        if claim.shape == wanted or (claim.shape == () and _is_number(claim)):
+            return
+        names = declared.get(name)
+        if kind == "jacobian":
+            what, names = f"the function's shape + {name}'s shape", None
+        else:
+            what = f"{name}'s shape"
+        self.fail(f"the claimed {kind} of '{name}' has shape {show_shape(claim.shape)}, but it "
+                  f"must have {what}, {shape_text(wanted, names)}; a claim is never broadcast",
+                  node)  # fmt: skip
+
+    def place_points(self, instances: list, points: tuple, declared: dict) -> Iterator:
+        for instance in instances:
+            fitting = tuple(
+                index for index, point in enumerate(points)
+                if all(getattr(point.get(name), "shape", ()) == instance.shapes[name]
+                       for name in instance.shapes if name in point)
+            )  # fmt: skip
+            yield ArrayInstance(instance.dims, instance.shapes, instance.function,
+                                instance.intermediates, instance.claims, fitting)  # fmt: skip
+
+
+def _names_in(tree: Syntax) -> Iterator[str]:
+    stack: list = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Name):
+            yield item.name
+        elif isinstance(item, Syntax):
+            stack.extend(getattr(item, f) for f in item.__dataclass_fields__ if f != "offset")
+        elif isinstance(item, tuple):
+            stack.extend(item)
+
+
+def _names_in_text(text: str) -> list[str]:
+    return re.findall(r"[^\W\d]\w*", text)
+
+
+def _shapes_at(shape: tuple[int | str, ...], dims: Mapping) -> Iterator[tuple[int, ...]]:
+    for sizes in size_combinations(dims):
+        yield resolve_shape(shape, sizes)
+
+
+def _key_node(mapping: yaml.Node | None, key: str) -> yaml.Node | None:
+    for key_node, _ in getattr(mapping, "value", []):
+        if getattr(key_node, "value", None) == key:
+            return key_node
+    return mapping
+
+
+def _value_node(mapping: yaml.Node | None, key: str) -> yaml.Node | None:
+    for key_node, value_node in getattr(mapping, "value", []):
+        if getattr(key_node, "value", None) == key:
+            return value_node
+    return None
+
+
+def _is_number(node: Node) -> bool:
+    return isinstance(node, Constant)
+
+
+def _label(sizes: Mapping[str, int]) -> str:
+    return ", ".join(f"{name}={size}" for name, size in sizes.items())
+
+
+def _too_large(name: str, shape: tuple[int, ...], declared: tuple, sizes: Mapping) -> str:
+    at = f" at {_label(sizes)}" if sizes else ""
+    return (f"'{name}' has shape {show_shape(shape)}{at}: {math.prod(shape):_} entries, above the "
+            f"budget of {MAX_ARRAY_ENTRIES:_} per array")  # fmt: skip

@@ -1,0 +1,133 @@
+"""Explicit points of an array case: nested lists of the declared shapes -> NumPy arrays.
+
+A point gives each array variable as a nested list (and may give the cotangent), each
+scalar as a number; a variable it leaves out takes its fixed domain value. A point is
+checked at the sizes its arrays fit; one that fits no combination of `dims` is an error.
+Main function: `read_array_points`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..symbolic.parse import suggest
+from .array_model import (
+    MAX_ARRAY_ENTRIES,
+    Structure,
+    resolve_shape,
+    show_shape,
+    size_combinations,
+)
+from .model import Interval
+
+__all__ = ["read_array_points"]
+
+MAX_POINT_DEPTH = 32  # nested lists deeper than any array a case declares
+
+
+def read_array_points(builder, variables, cotangent, declared, dims, domain  # noqa: ANN001
+                      ) -> tuple[Mapping[str, Any], ...]:  # fmt: skip
+    """Every explicit point of the case, each problem reported at its node."""
+    node = builder.node("points")
+    if node is None:
+        return ()
+    reader = builder.reader
+    points = []
+    for index, item in enumerate(reader.sequence(node, "points")):
+        point = _point(builder, index, item, variables, cotangent, declared, dims, domain)
+        if point is not None:
+            points.append(MappingProxyType(point))
+    return tuple(points)
+
+
+def _point(builder, index, node, variables, cotangent, declared, dims, domain  # noqa: ANN001
+           ) -> dict[str, Any] | None:  # fmt: skip
+    reader = builder.reader
+    what = f"point {index + 1}"
+    point: dict[str, Any] = {}
+    given = set()
+    allowed = {*variables, cotangent}
+    for key, key_node, value_node in reader.mapping(node, what):
+        given.add(key)
+        if key not in allowed:
+            reader.fail(f"{what} gives '{key}', which the case does not use"
+                        f"{suggest(key, allowed)}", key_node)  # fmt: skip
+            continue
+        array = key in declared or key == cotangent
+        value = _value(reader, value_node, f"'{key}' in {what}", array)
+        if value is not None:
+            point[key] = value
+    if not isinstance(node, yaml.MappingNode) or given - set(point):
+        return None
+    for name in variables:
+        if name not in point and isinstance(domain.get(name), (int, float)):
+            point[name] = float(domain[name])
+    missing = [name for name in variables if name not in point]
+    if missing:
+        reader.fail(f"{what} gives no value for {', '.join(repr(n) for n in missing)}"
+                    f"{_why(missing[0], domain)}", node)  # fmt: skip
+        return None
+    if not _fits_some_size(builder, what, node, point, declared, dims):
+        return None
+    return point
+
+
+def _why(name: str, domain: Mapping) -> str:
+    value = domain.get(name)
+    if isinstance(value, Structure):
+        return f" (its domain is {value.kind}, which only random points are drawn from)"
+    if isinstance(value, Interval):
+        return " (its domain is an interval, which only random points are drawn from)"
+    return ""
+
+
+def _value(reader, node: yaml.Node, what: str, array: bool) -> Any:  # noqa: ANN001
+    if not array:
+        return reader.number(node, what)
+    nested = _nested(reader, node, what, 0)
+    if nested is None:
+        return None
+    try:
+        value = np.array(nested, dtype=np.float64)
+    except ValueError:  # ragged: lists of different lengths at one level
+        reader.fail(f"{what} is not a rectangular array: its rows differ in length", node)
+        return None
+    if value.size > MAX_ARRAY_ENTRIES:
+        reader.fail(f"{what} has {value.size:_} entries, above the budget of "
+                    f"{MAX_ARRAY_ENTRIES:_} per array", node)  # fmt: skip
+        return None
+    return value
+
+
+def _nested(reader, node: yaml.Node, what: str, depth: int) -> Any:  # noqa: ANN001
+    if depth > MAX_POINT_DEPTH:
+        reader.fail(f"{what} is nested more than {MAX_POINT_DEPTH} lists deep", node)
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        items = [_nested(reader, item, what, depth + 1) for item in node.value]
+        return None if any(item is None for item in items) else items
+    return reader.number(node, what)
+
+
+def _fits_some_size(builder, what, node, point, declared, dims) -> bool:  # noqa: ANN001
+    arrays = {name: value for name, value in point.items() if name in declared}
+    for sizes in size_combinations(dims):
+        if all(value.shape == resolve_shape(declared[name], sizes)
+               for name, value in arrays.items()):  # fmt: skip
+            return True
+    name, value = next(
+        ((n, v) for n, v in arrays.items() if v.shape != resolve_shape(declared[n], next(
+            size_combinations(dims)))), next(iter(arrays.items()), (None, None))
+    )  # fmt: skip
+    if name is None:
+        return True
+    shape = "[" + ", ".join(str(d) for d in declared[name]) + "]"
+    builder.reader.fail(f"{what}: '{name}' has shape {show_shape(value.shape)}, which does not fit "
+                        f"its declared shape {shape}"
+                        f"{' at any size of dims' if dims else ''}", node)  # fmt: skip
+    return False

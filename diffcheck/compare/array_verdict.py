@@ -1,0 +1,122 @@
+"""The verdict of an array case, from its comparisons at every size and point.
+
+`incorrect` needs a wrong entry at a point where the reference is backed by the oracles;
+`correct` needs every entry of every claim close at every checked point and the
+reference agreeing with the complex step (or central differences) along random
+directions; anything else is `inconclusive`, with the reason. Main function:
+`decide_array_verdict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import counted
+from .array_compare import ClaimResult, OracleCheck, format_index
+from .verdict import Verdict
+
+__all__ = ["claim_label", "decide_array_verdict", "describe_wrong"]
+
+_KIND = {"gradient": "∂f/∂", "vjp": "vjp ", "jacobian": "jacobian ", "unclaimed": "∂f/∂"}
+
+
+def claim_label(claim: ClaimResult) -> str:
+    """`∂f/∂W`, `vjp z`, `jacobian z`."""
+    return f"{_KIND[claim.kind]}{claim.name}"
+
+
+def decide_array_verdict(instances: Sequence) -> Verdict:  # InstanceResult from the run
+    """The case's verdict: every size's claims, oracle checks and set-aside points."""
+    warnings = tuple(_warnings(instances))
+    conflicts = [(inst, check) for inst in instances for check in inst.oracles if not check.agrees]
+    checked = sum(inst.checked for inst in instances)
+    if conflicts:
+        return Verdict("inconclusive", "", (_conflict(*conflicts[0], len(conflicts)),), warnings)
+    if checked == 0:
+        reason = "no point where the function can be checked: every point was on a kink or " \
+                 "outside the function's domain"  # fmt: skip
+        return Verdict("inconclusive", "", (reason,), warnings)
+    wrong = [(inst, claim) for inst in instances for claim in inst.claims if claim.wrong]
+    if wrong:
+        inst, claim = max(wrong, key=lambda pair: pair[1].worst.score)
+        unbacked = [c for c in claim.confirmations if not c.agrees]
+        if unbacked:
+            return Verdict("inconclusive", "", (_unbacked(claim, unbacked[0]),), warnings)
+        reasons = tuple(describe_wrong(i, c) for i, c in wrong)
+        return Verdict("incorrect", "", reasons, warnings)
+    return Verdict("correct", _evidence(instances), (), warnings)
+
+
+def describe_wrong(instance, claim: ClaimResult) -> str:  # noqa: ANN001
+    """One line a person can act on: the worst entry, both values, how many are wrong."""
+    worst = claim.worst
+    at = f"point {worst.point + 1}" + (f" ({instance.label})" if instance.label else "")
+    expected = worst.expected_text or f"{worst.expected:.6g}"
+    claimed = worst.claimed_text or f"{worst.claimed:.6g}"
+    parts = [
+        f"{claim_label(claim)}: {format_index(claim.name, worst.index)} at {at}: "
+        f"expected {expected}, claimed {claimed}",
+        f"{claim.wrong_entries} of {claim.entries} entries wrong there, wrong at "
+        f"{claim.wrong_points} of {counted(claim.checked, 'point')}",
+    ]
+    if claim.pattern:
+        parts.append(claim.pattern)
+    backed = [c for c in claim.confirmations if c.agrees]
+    if backed:
+        parts.append(f"{backed[0].method} agree with the expected value")
+    return "; ".join(parts)
+
+
+def _conflict(instance, check: OracleCheck, count: int) -> str:  # noqa: ANN001
+    at = f"point {check.point + 1}" + (f" ({instance.label})" if instance.label else "")
+    return (
+        f"the array reference disagrees with the {check.method} at {at}: {check.what} is "
+        f"{check.reference:.10g} by reverse mode, {check.oracle:.10g} ± {check.error:.2g} by "
+        f"the {check.method} ({counted(count, 'disagreement')} in all); the reference is in "
+        "doubt"
+    )
+
+
+def _unbacked(claim: ClaimResult, check: OracleCheck) -> str:
+    return (
+        f"{claim_label(claim)}: the claim differs from the reference at "
+        f"{check.what[4:] if check.what.startswith('∂/∂') else check.what}, but "
+        f"{check.method} give {check.oracle:.6g} ± {check.error:.2g} where the reference says "
+        f"{check.reference:.6g}: the reference is in doubt there"
+    )
+
+
+def _evidence(instances: Sequence) -> str:
+    checked = sum(inst.checked for inst in instances)
+    entries = sum(claim.entries for inst in instances for claim in inst.claims)
+    methods = sorted({check.method for inst in instances for check in inst.oracles})
+    sizes = [inst.label for inst in instances if inst.label]
+    text = f"every entry agrees at {counted(checked, 'point')}"
+    if entries:
+        text += f" ({counted(entries, 'entry', 'entries')} per point across the claims)"
+    if methods:
+        text += f"; the reference agrees with {' and '.join(methods)} along random directions"
+    if len(sizes) > 1:
+        text += f"; sizes {'; '.join(sizes)}"
+    return text
+
+
+def _warnings(instances: Sequence) -> list[str]:
+    found = []
+    for inst in instances:
+        prefix = f"{inst.label}: " if inst.label else ""
+        if inst.undefined:
+            found.append(f"{prefix}{counted(len(inst.undefined), 'point')} outside the "
+                         f"function's domain, left out (e.g. {inst.undefined[0]})")  # fmt: skip
+        if inst.kinks:
+            found.append(f"{prefix}{counted(len(inst.kinks), 'point')} on a kink, left out "
+                         f"(e.g. {inst.kinks[0]})")  # fmt: skip
+        for claim in inst.claims:
+            if claim.rounding:
+                found.append(f"{prefix}{claim_label(claim)}: {claim.rounding} entries differ "
+                             "only by float64 rounding of the array's scale; arrays too large "
+                             "to re-evaluate in mpmath")  # fmt: skip
+            if claim.settled:
+                found.append(f"{prefix}{claim_label(claim)}: {claim.settled} entries float64 "
+                             "could not decide were re-evaluated with mpmath")  # fmt: skip
+    return found

@@ -91,7 +91,10 @@ def _evidence(instances: Sequence) -> str:
     entries = sum(claim.entries for inst in instances for claim in inst.claims)
     methods = sorted({check.method for inst in instances for check in inst.oracles})
     sizes = [inst.label for inst in instances if inst.label]
+    proved = sorted({name for inst in instances for name in inst.proved})
     text = f"every entry agrees at {counted(checked, 'point')}"
+    if proved and all(inst.proved for inst in instances):
+        text = f"proved symbolically entry by entry for {', '.join(proved)}; " + text
     if entries:
         text += f" ({counted(entries, 'entry', 'entries')} per point across the claims)"
     if methods:

@@ -34,6 +34,7 @@ from ..compare.array_compare import (
 )
 from ..compare.array_patterns import diagnose_pattern
 from ..compare.closeness import FD_RTOL, FD_SAFETY, excess
+from .array_proof import prove_array_claims
 
 __all__ = ["ArrayComparison", "InstanceResult", "compare_array_case"]
 
@@ -52,6 +53,7 @@ class InstanceResult:
     oracles: list[OracleCheck] = field(default_factory=list)
     undefined: list[str] = field(default_factory=list)  # why points were left out
     kinks: list[str] = field(default_factory=list)
+    proved: list[str] = field(default_factory=list)  # claims proved entry by entry
     checked: int = 0
     points: list[dict[str, Any]] = field(default_factory=list)  # the values, by index
 
@@ -65,9 +67,19 @@ class ArrayComparison:
         return [(instance, claim) for instance in self.instances for claim in instance.claims]
 
 
-def compare_array_case(case: ArrayCase, samples: int, seed: int) -> ArrayComparison:
+def compare_array_case(
+    case: ArrayCase, samples: int, seed: int, proof_budget: float = 0.0
+) -> ArrayComparison:
+    """Every size of the case compared at its points; where every claim agrees and the
+    sizes are small, the claims are also proved entry by entry within `proof_budget`."""
     rng = np.random.default_rng(seed)
-    return ArrayComparison([_instance(case, inst, samples, rng) for inst in case.instances])
+    instances = []
+    for instance in case.instances:
+        result = _instance(case, instance, samples, rng)
+        if proof_budget > 0 and result.checked and not any(c.wrong for c in result.claims):
+            result.proved = sorted(prove_array_claims(case, instance, proof_budget))
+        instances.append(result)
+    return ArrayComparison(instances)
 
 
 def _instance(case: ArrayCase, instance: ArrayInstance, samples: int, rng) -> InstanceResult:  # noqa: ANN001

@@ -146,7 +146,7 @@ def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
 def _judge_array(case: ArrayCase, settings: Settings) -> CaseResult:
     samples = case.samples if settings.samples is None else settings.samples
     seed = case.seed if settings.seed is None else settings.seed
-    comparison = compare_array_case(case, samples, seed)
+    comparison = compare_array_case(case, samples, seed, settings.proof_budget)
     verdict = decide_array_verdict(comparison.instances)
     status = "pass" if verdict.verdict == case.expect else "fail"
     # the built IR stays behind: results cross process boundaries, and reports need only

@@ -34,11 +34,11 @@ def diagnose_pattern(
     if reference.ndim >= 2 and reference.shape[-1] == reference.shape[-2]:
         if _close(claimed, np.swapaxes(reference, -1, -2)):
             return "the claim is the reference transposed"
+    if _close(claimed, np.zeros_like(claimed)):
+        return "the claim is zero everywhere"
     factor = _factor(reference, claimed, sorted(set(sizes)))
     if factor is not None:
         return f"the claim is {factor} × the reference"
-    if _close(claimed, np.zeros_like(claimed)):
-        return "the claim is zero everywhere"
     return _where_wrong(wrong)
 
 
@@ -78,8 +78,8 @@ def _where_wrong(wrong: np.ndarray) -> str | None:
     square = wrong.shape[0] == wrong.shape[1]
     if square and np.all(rows == columns):
         return "wrong only on the diagonal"
-    if square and wrong.shape[0] > 1 and not np.any(rows == columns):
-        return "wrong only off the diagonal"
+    if square and wrong.shape[0] > 1 and np.array_equal(wrong, ~np.eye(len(wrong), dtype=bool)):
+        return "wrong everywhere off the diagonal"
     if len(set(rows.tolist())) == 1 and wrong.shape[0] > 1:
         return f"wrong only in row {rows[0]}"
     if len(set(columns.tolist())) == 1 and wrong.shape[1] > 1:

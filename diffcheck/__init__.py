@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 # names are imported on first use (PEP 562): SymPy and NumPy alone take a third of a
 # second, which `diffcheck --help` and `import diffcheck.errors` need not pay
 if TYPE_CHECKING:
-    from .api import GradientCheck, assert_gradient, check_gradient
+    from .api import ApiError, GradientCheck, assert_gradient, check_gradient
     from .cases.loader import Case, CaseFile, load_case_file
     from .errors import CaseFileError, DiffcheckError, ExpressionError, Location, RuleError
     from .explain.chain import Derivation, explain_case, explain_expression
@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "RULES",
+    "ApiError",
     "GradientCheck",
     "Case",
     "CaseFile",
@@ -54,6 +55,7 @@ __all__ = [
 
 # public name -> the module defining it, relative to this package
 _SOURCES = {
+    "ApiError": ".api",
     "GradientCheck": ".api",
     "assert_gradient": ".api",
     "check_gradient": ".api",

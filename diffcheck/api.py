@@ -10,22 +10,51 @@ and checked by the command line's code.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
 
-from .cases.loader import read_case_text
+from .cases.loader import Case, read_case_text
 from .cases.model import Implementation
-from .errors import CaseFileError
+from .cases.nodes import Source
+from .errors import CaseFileError, DiffcheckError, Location
 from .report.text import render_case
 from .run.check import DEFAULT_TIMEOUT, CaseResult, Settings, check_case
+from .symbolic.parse import suggest
 
-__all__ = ["GradientCheck", "assert_gradient", "check_gradient"]
+__all__ = ["ApiError", "ArgumentLocation", "GradientCheck", "assert_gradient", "check_gradient"]
 
 SOURCE = "<check_gradient>"
 Gradient = Mapping[str, "str | float"] | Callable[..., Any] | None
+# arguments holding expressions: a location inside them gives the column too
+EXPRESSION_ARGUMENTS = ("function", "where", "gradient", "hessian")
+
+
+class ApiError(DiffcheckError, TypeError):
+    """A call of `check_gradient` or `assert_gradient` that Python would also refuse (an
+    unknown keyword, an argument of the wrong type): a TypeError, said the diffcheck way."""
+
+
+@dataclass(frozen=True)
+class ArgumentLocation(Location):
+    """A place in a `check_gradient` call: the argument and, inside an expression, the
+    column; printed as "check_gradient: gradient['x'], column 3".
+
+    >>> str(ArgumentLocation(SOURCE, 2, 3, "check_gradient", "gradient['x']"))
+    "check_gradient: gradient['x'], column 3"
+    """
+
+    caller: str = "check_gradient"
+    argument: str | None = None
+
+    def __str__(self) -> str:
+        if self.argument is None:
+            return f"{self.caller}()"
+        where = f"{self.caller}: {self.argument}"
+        return f"{where}, column {self.column}" if self.column else where
 
 
 @dataclass(frozen=True)
@@ -60,6 +89,18 @@ class GradientCheck:
     def __str__(self) -> str:
         return self.report
 
+    def _repr_latex_(self) -> str:
+        """Jupyter's LaTeX view: the claims, the derived derivatives and the verdict."""
+        from .report.notebook import result_latex
+
+        return result_latex(self.result)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter's Markdown view: the verdict in words above `_repr_latex_`."""
+        from .report.notebook import result_markdown
+
+        return result_markdown(self.result)
+
 
 def _plain(value: Any) -> Any:
     """NumPy scalars and arrays, tuples and mappings as the plain values YAML writes."""
@@ -72,27 +113,117 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _document(function: str, gradient: Gradient, options: dict[str, Any]) -> str:
-    case: dict[str, Any] = {"name": options.pop("name"), "function": function}
+def _document(function: str, gradient: Gradient, options: Mapping[str, Any], caller: str
+              ) -> str:  # fmt: skip
+    """The case the arguments describe, as case-file text (read back by the loader)."""
+    case: dict[str, Any] = {"name": options["name"], "function": function}
     if isinstance(gradient, Mapping):
         case["gradient"] = {name: str(_plain(claim)) for name, claim in gradient.items()}
     elif gradient is not None and not callable(gradient):
-        raise TypeError(
-            "gradient must map each variable to its claimed partial derivative, or be a "
-            f"callable; got {type(gradient).__name__}"
+        raise ApiError(
+            f"{caller}() argument 'gradient' must map each variable to its claimed partial "
+            f"derivative, or be a callable; got {type(gradient).__name__}"
         )
-    if isinstance(options.get("wrt"), str):
-        options["wrt"] = [options["wrt"]]
     for key in ("where", "wrt", "points", "samples", "seed", "tolerance", "expect"):
-        if options.get(key) is not None:
-            case[key] = _plain(options[key])
-    if options.get("hessian"):
+        value = options[key]
+        if key == "wrt" and isinstance(value, str):
+            value = [value]
+        if value is not None:
+            case[key] = _plain(value)
+    if options["hessian"]:
         case["hessian"] = {
             ",".join(pair) if isinstance(pair, tuple) else pair: str(_plain(claim))
             for pair, claim in options["hessian"].items()
         }
-    case["domain"] = _plain(options.get("domain") or {})
-    return yaml.safe_dump({"cases": [case]}, sort_keys=False, allow_unicode=True)
+    case["domain"] = _plain(options["domain"] or {})
+    # one line per value: a column in the text is then a column in the argument
+    return yaml.safe_dump({"cases": [case]}, sort_keys=False, allow_unicode=True, width=2**30)
+
+
+class _Arguments:
+    """Maps places in the case text `_document` wrote back to the arguments they came
+    from, so that messages point at the call, not at text the caller never saw."""
+
+    def __init__(self, text: str, caller: str):
+        self.source = Source(SOURCE, text)
+        self.caller = caller
+        self.places: list[tuple[yaml.Node, str, bool]] = []  # node, argument, expression?
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        (case,) = root.value[0][1].value  # {"cases": [case]}
+        for key_node, value_node in case.value:
+            self._walk(value_node, key_node.value, key_node.value in EXPRESSION_ARGUMENTS)
+
+    def _walk(self, node: yaml.Node, argument: str, expression: bool) -> None:
+        self.places.append((node, argument, expression and isinstance(node, yaml.ScalarNode)))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                inner = f"{argument}[{key_node.value!r}]"
+                self.places.append((key_node, inner, False))
+                self._walk(value_node, inner, expression)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._walk(item, f"{argument}[{index}]", expression)
+
+    def locate(self, location: Location | None) -> ArgumentLocation:
+        """The argument at `location` (the innermost value holding it), or the call."""
+        if location is None or location.file != SOURCE:
+            return ArgumentLocation(SOURCE, 0, 0, self.caller)
+        index = self.source.line_starts[location.line - 1] + location.column - 1
+        holding = [place for place in self.places
+                   if place[0].start_mark.index <= index <= place[0].end_mark.index]  # fmt: skip
+        if not holding:
+            return ArgumentLocation(SOURCE, 0, 0, self.caller)
+        node, argument, expression = max(
+            holding, key=lambda place: (place[0].start_mark.index, -place[0].end_mark.index)
+        )
+        column = self._column(node, location) if expression else 0
+        return ArgumentLocation(SOURCE, location.line, column, self.caller, argument)
+
+    def _column(self, node: yaml.ScalarNode, location: Location) -> int:
+        """The 1-based column inside the expression's own text, whatever YAML's quoting."""
+        locate = self.source.locator(node)
+        offsets = (offset for offset in range(len(node.value) + 1) if locate(offset) == location)
+        return next(offsets, -1) + 1
+
+    def relocate(self, case: Case) -> Case:
+        """The case with every location moved from the text to the arguments."""
+
+        def moved(expression: Any) -> Any:
+            return replace(expression, location=self.locate(expression.location))
+
+        return replace(
+            case,
+            location=self.locate(None),
+            function=moved(case.function),
+            where=tuple((name, moved(expression)) for name, expression in case.where),
+            gradient={name: moved(expression) for name, expression in case.gradient.items()},
+            hessian={pair: moved(expression) for pair, expression in case.hessian.items()},
+        )
+
+
+def _refuse_unknown(caller: str, keywords: Mapping[str, Any]) -> None:
+    """Python's TypeError for an unknown keyword, with the nearest known one."""
+    unknown = [name for name in keywords if name not in KEYWORDS]
+    if unknown:
+        hint = suggest(unknown[0], set(KEYWORDS))
+        raise ApiError(f"{caller}() got an unexpected keyword argument '{unknown[0]}'{hint}")
+
+
+def _check(caller: str, function: str, gradient: Gradient, options: Mapping[str, Any]
+           ) -> GradientCheck:  # fmt: skip
+    text = _document(function, gradient, options, caller)
+    arguments = _Arguments(text, caller)
+    loaded = read_case_text(text, SOURCE)
+    if loaded.errors:
+        raise CaseFileError(
+            "; ".join(f"{arguments.locate(error.location)}: {error.message}"
+                      for error in loaded.errors)  # fmt: skip
+        )
+    case = arguments.relocate(loaded.cases[0])
+    if callable(gradient):
+        case = replace(case, implementation=Implementation(None, gradient, case.location))
+    settings = Settings(timeout=options["timeout"], autodiff=tuple(options["autodiff"]))
+    return GradientCheck(check_case(case, settings))
 
 
 def check_gradient(
@@ -106,11 +237,12 @@ def check_gradient(
     points: Sequence[Mapping[str, float]] | None = None,
     samples: int | None = None,
     seed: int | None = None,
-    tolerance: Mapping[str, float] | None = None,
+    tolerance: Mapping[str, float] | str | None = None,
     expect: str | None = None,
     name: str = "check_gradient",
     timeout: float | None = DEFAULT_TIMEOUT,
     autodiff: Sequence[str] = (),
+    **unexpected: Any,
 ) -> GradientCheck:
     """Check a claimed gradient of `function`, as a case file would.
 
@@ -122,40 +254,43 @@ def check_gradient(
             derived gradient against the oracles only.
         wrt: a variable name or a sequence of them.
         where, hessian, domain, points, samples, seed, tolerance, expect: as the
-            case-file keys of the same names; a domain is (low, high) or a fixed value.
+            case-file keys of the same names; a domain is (low, high) or a fixed value, a
+            tolerance {"rtol": ..., "atol": ...} or a preset's name ("float32").
             NumPy scalars and arrays are accepted wherever a number or list is.
         name: how reports name the check.
         timeout: seconds the check may run; None for no limit.
         autodiff: frameworks ("torch", "jax") whose autograd joins the oracles.
+        unexpected: refused (a misspelled keyword), with the nearest known one.
 
     Returns:
         A `GradientCheck` with the verdict, its evidence and the full result.
 
     Raises:
-        CaseFileError: the arguments do not make a valid case (the message says why).
-        TypeError: `gradient` is neither a mapping, a callable nor None.
+        CaseFileError: the arguments do not make a valid case; each message names the
+            argument ("check_gradient: gradient['x'], column 3: unknown function ...").
+        ApiError: an unknown keyword, or `gradient` neither a mapping, a callable nor
+            None (a TypeError too).
     """
-    options = dict(wrt=wrt, where=dict(where) if where else None, hessian=hessian,
-                   domain=domain, points=points,
-                   samples=samples, seed=seed, tolerance=dict(tolerance) if tolerance else None,
-                   expect=expect, name=name)  # fmt: skip
-    text = _document(function, gradient, options)
-    loaded = read_case_text(text, SOURCE)
-    if loaded.errors:
-        lines = text.splitlines()
-        raise CaseFileError("; ".join(
-            f"{e.message} (in `{lines[e.location.line - 1].strip()}`)" if e.location
-            else e.message for e in loaded.errors))  # fmt: skip
-    (case,) = loaded.cases
-    if callable(gradient):
-        case = replace(case, implementation=Implementation(None, gradient, case.location))
-    return GradientCheck(check_case(case, Settings(timeout=timeout, autodiff=tuple(autodiff))))
+    _refuse_unknown("check_gradient", unexpected)
+    options = dict(wrt=wrt, where=where, hessian=hessian, domain=domain, points=points,
+                   samples=samples, seed=seed, tolerance=tolerance, expect=expect, name=name,
+                   timeout=timeout, autodiff=autodiff)  # fmt: skip
+    return _check("check_gradient", function, gradient, options)
+
+
+# check_gradient's keyword arguments and their defaults, for assert_gradient and messages
+KEYWORDS = {
+    parameter.name: parameter.default
+    for parameter in inspect.signature(check_gradient).parameters.values()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+}
 
 
 def assert_gradient(function: str, gradient: Gradient = None, **options: Any) -> GradientCheck:
     """`check_gradient`, raising AssertionError with the command line's failure text
     unless the verdict is the expected one (by default, correct)."""
-    checked = check_gradient(function, gradient, **options)
+    _refuse_unknown("assert_gradient", options)
+    checked = _check("assert_gradient", function, gradient, {**KEYWORDS, **options})
     if not checked.passed:
         raise AssertionError(checked.report)
     return checked

@@ -2,26 +2,43 @@
 
 `time_limit` raises `CaseTimeout` when a block overruns; limits nest, and the outermost
 expired one wins. It uses SIGALRM, so it only acts in the main thread of a POSIX process;
-elsewhere it lets the block run unlimited rather than guess.
+elsewhere it lets the block run unlimited rather than guess. A caller's own real-time
+timer (pytest-timeout's, say) keeps running: it fires when it was due, and whatever it
+has left is handed back when the block ends. `deep_recursion` raises the recursion limit
+as far as the C stack allows.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import CaseTimeout
 
-__all__ = ["BudgetExceeded", "deep_recursion", "time_limit"]
+__all__ = ["BudgetExceeded", "deep_recursion", "recursion_limit", "time_limit"]
 
-# SymPy recurses once per tree level and Python's default limit (1000) stops at a
-# nesting depth of about 100-300; 3.11+ keeps pure-Python recursion off the C stack.
+# SymPy recurses once or more per tree level, and Python's default limit (1000) stops at a
+# nesting depth of about 100-300. From 3.12 on, Python calls take no C stack and the
+# interpreter guards C recursion itself, so any limit is safe there.
 RECURSION_LIMIT = 50_000
+# Up to 3.11, recursion also takes C stack (every call on 3.10; on 3.11 the calls made
+# through C: __hash__, __eq__, generators), and running out of it kills the process.
+# Measured with an 8 MiB stack on 3.10 and 3.11: SymPy's printing, free_symbols and
+# xreplace on a deep tree crash from about 16,000 frames on (~520 bytes a frame), a plain
+# generator recursion on 3.10 from 16,000. A frame per KiB of stack is twice that margin:
+# 8,192 frames for 8 MiB, deep enough for the parser's 1000 levels.
+STACK_BYTES_PER_FRAME = 1024
+# python.exe on Windows reserves 2 MB for its main thread; a thread that did not ask for a
+# size gets the platform's default, which can be as little as 512 KiB: assume 1 MiB
+WINDOWS_MAIN_STACK = 2_000_000
+THREAD_STACK = 1 << 20
 
 
 class BudgetExceeded(CaseTimeout):
@@ -42,7 +59,18 @@ class _Expired(BaseException):
         self.owner = owner
 
 
+@dataclass
+class _CallerTimer:
+    """The SIGALRM handler and real-time timer that were in place before the outermost
+    limit took them over; `deadline` is when the timer is due (None: not armed)."""
+
+    handler: Any
+    deadline: float | None
+    interval: float
+
+
 _active: list[time_limit] = []
+_caller: list[_CallerTimer] = []  # one entry while any limit is active
 _REPEAT = 0.05  # seconds between alarms once a deadline passed, in case one is swallowed
 
 
@@ -59,23 +87,70 @@ def _drop_expired(previous_hook: Callable[[Any], object]) -> Callable[[Any], Non
 
 
 def _can_alarm() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "setitimer"):
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    # a handler installed from C cannot be put back from Python: leave its signal alone
+    return signal.getsignal(signal.SIGALRM) is not None
 
 
 def _arm() -> None:
-    if not _active:
+    deadlines = [limit.deadline for limit in _active]
+    if _caller and _caller[0].deadline is not None:
+        deadlines.append(_caller[0].deadline)
+    if not deadlines:
         signal.setitimer(signal.ITIMER_REAL, 0)
         return
-    remaining = min(limit.deadline for limit in _active) - time.monotonic()
+    remaining = min(deadlines) - time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4), _REPEAT)
 
 
-def _on_alarm(signum: int, frame: object) -> None:
+def _on_alarm(signum: int, frame: Any) -> None:
     now = time.monotonic()
-    for limit in _active:  # outermost first: it owns the most work
-        if limit.deadline <= now:
-            raise _Expired(limit)
+    expired = [limit for limit in _active if limit.deadline <= now]
+    caller = _caller[0] if _caller else None
+    due = caller is not None and caller.deadline is not None and caller.deadline <= now
+    if due and all(caller.deadline <= limit.deadline for limit in expired):
+        _ring_caller(caller, signum, frame)  # theirs was due first: it wins
+    elif expired:
+        raise _Expired(expired[0])  # outermost first: it owns the most work
     _arm()
+
+
+def _ring_caller(caller: _CallerTimer, signum: int, frame: Any) -> None:
+    """What the caller's timer would have done had it not been taken over."""
+    caller.deadline = time.monotonic() + caller.interval if caller.interval > 0 else None
+    handler = caller.handler
+    if handler == signal.SIG_IGN:
+        return
+    if not callable(handler):  # SIG_DFL: the signal ends the process
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGALRM)
+        return
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    handler(signum, frame)  # may raise (pytest-timeout's does): it leaves every limit
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    if remaining > 0:  # the handler set a timer of its own again
+        caller.deadline, caller.interval = time.monotonic() + remaining, interval
+
+
+def _take_over() -> None:
+    """Install the alarm handler, keeping the caller's handler and pending timer."""
+    handler = signal.signal(signal.SIGALRM, _on_alarm)
+    remaining, interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    deadline = time.monotonic() + remaining if remaining > 0 else None
+    _caller.append(_CallerTimer(handler, deadline, interval))
+
+
+def _hand_back() -> None:
+    """Put the caller's handler back, and its timer with the time it has left."""
+    caller = _caller.pop()
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, caller.handler)
+    if caller.deadline is not None:
+        remaining = max(caller.deadline - time.monotonic(), 1e-6)  # overdue: fires at once
+        signal.setitimer(signal.ITIMER_REAL, remaining, caller.interval)
 
 
 class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
@@ -100,15 +175,14 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
         self.expired = False
         self.deadline = 0.0
         self._armed = False
-        self._previous_handler: object = None
-        self._previous_hook: object = None
+        self._previous_hook: Any = None
 
     def __enter__(self) -> time_limit:
         if self.seconds is None or self.seconds <= 0 or not _can_alarm():
             return self
         self.deadline = time.monotonic() + self.seconds
         if not _active:
-            self._previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+            _take_over()
             self._previous_hook = sys.unraisablehook
             sys.unraisablehook = _drop_expired(sys.unraisablehook)
         _active.append(self)
@@ -119,9 +193,10 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
         if self._armed:
             _active.remove(self)
-            _arm()
-            if not _active:
-                signal.signal(signal.SIGALRM, self._previous_handler)
+            if _active:
+                _arm()
+            else:
+                _hand_back()
                 sys.unraisablehook = self._previous_hook
         if isinstance(exc, _Expired) and exc.owner is self:
             self.expired = True
@@ -131,11 +206,38 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
         return False
 
 
+def _stack_bytes() -> int | None:
+    """The C stack this thread may use; None for no limit."""
+    if threading.current_thread() is not threading.main_thread():
+        return threading.stack_size() or THREAD_STACK
+    try:
+        import resource
+    except ImportError:  # Windows
+        return WINDOWS_MAIN_STACK
+    soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def recursion_limit() -> int:
+    """The recursion limit `deep_recursion` sets: as deep as the C stack safely allows.
+
+    >>> 1000 <= recursion_limit() <= RECURSION_LIMIT
+    True
+    """
+    if sys.version_info >= (3, 12):
+        return RECURSION_LIMIT
+    stack = _stack_bytes()
+    if stack is None:
+        return RECURSION_LIMIT
+    return max(1000, min(RECURSION_LIMIT, stack // STACK_BYTES_PER_FRAME))
+
+
 @contextmanager
 def deep_recursion() -> Iterator[None]:
-    """Let SymPy recurse through deep trees (a chain of 100 nested sigmoids or more)."""
+    """Let SymPy recurse through deep trees (a chain of 100 nested sigmoids or more);
+    beyond what the C stack holds, a RecursionError, never a crash."""
     previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    sys.setrecursionlimit(max(previous, recursion_limit()))
     try:
         yield
     finally:

@@ -39,6 +39,24 @@ def interval(rule: Rule, index: int) -> tuple[float, float]:
     return rule.test_domain[min(index, len(rule.test_domain) - 1)]
 
 
+def fixed(rule: Rule, index: int) -> bool:
+    """Whether argument `index` of `rule` is never differentiated: a whole number
+    (polygamma's order) or an argument with no partial (gammainc's a)."""
+    if index in rule.integer_args:
+        return True
+    # variadic and fold rules (logsumexp, max of three) are differentiable everywhere
+    return rule.arity is not None and index < len(rule.partials) and rule.partials[index] is None
+
+
+def constant_argument(rule: Rule, index: int) -> sp.Expr:
+    """A constant for a `fixed` argument: the least whole number of its interval, or its
+    middle to a quarter."""
+    low, high = interval(rule, index)
+    if index in rule.integer_args:
+        return sp.Integer(int(low))
+    return sp.Rational(round((low + high) * 2), 4)
+
+
 def argument_count(draw: st.DrawFn, rule: Rule) -> int:
     if rule.arity is None:
         return draw(st.integers(1, 3))
@@ -77,6 +95,12 @@ def _tree(
             whole = draw(st.integers(int(low), int(high)))
             args.append(sp.Integer(whole))
             values.append(CTX.mpf(whole))
+            continue
+        if fixed(rule, index):  # no derivative with respect to it: a constant
+            inside = low + (high - low) * draw(st.integers(1, 63)) / 64
+            constant = sp.Rational(round(inside * 64), 64)
+            args.append(constant)
+            values.append(CTX.mpf(constant.p) / constant.q)
             continue
         child, value = _tree(draw, depth - 1, point, rules)
         margin = 0.05 * (high - low)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import diffcheck
-from diffcheck import CaseFileError, assert_gradient, check_gradient
+from diffcheck import ApiError, CaseFileError, assert_gradient, check_gradient
 from diffcheck.report.text import render_case
 
 
@@ -60,8 +60,9 @@ def test_check_gradient_invalid_arguments_name_the_problem() -> None:
     with pytest.raises(CaseFileError) as raised:
         check_gradient("sigmod(x)", {"x": "1"}, domain={"x": (0, 1)}, tolerance={"atl": 0})
     assert str(raised.value) == (
-        "unknown function 'sigmod' (did you mean 'sigmoid'?) (in `function: sigmod(x)`); "
-        "unknown key 'atl' in tolerance (did you mean 'atol'?) (in `atl: 0`)"
+        "check_gradient: function, column 1: unknown function 'sigmod' (did you mean "
+        "'sigmoid'?); check_gradient: tolerance['atl']: unknown key 'atl' in tolerance (did "
+        "you mean 'atol'?)"
     )
 
 
@@ -100,5 +101,75 @@ def test_a_single_wrt_name_is_not_split_into_letters() -> None:
 
 
 def test_a_gradient_of_the_wrong_type_is_refused_not_ignored() -> None:
-    with pytest.raises(TypeError, match="got str"):
+    with pytest.raises(ApiError) as raised:
         check_gradient("x**2", "2*x", domain={"x": (0, 1)})
+    assert isinstance(raised.value, TypeError)
+    assert str(raised.value) == (
+        "check_gradient() argument 'gradient' must map each variable to its claimed partial "
+        "derivative, or be a callable; got str"
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"gradient": {"x": "2*sigmod(x)"}},
+         "check_gradient: gradient['x'], column 3: unknown function 'sigmod' (did you mean "
+         "'sigmoid'?)"),
+        ({"where": {"y": "x +* 2"}},
+         "check_gradient: where['y'], column 4: expected a number, a name or '(' but found '*'"),
+        ({"hessian": {("x", "x"): "exp(x"}},
+         "check_gradient: hessian['x,x'], column 6: expected ')' but found end of expression"),
+        ({"domain": {"x": (1, 0)}},
+         "check_gradient: domain['x']: the domain of 'x' is empty: low 1 is above high 0"),
+        ({"wrt": ["x", "q"]},
+         "check_gradient: wrt[1]: wrt names 'q', which the function does not depend on"),
+        ({"tolerance": "float23"},
+         "check_gradient: tolerance: tolerance must be a mapping {rtol: ..., atol: ...} or one "
+         "of: float64, float32; got 'float23' (did you mean 'float32'?)"),
+    ],
+)  # fmt: skip
+def test_check_gradient_errors_name_the_argument_and_the_column(arguments, message) -> None:
+    options = {"gradient": {"x": "1"}, "domain": {"x": (0, 1)}, **arguments}
+    with pytest.raises(CaseFileError) as raised:
+        check_gradient("x", **options)
+    assert str(raised.value) == message
+
+
+def test_a_misspelled_keyword_is_named_with_the_nearest_one() -> None:
+    with pytest.raises(ApiError) as raised:
+        check_gradient("x^2", {"x": "2*x"}, domian={"x": (0, 1)})
+    assert str(raised.value) == (
+        "check_gradient() got an unexpected keyword argument 'domian' (did you mean 'domain'?)"
+    )
+    assert isinstance(raised.value, TypeError)  # `except TypeError` still catches it
+    with pytest.raises(TypeError) as raised:
+        assert_gradient("x^2", {"x": "2*x"}, tolerence="float32")
+    assert str(raised.value) == (
+        "assert_gradient() got an unexpected keyword argument 'tolerence' (did you mean "
+        "'tolerance'?)"
+    )
+
+
+def test_reports_of_a_call_point_at_the_call_not_at_generated_text() -> None:
+    checked = check_gradient("sigmoid(x)", {"x": "sigmoid(x)"}, domain={"x": (0, 1)})
+    assert "FAIL check_gradient (check_gradient()): incorrect" in checked.report
+    assert "<check_gradient>" not in checked.report
+
+    def raising(x):
+        raise ValueError("no")
+
+    failed = check_gradient("x^2", raising, domain={"x": (0, 1)})
+    assert failed.result.message == "check_gradient(): implementation gradient raised ValueError: no"
+
+
+def test_tolerance_accepts_a_preset_name() -> None:
+    def backward32(x):
+        s = 1 / (1 + np.exp(-x.astype(np.float32)))
+        return {"x": s * (1 - s)}
+
+    checked = check_gradient("sigmoid(x)", backward32, domain={"x": (-5, 5)})
+    assert checked.verdict == "incorrect"
+    assert "use `tolerance: float32` for single-precision code" in checked.evidence
+    single = check_gradient("sigmoid(x)", backward32, domain={"x": (-5, 5)}, tolerance="float32")
+    assert single.passed

@@ -271,3 +271,34 @@ def test_case_file_splits_cases_and_errors(monkeypatch: pytest.MonkeyPatch) -> N
     assert [case.name for case in loaded.cases] == ["fine"]
     assert len(loaded.entries) == 3
     assert len(loaded.errors) == 2
+
+
+# ---- tolerance presets --------------------------------------------------------------------
+
+
+def test_load_case_file_tolerance_presets_in_defaults_and_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = (
+        "defaults: {tolerance: float32}\n"
+        "cases:\n"
+        "  - {name: single, function: x^2, domain: {x: [0, 1]}}\n"
+        "  - {name: double, function: x^2, domain: {x: [0, 1]}, tolerance: float64}\n"
+        "  - {name: mixed, function: x^2, domain: {x: [0, 1]}, tolerance: {rtol: 1.0e-3}}\n"
+    )
+    single, double, mixed = load_case_file(_write(tmp_path, "presets.yaml", text)).cases
+    assert single.tolerance == Tolerance(rtol=1.3e-6, atol=1e-5)
+    assert double.tolerance == Tolerance(rtol=DEFAULTS["rtol"], atol=DEFAULTS["atol"])
+    assert mixed.tolerance == Tolerance(rtol=1e-3, atol=1e-5)  # atol from the preset
+
+
+def test_load_case_file_unknown_tolerance_preset_suggests_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = "cases:\n  - {name: a, function: x^2, domain: {x: [0, 1]}, tolerance: float23}\n"
+    assert _messages(_write(tmp_path, "typo.yaml", text)) == [
+        "typo.yaml:2:62: tolerance must be a mapping {rtol: ..., atol: ...} or one of: "
+        "float64, float32; got 'float23' (did you mean 'float32'?)"
+    ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
+from diffcheck.cases.array_model import ArrayCase
 from diffcheck.cases.loader import load_case_file
 from diffcheck.explain.chain import (
     MAX_PATHS,
@@ -114,6 +115,8 @@ def test_too_many_paths_are_not_listed() -> None:
 def test_derivations_end_in_the_checkers_derivative(path: Path) -> None:
     # an explanation cannot disagree with the verdict: its result is derive_gradient's
     for case in load_case_file(path).cases:
+        if isinstance(case, ArrayCase):  # no scalar derivative to compare with
+            continue
         derivations = explain_case(case)
         gradient = derive_gradient(case.resolve(case.function.expr), case.wrt)
         for name, derivation in derivations.items():

@@ -254,4 +254,6 @@ def test_derive_of_a_constant_has_nothing_to_differentiate(runner: CliRunner) ->
 def test_derive_points_a_caret_at_the_error(runner: CliRunner) -> None:
     result = runner.invoke(main, ["derive", "foo(x)"])
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == "<expression>:1:1: unknown function 'foo'\n  foo(x)\n  ^\n"
+    assert result.stderr == (
+        "<expression>:1:1: unknown function 'foo' (did you mean 'floor'?)\n  foo(x)\n  ^\n"
+    )

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from diffcheck import cli
+from diffcheck.cli import options as cli
 from diffcheck.cases.settings import MAX_SAMPLES
 from diffcheck.oracles.external import FRAMEWORKS
 from diffcheck.report.formats import FORMATS

@@ -9,6 +9,7 @@ import sympy as sp
 
 from diffcheck.cases.loader import Tolerance
 from diffcheck.compare import Comparison, compare_gradient, excess
+from diffcheck.compare.judging import oracle_discrepancy
 from diffcheck.oracles import Problem
 from diffcheck.symbolic.parse import parse_expression
 
@@ -146,3 +147,14 @@ def test_compare_gradient_multiple_variables_in_wrt_order() -> None:
     assert comparison.results[0].claimed is None
     assert comparison.results[1].claimed is not None
     assert np.allclose(comparison.results[0].reference, [6.0, 16.0])
+
+
+def test_an_oracle_may_be_four_of_its_error_bars_off() -> None:
+    # error bars are estimates: a disagreement counts beyond 4 of them (plus rtol FD_RTOL)
+    reference = np.ones(4)
+    errors = np.full(4, 1e-4)
+    values = reference + np.array([-3.9e-4, 3.9e-4, -4.1e-4, 4.1e-4])
+    judged = oracle_discrepancy("finite", "central", values, errors, reference,
+                                Tolerance(rtol=1e-7, atol=0.0), np.ones(4, dtype=bool))  # fmt: skip
+    assert judged.failing.tolist() == [False, False, True, True]
+    assert not judged.unreliable.any()

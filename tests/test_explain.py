@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given
-from strategies import VARIABLES, Sample, samples
+from strategies import VARIABLES, Sample, constant_argument, fixed, samples
 
 from diffcheck.errors import RuleError
 from diffcheck.explain.steps import closed_form, explain_steps, recognise, recognise_nodes
@@ -28,10 +28,11 @@ def p(text: str) -> sp.Expr:
 
 
 def _arguments(rule: Rule) -> list[sp.Expr]:
-    """Fresh symbols for a call of `rule`, integers where it wants them (polygamma)."""
+    """Fresh symbols for a call of `rule`, constants where it is not differentiated
+    (polygamma's order, gammainc's a)."""
     count = rule.arity or 3
-    return [sp.Integer(int(rule.test_domain[0][0])) if i in rule.integer_args
-            else sp.Symbol(f"a{i}") for i in range(count)]  # fmt: skip
+    return [constant_argument(rule, i) if fixed(rule, i) else sp.Symbol(f"a{i}")
+            for i in range(count)]  # fmt: skip
 
 
 def _differentiable() -> list:

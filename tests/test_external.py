@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import sympy as sp
 from click.testing import CliRunner
-from strategies import interval
+from strategies import constant_argument, fixed, interval
 
 from diffcheck.cli import main
 from diffcheck.oracles import Problem
 from diffcheck.oracles.exact import Exact
-from diffcheck.oracles.external import FRAMEWORKS, KERNELS, ExternalAutodiff
+from diffcheck.oracles.external import FRAMEWORKS, KERNELS, MISSING, ExternalAutodiff
 from diffcheck.run.check import Settings, check_case
 from diffcheck.symbolic.rules import RULES, Rule
 
@@ -32,15 +32,19 @@ def _framework(name: str) -> types.ModuleType:
 
 
 def test_every_rule_has_a_translation_in_every_framework() -> None:
+    # except those the framework has no differentiable counterpart for, listed as such
     for framework in FRAMEWORKS:
-        assert sorted(set(RULES) - set(KERNELS[framework])) == [], framework
+        missing = MISSING[framework]
+        assert sorted(set(RULES) - set(KERNELS[framework]) - missing) == [], framework
         assert sorted(set(KERNELS[framework]) - set(RULES)) == [], framework
+        assert sorted(missing & set(KERNELS[framework])) == [], framework
+        assert missing <= set(RULES), framework
 
 
 def _call(rule: Rule) -> tuple[sp.Expr, tuple[str, ...], np.ndarray]:
     count = 3 if rule.arity is None else rule.arity
     names = tuple(f"a{index}" for index in range(count))
-    args = [sp.Integer(int(interval(rule, i)[0])) if i in rule.integer_args else sp.Symbol(n)
+    args = [constant_argument(rule, i) if fixed(rule, i) else sp.Symbol(n)
             for i, n in enumerate(names)]  # fmt: skip
     expr = rule.build(args)
     variables = tuple(sorted(s.name for s in expr.free_symbols))
@@ -54,7 +58,11 @@ def _call(rule: Rule) -> tuple[sp.Expr, tuple[str, ...], np.ndarray]:
 @pytest.mark.parametrize("rule", list(RULES.values()), ids=lambda rule: rule.name)
 def test_framework_gradient_of_every_rule_matches_the_math(framework: str, rule: Rule) -> None:
     _framework(framework)
+    if rule.name in MISSING[framework]:
+        pytest.skip(f"{framework} has no differentiable {rule.name}")
     expr, variables, points = _call(rule)
+    if (framework, rule.name) in NEAR_ZERO_DEFECTS:
+        points = points[:, np.all(np.abs(points) > 0.1, axis=0)]
     problem = Problem.derive(expr, variables, variables)
     exact = Exact().gradient(problem, points)
     estimate = ExternalAutodiff(framework).gradient(problem, points)
@@ -62,6 +70,11 @@ def test_framework_gradient_of_every_rule_matches_the_math(framework: str, rule:
         expected, value = exact.values[name], estimate.values[name]
         usable = np.isfinite(expected)
         assert np.allclose(value[usable], expected[usable], rtol=1e-9, atol=1e-12), name
+
+
+# a framework's own defect, which diffcheck reports where a case meets it: JAX's
+# bessel_jn loses its derivative's digits near 0 (J0'(-0.0058) comes out as 8828)
+NEAR_ZERO_DEFECTS = {("jax", "besselj")}
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

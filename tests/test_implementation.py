@@ -65,6 +65,21 @@ def scaling_forward(x):
     x *= 2  # harmless to the caller: it works on its own copy
     return sigmoid(x / 2)
 
+def backward32(x):
+    s = sigmoid(x.astype(np.float32))  # a single-precision backward pass
+    return {"x": s * (1 - s)}
+
+def forward32(x):
+    return sigmoid(x.astype(np.float32))
+
+def backward32_wrong(x):
+    s = sigmoid(x.astype(np.float32))
+    return {"x": s * (1 + s)}
+
+def backward64_nudged(x):
+    s = sigmoid(x)
+    return {"x": s * (1 - s) * (1 + 1e-6)}  # float64, off by float32-sized errors
+
 not_callable = 3
 """
 NAMES = (f"user_ops_{n}" for n in itertools.count())
@@ -214,3 +229,31 @@ def test_no_import_refuses_before_importing(tmp_path: Path, monkeypatch, command
         "imported: importing code named by case files is disabled (--no-import)"
     ) in result.output
     assert not (tmp_path / "IMPORTED").exists() and "tripwire_ops" not in sys.modules
+
+
+FLOAT32_HINT = (
+    "; the implementation returned float32 values: their rounding (~1e-7 relative) exceeds "
+    "the tolerance — use `tolerance: float32` for single-precision code"
+)
+
+
+@pytest.mark.parametrize("key", ["gradient", "function"])
+def test_implementation_float32_rounding_is_named_with_the_tolerance_to_use(
+    tmp_path: Path, ops: str, key: str
+) -> None:
+    code = {"gradient": f"{ops}:backward32", "function": f"{ops}:forward32"}[key]
+    implementation = f"    implementation: {{{key}: '{code}'}}\n"
+    result = _result(tmp_path, SIGMOID + implementation)
+    assert result.verdict.verdict == "incorrect"
+    assert result.verdict.evidence.endswith(FLOAT32_HINT)
+    single = _result(tmp_path, SIGMOID + implementation + "    tolerance: float32\n")
+    assert single.verdict.verdict == "correct"
+
+
+@pytest.mark.parametrize("attribute", ["backward32_wrong", "backward64_nudged"])
+def test_implementation_no_float32_hint_for_wrong_or_float64_code(
+    tmp_path: Path, ops: str, attribute: str
+) -> None:
+    result = _result(tmp_path, SIGMOID + f"    implementation: {{gradient: '{ops}:{attribute}'}}\n")
+    assert result.verdict.verdict == "incorrect"
+    assert "float32" not in result.verdict.evidence

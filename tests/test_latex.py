@@ -4,6 +4,7 @@ compiles with pdflatex into a page (rendered to PNG to prove it)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import unicodedata
 from pathlib import Path
@@ -139,9 +140,17 @@ def test_neuron_latex_golden(update_golden: bool) -> None:
 
 # ---- compiling -----------------------------------------------------------------------------
 
+MAX_OVERFULL_PT = 1.0  # pdflatex reports boxes past the margin; more than this is visible
 
-def _compile(tex: str, folder: Path) -> Path:
-    """pdflatex `tex` in `folder`; fail on any LaTeX error; the first page as a PNG."""
+
+def overfull_boxes(log: str) -> list[str]:
+    """The overfull box warnings of a pdflatex log wider (or taller) than MAX_OVERFULL_PT."""
+    found = re.findall(r"^(Overfull \\[hv]box \(([\d.]+)pt too (?:wide|high)\).*)$", log, re.M)
+    return [line for line, points in found if float(points) > MAX_OVERFULL_PT]
+
+
+def _compile(tex: str, folder: Path) -> str:
+    """pdflatex `tex` in `folder`; fail on any LaTeX error or overfull box; the log."""
     source = folder / "document.tex"
     source.write_text(tex, encoding="utf-8")
     command = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name]
@@ -149,19 +158,23 @@ def _compile(tex: str, folder: Path) -> Path:
     log = (folder / "document.log").read_text(encoding="utf-8", errors="replace")
     errors = [line for line in log.splitlines() if line.startswith("!")]
     assert result.returncode == 0 and not errors, "\n".join(errors) or result.stdout[-3000:]
+    assert overfull_boxes(log) == []
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", "-singlefile",
                     "document.pdf", "page"], cwd=folder, check=True)  # fmt: skip
-    page = folder / "page.png"
-    assert page.read_bytes().startswith(b"\x89PNG")
-    return page
+    assert (folder / "page.png").read_bytes().startswith(b"\x89PNG")
+    return log
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
-def test_every_case_file_compiles(path: Path, tmp_path: Path) -> None:
-    require("pdflatex", "pdftoppm")
-    entries, _ = explain_paths([str(path)])
-    assert all(entry.error is None for entry in entries), [e.error for e in entries]
-    _compile(latex_document(entries), tmp_path)
+def test_overfull_boxes_are_read_from_the_log() -> None:
+    log = (
+        "Overfull \\hbox (0.6772pt too wide) in paragraph at lines 646--653\n"
+        "Overfull \\hbox (17.98254pt too wide) in paragraph at lines 21--27\n"
+        "Overfull \\vbox (106.35036pt too high) has occurred while \\output is active []\n"
+    )
+    assert overfull_boxes(log) == [
+        "Overfull \\hbox (17.98254pt too wide) in paragraph at lines 21--27",
+        "Overfull \\vbox (106.35036pt too high) has occurred while \\output is active []",
+    ]  # fmt: skip
 
 
 def test_fragment_compiles_inside_a_paper(tmp_path: Path) -> None:
@@ -204,8 +217,10 @@ def test_verification_shows_hessian_claims_and_implementations(
     entries, results = explain_paths(["c.yaml"])
     assert [r.status for r in results] == ["pass", "pass"]
     tex = latex_document(entries)
-    assert r"Claimed: $\displaystyle \partial^{2} f/\partial x\,\partial y = \cos" in tex
+    claim = r"\frac{\partial^{2} f}{\partial x\,\partial y} &= \cos\left(x y\right) \tag*"
+    assert claim in tex
     assert r"{$\partial^{2} f/\partial x\,\partial y$ at 64 points" in tex
     assert r"Claimed: the gradient computed by \texttt{latex\_layers:bad}" in tex
     code_table = tex[tex.index(r"\texttt{latex\_layers:bad}") :]
-    assert r"\text{---}$ & $" not in code_table.split(r"\end{tabular}")[0].split(r"\hline")[1]
+    rows = code_table.split(r"\end{tabular}")[0].split(r"\midrule")[1]
+    assert r"\text{---}$ & $" not in rows  # the implementation's values are the claim

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 
-from diffcheck.limits import BudgetExceeded, deep_recursion, time_limit
+from diffcheck.limits import BudgetExceeded, deep_recursion, recursion_limit, time_limit
+
+# far beyond the 0.05 s alarms below: an alarm that never comes fails the test, not hangs it
+SPIN_BOUND = 30.0
 
 
 def _spin_until_stopped() -> None:
-    while True:  # busy work that only the alarm ends
+    deadline = time.monotonic() + SPIN_BOUND
+    while time.monotonic() < deadline:  # busy work that only the alarm ends
         pass
+    pytest.fail(f"no alarm within {SPIN_BOUND:g} s")
 
 
 def test_time_limit_suppressed_expiry_sets_expired() -> None:
@@ -42,7 +50,7 @@ def test_time_limit_none_or_zero_is_no_limit() -> None:
 def test_deep_recursion_restores_the_limit() -> None:
     before = sys.getrecursionlimit()
     with deep_recursion():
-        assert sys.getrecursionlimit() >= 50_000
+        assert sys.getrecursionlimit() == max(before, recursion_limit())
     assert sys.getrecursionlimit() == before
 
 
@@ -63,3 +71,93 @@ def test_an_alarm_swallowed_by_a_finaliser_is_repeated_and_never_printed() -> No
         sys.unraisablehook = previous
     assert limit.expired
     assert seen == []
+
+
+# ---- a caller's own timer and handler (pytest-timeout's) ---------------------------------
+
+
+class _CallerAlarm(Exception):
+    """What the caller's handler raises when its timer fires."""
+
+
+@pytest.fixture
+def caller_timer():
+    """Install a caller's SIGALRM handler that raises `_CallerAlarm`; put back what was
+    there before, timer disarmed, whatever the test did."""
+
+    def handler(signum, frame):
+        raise _CallerAlarm
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    yield handler
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_time_limit_hands_back_the_callers_timer_and_handler(caller_timer) -> None:
+    signal.setitimer(signal.ITIMER_REAL, 20.0)
+    with time_limit(5.0):
+        pass
+    remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+    assert 0 < remaining <= 20.0
+    assert signal.getsignal(signal.SIGALRM) is caller_timer
+
+
+def test_time_limit_lets_a_callers_earlier_timer_fire(caller_timer) -> None:
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    with pytest.raises(_CallerAlarm), time_limit(SPIN_BOUND / 2, "ours"):
+        _spin_until_stopped()
+    assert signal.getsignal(signal.SIGALRM) is caller_timer
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_time_limit_expiring_first_keeps_the_callers_later_timer(caller_timer) -> None:
+    signal.setitimer(signal.ITIMER_REAL, 20.0)
+    with pytest.raises(BudgetExceeded, match="^ours$"), time_limit(0.05, "ours"):
+        with time_limit(0.02, "inner", suppress=True):
+            _spin_until_stopped()
+        _spin_until_stopped()
+    remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+    assert 0 < remaining <= 20.0
+
+
+def test_a_callers_timer_falling_due_with_ours_fires_after_the_block() -> None:
+    rang: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: rang.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(BudgetExceeded), time_limit(0.02):
+            sum(range(20_000_000))  # C work: both timers may fall due before a handler runs
+            _spin_until_stopped()
+        deadline = time.monotonic() + SPIN_BOUND
+        while not rang and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rang == [signal.SIGALRM]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# ---- recursion that the C stack can hold ------------------------------------------------
+
+DEEP_TREE = """
+import sys
+import sympy as sp
+from diffcheck.limits import deep_recursion
+f = sp.Function("f")
+tree = sp.Symbol("x")
+for _ in range(40_000):  # deeper than any recursion limit
+    tree = f(tree)
+with deep_recursion():
+    try:
+        tree.free_symbols
+    except RecursionError:
+        print("RecursionError")
+"""
+
+
+def test_deep_recursion_raises_recursion_error_rather_than_overflow_the_c_stack() -> None:
+    # up to Python 3.11, 50,000 frames of SymPy overflowed an 8 MiB C stack: a segfault
+    done = subprocess.run([sys.executable, "-c", DEEP_TREE], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, "RecursionError\n"), done.stderr[-2000:]

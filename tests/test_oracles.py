@@ -124,6 +124,15 @@ def test_refine_at_recovers_overflow() -> None:
     assert abs(refined.values[0] - expected) <= ctx.mpf(10) ** -25 * expected
 
 
+def test_refine_at_never_settles_a_cancellation_to_zero() -> None:
+    # 1 - sigmoid(800) cancels to 0 at 30, 60, 120 and 240 digits; 480 find e^-800
+    refined = refine_at(Program([p("1 - sigmoid(x)")], ["x"]), [800.0])
+    assert refined.converged
+    ctx = refined.context
+    expected = ctx.exp(-800) / (1 + ctx.exp(-800))
+    assert abs(refined.values[0] - expected) <= ctx.mpf(10) ** -25 * expected
+
+
 def test_refine_at_keeps_undefined_values_undefined() -> None:
     refined = refine_at(Program([p("log(x)")], ["x"]), [-1.0])
     assert refined.converged

@@ -16,6 +16,8 @@ from diffcheck.symbolic.rules import RULES
 
 x, y, z = sp.symbols("x y z")
 F = {name: rule.function for name, rule in RULES.items()}
+COMPARISON_PLACE = "comparisons are only allowed as the first argument of where(...)"
+WHERE_FIRST = "where takes a comparison first, as in where(x > 0, x, 0)"
 
 
 def _error(text: str) -> str:
@@ -136,6 +138,57 @@ def test_parse_expression_variadic_logsumexp() -> None:
     assert parse_expression("logsumexp(x)") == F["logsumexp"](x)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # where(d, a, b) is a where d > 0: x < y is y - x > 0, and <=, >=, == swap a, b
+        ("where(x > y, 1, 2)", F["where"](x - y, 1, 2)),
+        ("where(x < y, 1, 2)", F["where"](y - x, 1, 2)),
+        ("where(x >= y, 1, 2)", F["where"](y - x, 2, 1)),
+        ("where(x <= y, 1, 2)", F["where"](x - y, 2, 1)),
+        ("where(x != y, 1, 2)", F["where"](F["abs"](x - y), 1, 2)),
+        ("where(x == y, 1, 2)", F["where"](F["abs"](x - y), 2, 1)),
+        ("where(2*x + 1 > sin(y), x, y)", F["where"](2 * x + 1 - sp.sin(y), x, y)),
+        ("heaviside(x, 0)", F["heaviside.h0"](x, 0)),
+        ("Heaviside(x, 1/2)", F["heaviside.h0"](x, sp.Rational(1, 2))),
+        ("heaviside(x)", F["heaviside"](x)),
+        ("ceiling(x)", F["ceil"](x)),
+        ("i0(x) + i1(x)", sp.besseli(0, x) + sp.besseli(1, x)),
+        ("besselj(-1, x)", -sp.besselj(1, x)),  # J₋₁ = -J₁: any whole order
+        ("gammainc(2, x)", F["gammainc"](2, x)),
+    ],
+)
+def test_parse_expression_new_functions(text: str, expected: sp.Expr) -> None:
+    assert parse_expression(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "where(x < y, a, b)",
+        "where(x >= 1, a, b)",
+        "where(x == y, a, b)",
+        "where(x != 0, a, b)",
+        "where(-x > 1, a, b)",
+        "where(x > 0, where(y < 0, 1, 2), 3)",
+        "heaviside(x, 0) + heaviside(x)",
+        "floor(x) + ceil(x) + round(x) + trunc(x) + mod(x, y) + clip(x, y, 2)",
+        "besselj(2, x) + besseli(0, x) + besselk(1, x) + bessely(3, x)",
+        "gammainc(a, x) + gammaincc(a, x) + betainc(a, b, x)",
+        "logaddexp(a, b) + xlogy(x, y) + sinc(x)",
+    ],
+)
+def test_parse_expression_reads_back_the_new_functions(text: str) -> None:
+    expr = parse_expression(text)
+    assert parse_expression(format_expression(expr)) == expr
+
+
+def test_where_prints_the_comparison_it_came_from() -> None:
+    assert format_expression(parse_expression("where(x < y, a, b)")) == "where(y > x, a, b)"
+    assert format_expression(parse_expression("where(x == 0, a, b)")) == "where(x != 0, b, a)"
+    assert format_expression(parse_expression("where(x < 0, a, b)")) == "where(x < 0, a, b)"
+
+
 def test_parse_expression_knows_every_function_of_the_contract() -> None:
     contract = (
         "exp log sqrt abs sin cos tan asin acos atan atan2 sinh cosh tanh asinh acosh "
@@ -144,6 +197,13 @@ def test_parse_expression_knows_every_function_of_the_contract() -> None:
         "logsumexp Abs Max Min Heaviside loggamma"
     ).split()
     assert set(contract) <= FUNCTION_NAMES
+    # and those the peers' derivative tables (PyTorch, JAX, autograd) have
+    peers = (
+        "floor ceil ceiling round trunc mod clip where besselj besseli besselk bessely i0 i1 "
+        "gammainc gammaincc betainc logaddexp xlogy sinc"
+    ).split()
+    assert set(peers) <= FUNCTION_NAMES
+    assert "heaviside.h0" not in FUNCTION_NAMES  # an overload: spelled heaviside
 
 
 def test_parse_expression_nesting_up_to_the_limit() -> None:
@@ -172,7 +232,34 @@ def test_parse_expression_nesting_up_to_the_limit() -> None:
         ("x.real", "<expression>:1:2: attribute access is not allowed: unexpected '.'"),
         ("x[0]", "<expression>:1:2: indexing is not allowed: unexpected '['"),
         ("lambda x: x", "<expression>:1:9: lambdas and slices are not allowed: unexpected ':'"),
-        ("x = 1", "<expression>:1:3: assignments and comparisons are not allowed: unexpected '='"),
+        (
+            "x = 1",
+            "<expression>:1:3: assignments are not allowed (to compare, write '=='): "
+            "unexpected '='",
+        ),
+        ("x ! y", "<expression>:1:3: unexpected character '!'"),
+        # comparisons: only as where's first argument, at the operator's column
+        ("x < y", "<expression>:1:3: " + COMPARISON_PLACE),
+        ("(x >= 1)", "<expression>:1:4: " + COMPARISON_PLACE),
+        ("sin(x) != 1", "<expression>:1:8: " + COMPARISON_PLACE),
+        ("exp(x == 1)", "<expression>:1:7: " + COMPARISON_PLACE),
+        ("where(x > 0, y < 1, 2)", "<expression>:1:16: " + COMPARISON_PLACE),
+        ("where(x > 0, 1, (y <= 2))", "<expression>:1:20: " + COMPARISON_PLACE),
+        ("2*where(x, 1, 2)", "<expression>:1:9: " + WHERE_FIRST),
+        ("where((x > 0), 1, 2)", "<expression>:1:10: " + COMPARISON_PLACE),
+        ("where(x < y < z, 1, 2)", "<expression>:1:13: comparisons cannot be chained"),
+        ("where(x > 0, 1)", "<expression>:1:1: where takes 3 arguments, got 2"),
+        ("where(x >, 1, 2)", "<expression>:1:10: expected a number, a name or '(' but found ','"),
+        ("heaviside(x, 0, 1)", "<expression>:1:1: heaviside takes 1 or 2 arguments, got 3"),
+        ("Heaviside()", "<expression>:1:11: expected a number, a name or '(' but found ')'"),
+        ("clip(x, 0)", "<expression>:1:1: clip takes 3 arguments, got 2"),
+        (
+            "besselj(0.5, x)",
+            "<expression>:1:1: besselj's argument 1 must be a whole number, got '1/2'",
+        ),
+        ("besselk(n, x)", "<expression>:1:1: besselk's argument 1 must be a whole number, got 'n'"),
+        ("i0(x, 1)", "<expression>:1:1: i0 takes 1 argument, got 2"),
+        ("flor(x)", "<expression>:1:1: unknown function 'flor' (did you mean 'floor'?)"),
         ("x; y", "<expression>:1:2: only one expression is allowed: unexpected ';'"),
         ("{x}", "<expression>:1:1: braces are not allowed: unexpected '{'"),
         ("x $ y", "<expression>:1:3: unexpected character '$'"),

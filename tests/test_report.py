@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from golden_files import compare_golden
 
 from diffcheck.errors import DiffcheckError, Location
 from diffcheck.report.text import JSON_VERSION, diagnostics, render_json, render_text, summary
@@ -29,21 +30,12 @@ def results(monkeypatch: pytest.MonkeyPatch) -> list[CaseResult]:
     return check_paths(FILES)
 
 
-def _compare_golden(name: str, text: str, update: bool) -> None:
-    path = GOLDEN / name
-    if update:
-        path.write_text(text, encoding="utf-8")
-    if not path.exists():
-        pytest.fail(f"no golden file {name}: run pytest --update-golden and review it")
-    assert text == path.read_text(encoding="utf-8")
-
-
 def test_render_text_golden(results: list[CaseResult], update_golden: bool) -> None:
-    _compare_golden("report.txt", render_text(results) + "\n", update_golden)
+    compare_golden("report.txt", render_text(results) + "\n", update_golden)
 
 
 def test_render_json_golden(results: list[CaseResult], update_golden: bool) -> None:
-    _compare_golden("report.json", render_json(results) + "\n", update_golden)
+    compare_golden("report.json", render_json(results) + "\n", update_golden)
 
 
 def test_golden_files_hold_no_absolute_path() -> None:

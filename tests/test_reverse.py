@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import assume, given
-from strategies import ALL_RULES, CTX, VARIABLES, Sample, interval, samples
+from strategies import (
+    ALL_RULES,
+    CTX,
+    VARIABLES,
+    Sample,
+    constant_argument,
+    fixed,
+    interval,
+    samples,
+)
 
 from diffcheck.oracles import Problem
 from diffcheck.oracles.program import Program
@@ -24,7 +33,7 @@ def _call(rule: Rule) -> tuple[sp.Expr, tuple[str, ...], np.ndarray]:
     """`rule` applied to fresh variables, and 16 points inside its test domain."""
     count = 3 if rule.arity is None else rule.arity
     names = tuple(f"a{index}" for index in range(count))
-    args = [sp.Integer(int(interval(rule, i)[0])) if i in rule.integer_args else sp.Symbol(n)
+    args = [constant_argument(rule, i) if fixed(rule, i) else sp.Symbol(n)
             for i, n in enumerate(names)]  # fmt: skip
     expr = rule.build(args) if rule.name not in ("add", "mul", "pow") else rule.function(*args)
     variables = tuple(sorted(s.name for s in expr.free_symbols))
@@ -56,8 +65,11 @@ def test_reverse_agrees_with_the_symbolic_derivative_on_random_expressions(sampl
     for name, expected in zip(VARIABLES, exact, strict=True):
         assume(CTX.isfinite(expected) and abs(expected) < 1e200)
         value = estimate.values[name][0]
+        if not np.isfinite(value):  # float64 overflowed inside the sweep: mpmath's answers
+            (values, _) = REVERSE.second_opinion(problem, column, name)
+            value = values[0]
         scale = 1e-8 * (abs(float(expected)) + 1e-8)
-        assert abs(value - float(expected)) <= scale or not np.isfinite(value), (name, value)
+        assert abs(value - float(expected)) <= scale, (name, value)
 
 
 def test_reverse_shares_a_sub_expression_and_sums_its_adjoints() -> None:

@@ -150,3 +150,21 @@ def test_cli_schema_prints_the_schema() -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout) == case_file_schema()
     assert result.stdout == render_schema() + "\n"
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "messages"),
+    [
+        ("float32", []),
+        ("float64", []),
+        ({"rtol": 1e-5}, []),
+        ("float23", ["'float23' is not one of ['float64', 'float32']"]),
+        (1e-6, ["1e-06 is not of type 'object', 'string'"]),
+    ],
+)
+def test_schema_tolerance_is_a_mapping_or_a_preset(validator, tolerance, messages) -> None:
+    assert _messages(validator, {"defaults": {"tolerance": tolerance}, "cases": [SQUARE]}) == (
+        messages
+    )
+    case = {**SQUARE, "tolerance": tolerance}
+    assert _messages(validator, {"cases": [case]}) == messages

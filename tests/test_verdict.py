@@ -347,3 +347,27 @@ def test_decide_verdict_deep_cancellation_in_reverse_mode_is_settled_in_mpmath()
     verdict = verdict_of("1e30*(cosh(x) - sinh(x))", {"x": "-1e30*exp(-x)"}, _uniform(60, 70, 8))
     assert verdict.verdict == "correct"
     assert verdict.warnings[-1].startswith("reverse mode loses precision in float64 at 8 points")
+
+
+# ---- boundaries that a mutation of the code would move ----------------------------------
+
+
+def test_decide_verdict_a_claim_exactly_at_the_tolerance_is_close() -> None:
+    # |claim - derived| = 0.5 = atol exactly (binary fractions, no rounding): close means <=
+    at_atol = Tolerance(rtol=0.0, atol=0.5)
+    points = [[1.0, 2.0, 4.0]]
+    assert verdict_of("x^2", {"x": "2*x + 0.5"}, points, at_atol).verdict == "correct"
+    assert verdict_of("x^2", {"x": "2*x + 0.50001"}, points, at_atol).verdict == "incorrect"
+
+
+@pytest.mark.parametrize("function", ["1/(1 + exp(-x))", "sigmoid(x)"])
+def test_decide_verdict_a_claim_cancelling_to_zero_is_still_convicted(function: str) -> None:
+    # 2σ(1 - σ) is twice the derivative; for x in [790, 800] it is 0 in float64 and at up
+    # to 240 digits, as is sigmoid(x)'s derived σ(1 - σ): only 480 digits tell them apart
+    claim = {"x": "2*sigmoid(x)*(1 - sigmoid(x))"}
+    verdict = verdict_of(function, claim, _uniform(790, 800, 16), NO_ATOL)
+    assert verdict.verdict == "incorrect"
+    assert verdict.evidence == (
+        "counterexample at x=796.37: ∂/∂x expected 1.38379e-346, claimed 2.76758e-346; "
+        "reverse mode agrees with the expected value"
+    )

@@ -3,19 +3,22 @@
 Both estimate directional derivatives u·J·v from function values only, never from the
 adjoint rules: the complex step Im f(x + i h v) / h (no cancellation, so h = 1e-20 is
 exact to rounding) where every operation is analytic; central differences with a
-Richardson error bar everywhere else, and for single entries of a gradient.
+Richardson error bar everywhere else, and for single entries of a gradient; and, where
+float64 cannot decide, central differences in mpmath.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import mpmath
 import numpy as np
 
-from .evaluate import evaluate
+from .evaluate import depending_on, evaluate, evaluate_mp, evaluate_nodes
 from .ir import Call, Compare, Node, Reduce, Variable, Where, nodes_in_order
+from .kernels import FloatKernels
 from .reverse import COTANGENT, vjp_expressions
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "EntryEstimate",
     "central_difference_entries",
     "central_difference_jvp",
+    "check_direction_mp",
     "check_directions",
     "complex_step_jvp",
     "supports_complex_step",
@@ -50,9 +54,9 @@ def complex_step_jvp(
     node: Node, values: Mapping[str, Any], directions: Directions, h: float = COMPLEX_STEP
 ) -> np.ndarray:
     """J v = Im f(x + i h v) / h, of `node`'s shape."""
-    point = {name: np.asarray(value, dtype=complex) for name, value in values.items()}
+    point = dict(values)  # entries without a direction are made complex by the kernels
     for name, direction in directions.items():
-        point[name] = point[name] + 1j * h * np.asarray(direction)
+        point[name] = np.asarray(values[name], dtype=float) + 1j * h * np.asarray(direction)
     return np.imag(evaluate(node, point, np.complex128)) / h
 
 
@@ -97,10 +101,12 @@ def central_difference_jvp(
 class DirectionalCheck:
     """u·J·v from the reference adjoint and from an oracle, with the oracle's error bar."""
 
-    method: str  # "complex step" or "central differences"
+    method: str  # "complex step", "central differences", "central differences in mpmath"
     reference: float
     oracle: float
     error: float
+    u: Any = field(default=None, compare=False, repr=False)  # the directions, to settle
+    v: Any = field(default=None, compare=False, repr=False)  # a disagreement in mpmath
 
 
 def check_directions(
@@ -109,30 +115,90 @@ def check_directions(
     values: Mapping[str, Any],
     rng: np.random.Generator,
     count: int = 3,
+    memo: dict | None = None,
+    gradients: Mapping[str, np.ndarray] | None = None,
 ) -> list[DirectionalCheck]:
     """`count` random pairs (u, v): the reference's u·J·v (the VJP for u, dotted with v)
-    against the complex step where it applies, else central differences."""
+    against the complex step where it applies, else central differences.
+
+    Args:
+        memo: float64 values already computed at this point (`evaluate_nodes`): the
+            adjoints reuse the forward values there; it is not changed.
+        gradients: for a scalar `node`, the reference gradient already evaluated at this
+            point, by variable: its VJP for u is u times it, so no backward pass is
+            needed per direction (and the values checked are the ones compared).
+    """
     shapes = {name: np.shape(values[name]) for name in wrt}
-    cotangent = Variable(shape=node.shape, name=COTANGENT)
-    adjoints = vjp_expressions(node, wrt, cotangent, shapes=shapes)
+    reference_for = _reference_along(node, wrt, values, shapes, memo, gradients)
     analytic = supports_complex_step(node)
     checks = []
     for _ in range(count):
         u = rng.standard_normal(node.shape)
         v = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
-        point = {**values, COTANGENT: u}
-        reference = sum(float(np.vdot(evaluate(adjoints[n], point), v[n])) for n in wrt)
+        reference = reference_for(u, v)
         if analytic:
             jvp = complex_step_jvp(node, values, v)
             error = 16 * EPS * float(np.vdot(np.abs(u), np.abs(jvp)))
-            oracle = float(np.vdot(u, jvp))
-            checks.append(DirectionalCheck("complex step", reference, oracle, error))
+            method = "complex step"
         else:
             jvp, bars = central_difference_jvp(node, values, v)
             error = float(np.vdot(np.abs(u), bars))
-            oracle = float(np.vdot(u, jvp))
-            checks.append(DirectionalCheck("central differences", reference, oracle, error))
+            method = "central differences"
+        oracle = float(np.vdot(u, jvp))
+        checks.append(DirectionalCheck(method, reference, oracle, error, u, v))
     return checks
+
+
+def check_direction_mp(node: Node, wrt: Sequence[str], values: Mapping[str, Any],
+                       check: DirectionalCheck, dps: int = 40) -> DirectionalCheck:  # fmt: skip
+    """`check`'s u·J·v again in mpmath at `dps` digits: the reference's VJP for u dotted
+    with v, and central differences of u·f along v. Where float64 cancels (terms of 1e6
+    summing to 0) both float64 sides are rounding noise; these are not."""
+    u, v = check.u, check.v
+    cotangent = Variable(shape=node.shape, name=COTANGENT)
+    shapes = {name: np.shape(values[name]) for name in wrt}
+    adjoints = vjp_expressions(node, wrt, cotangent, shapes=shapes)
+    point = {**values, COTANGENT: np.asarray(u, dtype=float)}
+    reference = sum(np.sum(evaluate_mp(adjoints[name], point, dps) * np.asarray(v[name]))
+                    for name in wrt)  # fmt: skip
+    ctx = mpmath.MPContext()
+    ctx.dps = dps + 10
+    step = ctx.mpf(10) ** (-(dps // 3)) * _step(values, v) / EPS ** (1 / 3)
+
+    def along(t: Any) -> Any:  # u·f at x + t v, every entry in mpmath
+        moved = dict(values)
+        for name, direction in v.items():
+            pairs = zip(np.ravel(values[name]), np.ravel(direction), strict=True)
+            entries = [ctx.mpf(float(x)) + t * ctx.mpf(float(d)) for x, d in pairs]
+            moved[name] = np.array(entries, dtype=object).reshape(np.shape(direction))
+        return np.sum(evaluate_mp(node, moved, dps) * np.asarray(u))
+
+    wide = (along(step) - along(-step)) / (2 * step)
+    narrow = (along(step / 2) - along(-step / 2)) / step
+    error = abs(narrow - wide) + ctx.mpf(10) ** (2 - dps) * abs(along(step)) / step
+    return DirectionalCheck("central differences in mpmath", float(reference), float(narrow),
+                            float(error), u, v)  # fmt: skip
+
+
+def _reference_along(node, wrt, values, shapes, memo, gradients):  # noqa: ANN001, ANN202
+    """(u, v) -> the reference's u·J·v: from the gradients given, else by evaluating the
+    VJP for u, what does not depend on u computed once."""
+    if gradients is not None and node.shape == () and all(n in gradients for n in wrt):
+        return lambda u, v: float(u) * sum(float(np.vdot(gradients[n], v[n])) for n in wrt)
+    cotangent = Variable(shape=node.shape, name=COTANGENT)
+    adjoints = vjp_expressions(node, wrt, cotangent, shapes=shapes)
+    targets = [adjoints[name] for name in wrt]
+    kernels, fixed = FloatKernels(), dict(memo or {})
+    order = nodes_in_order(targets)
+    varying = depending_on(order, COTANGENT)
+    evaluate_nodes([n for n in order if id(n) not in varying], values, kernels, fixed)
+
+    def reference(u: np.ndarray, v: Mapping[str, np.ndarray]) -> float:
+        # a copy per direction: what depends on u must not serve the next direction
+        computed = evaluate_nodes(targets, {**values, COTANGENT: u}, kernels, dict(fixed))
+        return sum(float(np.vdot(value, v[n])) for n, value in zip(wrt, computed, strict=True))
+
+    return reference
 
 
 @dataclass(frozen=True)

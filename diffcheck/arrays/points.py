@@ -48,7 +48,11 @@ class PointCheck:
 
 
 def check_point(
-    node: Node, values: Mapping[str, Any], wrt: Sequence[str] | None = None, atol: float = 0.0
+    node: Node,
+    values: Mapping[str, Any],
+    wrt: Sequence[str] | None = None,
+    atol: float = 0.0,
+    memo: dict | None = None,
 ) -> PointCheck:
     """The kinks and undefined entries of `node` at one point.
 
@@ -57,18 +61,21 @@ def check_point(
         values: variable name -> array.
         wrt: when given, kinks count only where a derivative flows to these variables.
         atol: a kink expression within `atol` of 0 counts as 0.
+        memo: float64 values already computed at this point (see `evaluate_nodes`), read
+            and filled: the claims evaluated next reuse the function's values.
     """
     order = nodes_in_order([node])
-    kernels, memo = FloatKernels(), {}
+    kernels, memo = FloatKernels(), ({} if memo is None else memo)
     evaluate_nodes([node], values, kernels, memo)
     flowing = None if wrt is None else depending_nodes(order, set(wrt))
     kinks: list[Flag] = []
     undefined: list[Flag] = []
+    finite: dict[int, bool] = {}  # node id -> every entry of its value is finite
     for current in order:
         if flowing is None or id(current) in flowing:
             mask, reason = _kink(current, memo, kernels, atol)
             _add(kinks, current, mask, reason)
-        mask, reason = _undefined(current, memo)
+        mask, reason = _undefined(current, memo, finite)
         _add(undefined, current, mask, reason)
     return PointCheck(tuple(kinks), tuple(undefined))
 
@@ -117,7 +124,11 @@ def _kink(node: Node, memo: dict, kernels: FloatKernels, atol: float):  # type: 
     return None, ""
 
 
-def _undefined(node: Node, memo: dict):  # type: ignore[no-untyped-def]
+def _undefined(node: Node, memo: dict, finite: dict[int, bool]):  # type: ignore[no-untyped-def]
+    """Entries undefined at this node itself; `finite` (filled in `order`, children
+    first) spares a second pass over each child's value."""
+    value = memo[id(node)]
+    finite[id(node)] = bool(np.isfinite(value).all())
     if isinstance(node, (Inv, Solve, Det)):
         matrix = node.matrix if isinstance(node, Solve) else node.operand
         singular = _condition(memo[id(matrix)]) > SINGULAR_CONDITION
@@ -125,12 +136,11 @@ def _undefined(node: Node, memo: dict):  # type: ignore[no-untyped-def]
             singular = np.zeros_like(singular)  # det is defined everywhere
         if np.any(singular):
             return _batch_entries(singular, node), f"{_kind(node)} of a singular matrix"
-    value = memo[id(node)]
-    bad = ~np.isfinite(value)
-    if not np.any(bad):
+    if finite[id(node)]:
         return None, ""
+    bad = ~np.isfinite(value)
     children = [memo[id(child)] for child in node.children()]
-    if not all(np.all(np.isfinite(child)) for child in children):
+    if not all(finite[id(child)] for child in node.children()):
         if not isinstance(node, (Call, Where)):
             return None, ""  # inherited from an argument: flagged there
         for child in children:

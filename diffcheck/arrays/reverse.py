@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .evaluate import evaluate_nodes
+from .evaluate import NotStackable, depending_on, evaluate_nodes, evaluate_stacked
 from .ir import (
     BroadcastTo,
     Call,
@@ -140,10 +140,17 @@ def gradient_expressions(node: Node, wrt: Sequence[str], **kwargs: Any) -> dict[
 
 
 def jacobian_values(
-    node: Node, wrt: Sequence[str], values: Mapping[str, Any], dtype: Any = np.float64
+    node: Node,
+    wrt: Sequence[str],
+    values: Mapping[str, Any],
+    dtype: Any = np.float64,
+    memo: dict | None = None,
 ) -> dict[str, np.ndarray]:
-    """The Jacobian of `node` for each variable: shape node.shape + the variable's shape,
-    one backward evaluation per output entry (forward values computed once).
+    """The Jacobian of `node` for each variable: shape node.shape + the variable's shape.
+
+    The VJP at every basis cotangent, evaluated at once over the stack of them (the forward
+    values computed once; `memo` may hold them already, see `evaluate_nodes`), or one
+    cotangent after another where the VJP has a node the stack cannot pass.
 
     Raises:
         ValueError: the Jacobians together would exceed MAX_JACOBIAN_ENTRIES entries.
@@ -158,21 +165,27 @@ def jacobian_values(
     cotangent = Variable(shape=node.shape, name=COTANGENT)
     adjoints = vjp_expressions(node, wrt, cotangent, shapes=shapes)
     targets = [adjoints[name] for name in wrt]
-    varying = depending_nodes(nodes_in_order(targets), {COTANGENT})
     kernels = FloatKernels(dtype)
-    kept: dict[int, np.ndarray] = {}
-    rows: list[list[np.ndarray]] = []
-    for entry in range(node.size):
-        basis = np.zeros(node.size)
-        basis[entry] = 1.0
-        memo = dict(kept)
-        point = {**values, COTANGENT: basis.reshape(node.shape)}
-        rows.append(evaluate_nodes(targets, point, kernels, memo))
-        kept = {key: value for key, value in memo.items() if key not in varying}
-    return {
-        name: np.array([row[i] for row in rows]).reshape(node.shape + shapes[name])
-        for i, name in enumerate(wrt)
-    }
+    basis = np.eye(node.size).reshape((node.size, *node.shape))
+    memo = {} if memo is None else memo
+    try:
+        rows = evaluate_stacked(targets, values, kernels, COTANGENT, basis, memo)
+    except NotStackable:
+        rows = _one_by_one(targets, values, kernels, basis, memo)
+    return {name: rows[i].reshape(node.shape + shapes[name]) for i, name in enumerate(wrt)}
+
+
+def _one_by_one(targets, values, kernels, basis, memo) -> list[np.ndarray]:  # noqa: ANN001
+    """One backward evaluation per basis cotangent; a fresh copy of the forward values
+    each time, so that nothing computed for one cotangent serves the next."""
+    order = nodes_in_order(targets)
+    varying = depending_on(order, COTANGENT)
+    evaluate_nodes([node for node in order if id(node) not in varying], values, kernels, memo)
+    rows = []
+    for cotangent in basis:
+        point = {**values, COTANGENT: cotangent}
+        rows.append(evaluate_nodes(targets, point, kernels, dict(memo)))
+    return [np.array([row[i] for row in rows]) for i in range(len(targets))]
 
 
 # ---- adjoint rules: (node, its adjoint g, which children need one) -> (child, adjoint) --

@@ -7,7 +7,6 @@ values a case shares with `defaults`. Main function: `read_case`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from types import MappingProxyType
 
 import sympy as sp
@@ -16,9 +15,11 @@ import yaml
 from ..errors import CaseFileError
 from ..limits import deep_recursion
 from ..symbolic.parse import CONSTANTS, FUNCTION_NAMES, suggest
+from ..symbolic.tokens import name_offset
 from ..symbolic.trees import substitute, symbols_in
 from .array_builder import read_array_case
 from .array_model import ArrayCase
+from .case_points import PointsReader
 from .model import (
     ARRAY_ONLY_KEYS,
     CASE_KEYS,
@@ -29,12 +30,11 @@ from .model import (
     Defaults,
     Expression,
     Implementation,
-    Interval,
     InvalidCase,
     Tolerance,
 )
 from .nodes import NodeReader, Source
-from .settings import read_domain, read_setting, read_tolerance
+from .settings import read_setting, read_tolerance
 
 __all__ = ["read_case"]
 
@@ -95,7 +95,7 @@ def _read_name(
     return name
 
 
-class _CaseBuilder:
+class _CaseBuilder(PointsReader):
     """Turns one case's fields into a `Case`, reporting every inconsistency."""
 
     def __init__(self, reader: NodeReader, node: yaml.Node, fields: dict, defaults: Defaults):
@@ -104,6 +104,7 @@ class _CaseBuilder:
         self.fields = fields
         self.defaults = defaults
         self.where_keys: dict[str, yaml.Node] = {}  # intermediate -> its key, for errors
+        self.claimable: set[str] = set()  # the names a claim may use: variables, intermediates
 
     def value_node(self, key: str) -> yaml.Node | None:
         return self.fields[key][1] if key in self.fields else None
@@ -120,12 +121,15 @@ class _CaseBuilder:
         resolved = substitute(function.expr, substitutions)
         free = {symbol.name for symbol in symbols_in(resolved)}
         wrt = self.wrt(free, set(dict(where)))
+        self.claimable = free | set(dict(where))
         gradient = self.gradient(wrt)
         hessian = self.hessian(wrt)
         implementation = self.implementation()
         claims = [*gradient.values(), *hessian.values()]
         self.check_where_used(where, [function, *claims])
-        if settings["expect"] == "incorrect" and not claims and implementation is None:
+        # a claim that failed to read has its own error: "claims nothing" would be wrong
+        written = any(getattr(self.value_node(k), "value", None) for k in ("gradient", "hessian"))
+        if settings["expect"] == "incorrect" and not written and implementation is None:
             inherited = self.value_node("expect") is None
             self.reader.fail(
                 f"expect: incorrect{f' (from defaults, for case {name!r})' if inherited else ''}"
@@ -258,9 +262,20 @@ class _CaseBuilder:
                     key_node,
                 )
             expression = self.reader.expression(value_node, f"the claimed derivative for '{key}'")
-            if expression is not None and key in wrt:
+            known = key in wrt and expression is not None
+            if known and self.names_known(expression, value_node, f"the claim for {key}"):
                 claims[key] = expression
         return {name: claims[name] for name in wrt if name in claims}
+
+    def names_known(self, claim: Expression, node: yaml.Node, what: str) -> bool:
+        """Whether every name in `claim` is a variable or an intermediate; an error at
+        each that is not (a misspelling, most likely)."""
+        unknown = sorted({s.name for s in claim.expr.free_symbols} - self.claimable)
+        for name in unknown:
+            at = self.reader.source.locator(node)(name_offset(claim.text, name))
+            message = f"'{name}' in {what} is neither a variable nor an intermediate"
+            self.reader.errors.append(CaseFileError(message + suggest(name, self.claimable), at))
+        return not unknown
 
     def hessian(self, wrt: tuple[str, ...]) -> dict[tuple[str, str], Expression]:
         """Claimed second derivatives, keyed "x,y" for d/dy of the partial d/dx."""
@@ -283,7 +298,9 @@ class _CaseBuilder:
                 )
             elif pair in claims:
                 self.reader.fail(f"hessian entry '{key}' repeats '{','.join(pair)}'", key_node)
-            elif expression is not None:
+            elif expression is not None and self.names_known(
+                expression, value_node, f"the hessian claim for {key}"
+            ):
                 claims[pair] = expression
         return claims
 
@@ -308,36 +325,6 @@ class _CaseBuilder:
         return Implementation(references.get("function"), references.get("gradient"),
                               self.reader.at(node))  # fmt: skip
 
-    def domain(
-        self, variables: tuple[str, ...], intermediates: set[str], check_use: bool = True
-    ) -> dict[str, Interval | float]:
-        given: dict[str, tuple[Interval | float | None, yaml.Node]] = {}
-        node = self.value_node("domain")
-        if node is not None:
-            read_domain(self.reader, node, given)
-        for name, (_, key_node) in given.items() if check_use else ():
-            if name in intermediates:
-                self.reader.fail(
-                    f"the domain gives '{name}', an intermediate defined under "
-                    "where; its values come from its definition",
-                    key_node,
-                )
-            elif name not in variables:
-                self.reader.fail(
-                    f"the domain gives '{name}', which the case does not use"
-                    f"{suggest(name, set(variables))}",
-                    key_node,
-                )
-        merged = {**self.defaults.domain, **given}
-        for name in variables:
-            if name in self.defaults.domain and name not in given and merged[name][0] is None:
-                self.reader.fail(
-                    f"the domain of '{name}' under defaults is invalid (see its "
-                    "error); give this case its own",
-                    self.value_node("domain") or self.node,
-                )
-        return {name: merged[name][0] for name in variables if name in merged}
-
     def setting(self, key: str) -> object:
         node = self.value_node(key)
         if node is not None:
@@ -357,55 +344,3 @@ class _CaseBuilder:
         if node is not None:
             read_tolerance(self.reader, node, values)
         return Tolerance(rtol=values["rtol"], atol=values["atol"])
-
-    def points(
-        self, variables: tuple[str, ...], domain: dict[str, Interval | float], samples: object
-    ) -> tuple[Mapping[str, float], ...]:
-        node = self.value_node("points")
-        items = self.reader.sequence(node, "points") if node is not None else []
-        points = [self.point(index, item, variables, domain) for index, item in enumerate(items)]
-        unbounded = [name for name in variables if name not in domain]
-        if samples and unbounded:
-            self.reader.fail(
-                f"no domain for {', '.join(repr(n) for n in unbounded)}: add "
-                f"'{unbounded[0]}: [low, high]' (or a fixed value) under domain",
-                self.value_node("domain") or self.node,
-            )
-        if samples == 0 and not items:
-            self.reader.fail(
-                "nothing to check: samples is 0 and there are no points",
-                self.value_node("samples") or self.node,
-            )
-        return tuple(MappingProxyType(point) for point in points if point is not None)
-
-    def point(
-        self,
-        index: int,
-        node: yaml.Node,
-        variables: tuple[str, ...],
-        domain: dict[str, Interval | float],
-    ) -> dict[str, float] | None:
-        what = f"point {index + 1}"
-        point: dict[str, float] = {}
-        given = set()  # including values that are invalid, whose errors are reported
-        for key, key_node, value_node in self.reader.mapping(node, what):
-            if key not in variables:
-                self.reader.fail(
-                    f"{what} gives '{key}', which the case does not use"
-                    f"{suggest(key, set(variables))}",
-                    key_node,
-                )
-            given.add(key)
-            value = self.reader.number(value_node, f"'{key}' in {what}")
-            if value is not None:
-                point[key] = value
-        for name in variables:
-            if name not in point and not isinstance(domain.get(name, ()), Interval):
-                if name in domain:
-                    point[name] = domain[name]
-        missing = [name for name in variables if name not in point and name not in given]
-        if missing and isinstance(node, yaml.MappingNode):
-            self.reader.fail(
-                f"{what} gives no value for {', '.join(repr(n) for n in missing)}", node
-            )
-        return None if missing or given - set(point) else point

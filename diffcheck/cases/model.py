@@ -26,6 +26,7 @@ __all__ = [
     "EXPECTATIONS",
     "IMPLEMENTATION_KEYS",
     "TOLERANCE_KEYS",
+    "TOLERANCE_PRESETS",
     "TOP_KEYS",
     "Case",
     "CaseFile",
@@ -48,6 +49,14 @@ IMPLEMENTATION_KEYS = ("function", "gradient")
 DEFAULT_KEYS = ("samples", "seed", "tolerance", "domain", "expect")
 TOP_KEYS = ("defaults", "cases")
 TOLERANCE_KEYS = ("rtol", "atol")
+# `tolerance: NAME` instead of {rtol, atol}: the tolerance suited to code computing in that
+# precision. float64 is the default above. float32 is torch.testing.assert_close's default
+# for float32 tensors: rtol 1.3e-6 is about 11 float32 epsilons (2**-23 = 1.19e-7), room for
+# the rounding of a few operations; atol 1e-5 covers values that cancel to near 0.
+TOLERANCE_PRESETS = MappingProxyType({
+    "float64": MappingProxyType({"rtol": DEFAULTS["rtol"], "atol": DEFAULTS["atol"]}),
+    "float32": MappingProxyType({"rtol": 1.3e-6, "atol": 1e-5}),
+})  # fmt: skip
 EXPECTATIONS = ("correct", "incorrect")
 
 

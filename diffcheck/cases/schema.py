@@ -22,6 +22,7 @@ from .model import (
     TOLERANCE_KEYS,
     TOP_KEYS,
 )
+from .model import TOLERANCE_PRESETS
 
 __all__ = ["SCHEMA_DIALECT", "case_file_schema", "render_schema"]
 
@@ -107,13 +108,21 @@ def _array_shapes() -> dict[str, Schema]:
 
 def _tolerance() -> Schema:
     bound = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "minLength": 1}]}
+    presets = ", ".join(
+        f"{name} (rtol {preset['rtol']:g}, atol {preset['atol']:g})"
+        for name, preset in TOLERANCE_PRESETS.items()
+    )
+    # if/then rather than anyOf: an unknown key in the mapping is then reported as such
     return {
-        "type": "object",
+        "type": ["object", "string"],
         "properties": {
             key: dict(bound, description=f"Default {DEFAULTS[key]:g}.") for key in TOLERANCE_KEYS
         },
         "additionalProperties": False,
-        "description": "Closeness: |claimed - reference| <= atol + rtol * |reference|.",
+        "if": {"type": "string"},
+        "then": {"enum": list(TOLERANCE_PRESETS)},
+        "description": "Closeness: |claimed - reference| <= atol + rtol * |reference|. "
+        f"{{rtol, atol}}, or a preset: {presets}.",
     }
 
 

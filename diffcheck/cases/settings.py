@@ -12,7 +12,7 @@ import math
 import yaml
 
 from ..symbolic.parse import suggest
-from .model import EXPECTATIONS, TOLERANCE_KEYS, Interval
+from .model import EXPECTATIONS, TOLERANCE_KEYS, TOLERANCE_PRESETS, Interval
 from .nodes import NodeReader
 
 __all__ = ["MAX_SAMPLES", "read_domain", "read_setting", "read_tolerance"]
@@ -39,6 +39,19 @@ def read_setting(reader: NodeReader, key: str, node: yaml.Node) -> object:
 
 
 def read_tolerance(reader: NodeReader, node: yaml.Node, into: dict[str, float]) -> None:
+    """Read `{rtol, atol}` (either may be left out) or a preset's name (`float32`)."""
+    if isinstance(node, yaml.ScalarNode):
+        name = reader.text(node, "tolerance")
+        if name in TOLERANCE_PRESETS:
+            into.update(TOLERANCE_PRESETS[name])
+        elif name is not None:
+            reader.fail(
+                f"tolerance must be a mapping {{rtol: ..., atol: ...}} or one of: "
+                f"{', '.join(TOLERANCE_PRESETS)}; got {name!r}"
+                f"{suggest(name, set(TOLERANCE_PRESETS))}",
+                node,
+            )
+        return
     for key, _, value_node in reader.mapping(node, "tolerance", TOLERANCE_KEYS):
         value = reader.number(value_node, f"tolerance {key}")
         if value is not None and value < 0:

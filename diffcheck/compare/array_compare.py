@@ -19,6 +19,7 @@ from .closeness import excess
 
 __all__ = [
     "ROUNDING_ULPS",
+    "WORST_TIE",
     "ClaimResult",
     "OracleCheck",
     "Worst",
@@ -29,6 +30,9 @@ __all__ = [
 # a difference within this many ulps of its array's scale may be float64 rounding (an
 # entry that should be 0 computing as 1e-15 of entries of size 1): settled in mpmath
 ROUNDING_ULPS = 1024.0
+# scores this close are a tie, and the first point keeps it: a claim off by a constant
+# factor is worst by the same score at every point, and rounding alone must not choose
+WORST_TIE = 1e-9
 EPS = float(np.finfo(np.float64).eps)
 
 
@@ -105,47 +109,70 @@ def compare_entries(
     claimed: np.ndarray,
     tolerance: Tolerance,
     settle: Any = None,
+    suspect: bool = False,
 ) -> None:
     """Compare every entry at one point and fold it into `result`.
 
     Args:
         settle: a callable giving (reference, claim) in mpmath as object arrays, for the
             entries float64 cannot decide; None when the arrays are too large for it.
+        suspect: float64 overflowed on the way to the reference or the claim at this
+            point, so every wrong entry is doubtful too.
     """
     reference = np.broadcast_to(np.asarray(reference, dtype=float), result.shape)
     claimed = np.broadcast_to(np.asarray(claimed, dtype=float), result.shape)
     ratio = np.asarray(excess(claimed, reference, tolerance), dtype=float)
-    doubtful = _doubtful(reference, claimed, ratio)
+    with np.errstate(all="ignore"):
+        difference = np.abs(claimed - reference)
+    finite = bool(np.isfinite(difference).all())  # both sides finite everywhere
+    scale = max(_scale(reference, finite), _scale(claimed, finite))
+    doubtful = _doubtful(reference, claimed, ratio, difference, scale, finite, suspect)
     texts: dict[tuple[int, ...], tuple[str, str]] = {}
-    if doubtful.any():
+    if doubtful is not None:
         ratio, texts = _settle(result, ratio, doubtful, settle, tolerance)
     wrong = ratio > 1
     result.checked += 1
-    with np.errstate(all="ignore"):
-        difference = np.abs(claimed - reference)
-        relative = np.where(difference == 0, 0.0, difference / np.abs(reference))
-    finite = np.isfinite(difference)
-    if finite.any():
-        result.max_abs_error = max(result.max_abs_error, float(difference[finite].max()))
-        result.max_rel_error = max(result.max_rel_error, float(np.nanmax(relative[finite])))
+    _fold_errors(result, reference, difference, finite)
     if wrong.any():
         result.wrong_points += 1
-    _keep_worst(result, point, reference, claimed, ratio, wrong, texts)
+    _keep_worst(result, point, reference, claimed, ratio, wrong, texts, difference, scale)
 
 
-def _doubtful(reference: np.ndarray, claimed: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+def _fold_errors(result: ClaimResult, reference: np.ndarray, difference: np.ndarray,
+                 finite: bool) -> None:  # fmt: skip
+    """The largest absolute and relative errors over the entries whose difference is
+    finite; a relative error of an entry equal to its reference is 0, even at 0."""
+    kept = difference if finite else difference[np.isfinite(difference)]
+    if not kept.size:
+        return
+    with np.errstate(all="ignore"):
+        relative = kept / np.abs(reference if finite else reference[np.isfinite(difference)])
+    result.max_abs_error = max(result.max_abs_error, float(kept.max()))
+    # 0/0 is NaN, which fmax passes over; every other quotient is at least 0
+    result.max_rel_error = max(
+        result.max_rel_error, float(np.fmax.reduce(relative, axis=None, initial=0.0))
+    )
+
+
+def _doubtful(reference: np.ndarray, claimed: np.ndarray, ratio: np.ndarray,
+              difference: np.ndarray, scale: float, finite: bool, suspect: bool = False
+              ) -> np.ndarray | None:  # fmt: skip
     """Entries float64 cannot decide: not finite, or apart by no more than rounding of
-    the arrays' scale."""
-    finite = np.isfinite(reference) & np.isfinite(claimed)
-    scale = max(_scale(reference), _scale(claimed))
+    the arrays' scale, or any wrong one where float64 overflowed on the way (`suspect`);
+    None when there is none."""
     with np.errstate(invalid="ignore"):
-        near = np.abs(claimed - reference) <= ROUNDING_ULPS * EPS * scale
-    return (~finite) | ((ratio > 1) & near)
+        doubtful = (ratio > 1) & (suspect | (difference <= ROUNDING_ULPS * EPS * scale))
+    if not finite:
+        doubtful |= ~(np.isfinite(reference) & np.isfinite(claimed))
+    return doubtful if doubtful.any() else None
 
 
-def _scale(values: np.ndarray) -> float:
-    finite = np.abs(values[np.isfinite(values)])
-    return float(finite.max()) if finite.size else 0.0
+def _scale(values: np.ndarray, finite: bool = False) -> float:
+    """The largest magnitude among the finite entries (0 for none)."""
+    if finite and values.size:  # two reductions, no temporary array
+        return float(max(values.max(), -values.min()))
+    finite_values = np.abs(values[np.isfinite(values)])
+    return float(finite_values.max()) if finite_values.size else 0.0
 
 
 def _settle(result, ratio, doubtful, settle, tolerance):  # noqa: ANN001, ANN202
@@ -176,24 +203,29 @@ def _mp_text(value: Any) -> str:
         return str(value)
 
 
-def _keep_worst(result, point, reference, claimed, ratio, wrong, texts) -> None:  # noqa: ANN001
-    """Keep this point's worst entry if it is the worst so far. Among wrong entries the
-    worst is the largest difference for the array's scale (an entry whose reference is
-    nearly 0 has a huge relative error but says little); a right claim keeps its least
-    close entry."""
+def _keep_worst(result, point, reference, claimed, ratio, wrong, texts,  # noqa: ANN001
+                difference, scale) -> None:  # noqa: ANN001 # fmt: skip
+    """Keep this point's worst entry if it is the worst so far (by more than WORST_TIE).
+    Among wrong entries the worst is the largest difference for the array's scale (an
+    entry whose reference is nearly 0 has a huge relative error but says little); a
+    right claim keeps its least close entry."""
     count = int(wrong.sum())
     if count:
+        scale = max(scale, np.finfo(float).tiny)
         with np.errstate(all="ignore"):
-            difference = np.abs(claimed - reference)
-        scale = max(_scale(reference), _scale(claimed), np.finfo(float).tiny)
-        score = np.where(wrong, np.where(np.isfinite(difference), difference / scale, np.inf), -1)
+            score = np.where(wrong, np.where(np.isfinite(difference), difference / scale, np.inf),
+                             -1)  # fmt: skip
     else:
-        score = np.where(np.isnan(ratio), np.inf, ratio)
+        undecided = np.isnan(ratio)
+        score = np.where(undecided, np.inf, ratio) if undecided.any() else ratio
     flat = int(np.argmax(score)) if score.size else 0
     index = tuple(int(i) for i in np.unravel_index(flat, result.shape)) if result.shape else ()
     value = float(score.reshape(-1)[flat]) if score.size else 0.0
     previous = result.worst
-    if previous is not None and (count > 0, value) <= (result.wrong_entries > 0, previous.score):
+    if previous is not None and (count > 0, value) <= (
+        result.wrong_entries > 0,
+        previous.score * (1 + WORST_TIE),
+    ):
         return
     expected_text, claimed_text = texts.get(index, (None, None))
     result.worst = Worst(point, index, float(reference[index]), float(claimed[index]),

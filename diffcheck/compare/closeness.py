@@ -91,6 +91,11 @@ class Discrepancy:
     first_failing: np.ndarray | None = None
     second: np.ndarray | None = None
     second_method: str | None = None  # what gave the second opinion ("mpmath", ...)
+    # the first method's values and error bars, kept where the second method replaced them,
+    # and where the two methods agree with each other within their error bars
+    first_values: np.ndarray | None = None
+    first_errors: np.ndarray | None = None
+    methods_agree: np.ndarray | None = None
 
     @cached_property
     def abs_error(self) -> np.ndarray:
@@ -136,6 +141,8 @@ class VariableResult:
     # point -> (reference, claim) as mpmath gave them (25 digits of text), where float64
     # was not enough
     precise: Mapping[int, tuple[str, str | None]] = field(default_factory=dict)
+    unreachable: int = 0  # usable points where mpmath cannot reach the values in time
+    beyond: tuple[int, str] | None = None  # the first of them: (point, what is too large)
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -155,3 +162,7 @@ class Comparison:
     results: tuple[VariableResult, ...]
     unexamined: int = 0  # non-finite function values beyond MAX_REFINED, left out
     function_check: Discrepancy | None = None  # the user's function against the case's
+    # non-finite float64 function values out of mpmath's reach, and the first as (point, why)
+    unreachable: np.ndarray | None = None
+    beyond: tuple[int, str] | None = None
+    function: sp.Expr | None = None  # the function differentiated, for naming its rules

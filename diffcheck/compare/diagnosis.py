@@ -3,9 +3,12 @@
 Input: a `Comparison`. For every oracle that still disagrees with the reference after
 its second opinion, each point is either backed by another oracle (the disagreeing one
 is the odd one out: a warning naming it and the likely reason) or not (the reference
-itself is in doubt: a conflict, which makes the case inconclusive). Second opinions
-that rescued an oracle are reported too (float64 rounding in reverse mode).
-Main function: `diagnose`.
+itself is in doubt: a conflict, which makes the case inconclusive). Backing from reverse
+mode alone does not count where finite differences and their complex step agree with
+each other against it: reverse mode reads the rule table the derivation reads, so a
+wrong entry fools both alike; that conflict names the entries on the variable's path.
+Second opinions that rescued an oracle are reported too (float64 rounding in reverse
+mode). Main function: `diagnose`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from dataclasses import dataclass
 
 import mpmath
 import numpy as np
+import sympy as sp
 
 from ..errors import counted
 from ..oracles.external import FRAMEWORKS
+from ..symbolic.rules import rule_for
+from ..symbolic.trees import nodes_in_order
 from .gradient import Comparison, Discrepancy, VariableResult
 
 __all__ = [
@@ -32,7 +38,10 @@ __all__ = [
     "format_values",
     "join_oracles",
     "oracle_name",
+    "rules_on_path",
     "supporters",
+    "table_suspects",
+    "TABLE_READERS",
 ]
 
 ORACLE_NAMES = {
@@ -43,6 +52,8 @@ ORACLE_NAMES = {
     "jax": "JAX autodiff",
 }
 _PLURAL = {"finite"}
+# oracles that read the rule table's partials, as the symbolic derivation does
+TABLE_READERS = ("reverse",)
 _PRINTING = mpmath.MPContext()  # reads back the 25-digit values of refined points
 _PRINTING.dps = 30  # "finite differences agree", "reverse mode agrees"
 
@@ -185,7 +196,7 @@ def _rescued(comparison: Comparison, result: VariableResult, name: str,
     )
 
 
-def doubted(result: VariableResult) -> np.ndarray:
+def _unbacked(result: VariableResult) -> np.ndarray:
     """Points where some oracle contradicts the reference and none backs it there."""
     contradicted = np.zeros(result.checked.shape, dtype=bool)
     backed = np.zeros(result.checked.shape, dtype=bool)
@@ -195,9 +206,81 @@ def doubted(result: VariableResult) -> np.ndarray:
     return contradicted & ~backed
 
 
+def table_suspects(result: VariableResult) -> np.ndarray:
+    """Points where the rule table itself is in doubt: an oracle that does not read it,
+    its two methods agreeing with each other, contradicts the reference, and only oracles
+    that read the table (reverse mode) back the reference. A wrong entry would make the
+    derivation and reverse mode agree with each other: their agreement proves nothing."""
+    contradicted = np.zeros(result.checked.shape, dtype=bool)
+    backed, backed_by_table = contradicted.copy(), contradicted.copy()
+    for name, discrepancy in result.oracles.items():
+        agreeing = ~discrepancy.unreliable & ~discrepancy.failing
+        if name in TABLE_READERS:
+            backed_by_table |= agreeing
+            continue
+        backed |= agreeing
+        if discrepancy.methods_agree is not None:
+            contradicted |= discrepancy.failing & discrepancy.methods_agree
+    return contradicted & ~backed & backed_by_table
+
+
+def doubted(result: VariableResult) -> np.ndarray:
+    """Points where the reference is in doubt: some oracle contradicts it and none backs
+    it there, or only oracles that share its rule table do (`table_suspects`)."""
+    return _unbacked(result) | table_suspects(result)
+
+
+def rules_on_path(function: sp.Expr | None, variable: str) -> list[str]:
+    """The rule-table entries that the partial derivative by `variable` goes through
+    (sums and products aside: reverse mode does not read their entries).
+
+    >>> from diffcheck.symbolic.parse import parse_expression
+    >>> rules_on_path(parse_expression("sin(tanh(x*y)) + exp(y)"), "x")
+    ['sin', 'tanh']
+    """
+    if function is None:
+        return []
+    target = sp.Symbol(variable)
+    depends: dict[sp.Basic, bool] = {}
+    names = set()
+    for node in nodes_in_order([function]):
+        depends[node] = node == target or any(depends[arg] for arg in node.args)
+        rule = rule_for(node) if node.args and depends[node] else None
+        if rule is not None and rule.name not in ("add", "mul"):
+            names.add(rule.name)
+    return sorted(names)
+
+
+def _table_conflict(comparison: Comparison, result: VariableResult) -> str | None:
+    """A sentence for the points where two numeric methods agree with each other against
+    the derivation and reverse mode: the rule table's entries on the path are suspect."""
+    suspects = table_suspects(result)
+    if not suspects.any():
+        return None
+    name, oracle = next((n, d) for n, d in result.oracles.items()
+                        if n not in TABLE_READERS and (d.failing & suspects).any())  # fmt: skip
+    index = oracle.worst(oracle.failing & suspects)
+    backers = [n for n in TABLE_READERS if n in result.oracles and n in supporters(result, index)]
+    # six digits: the two methods agree to about that many, and the derivation is far off
+    first, second, derived = (f"{value:.6g}" for value in (
+        oracle.first_values[index], oracle.values[index], result.reference[index]))  # fmt: skip
+    point = format_point(comparison.variables, comparison.points[:, index])
+    rules = rules_on_path(comparison.function, result.name)
+    entries = (
+        f"entry for {rules[0]} is" if len(rules) == 1
+        else f"entries for {join_oracles(rules)} are" if rules else "entries are"
+    )  # fmt: skip
+    return (
+        f"{oracle_name(name)} and the {oracle.second_method} agree with each other and "
+        f"disagree with the derived {result.label} and {join_oracles(backers)} at "
+        f"{counted(int(suspects.sum()), 'point')} (e.g. {point}: {first} and {second} vs "
+        f"{derived}): the rule table's {entries} suspect"
+    )
+
+
 def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
     """A sentence for the points where oracles contradict the reference and none backs it."""
-    doubted_points = doubted(result)
+    doubted_points = _unbacked(result)
     if not doubted_points.any():
         return None
     index = max(np.flatnonzero(doubted_points), key=lambda i: max(
@@ -240,15 +323,17 @@ def diagnose(comparison: Comparison) -> Findings:
     """Conflicts, odd ones out and explained disagreements of every oracle."""
     conflicts, odd, notes = [], [], []
     for result in comparison.results:
-        if (conflict := _conflict(comparison, result)) is not None:
-            conflicts.append(conflict)
+        for conflict in (_conflict(comparison, result), _table_conflict(comparison, result)):
+            if conflict is not None:
+                conflicts.append(conflict)
+        suspects = table_suspects(result)
         for name, discrepancy in result.oracles.items():
             if (broken := _breakdown(comparison, result, name, discrepancy)) is not None:
                 odd.append(broken)
         for name, discrepancy in result.oracles.items():
             if (note := _rescued(comparison, result, name, discrepancy)) is not None:
                 notes.append(note)
-            alone = discrepancy.failing & backing(result, name)
+            alone = discrepancy.failing & backing(result, name) & ~suspects
             if alone.any():
                 sentence = _sentence(comparison, result, name, discrepancy, alone)
                 others = [n for n in result.oracles if n != name]

@@ -77,7 +77,9 @@ def compare_gradient(
     claimed = [name for name in wrt if name in claims]
     exprs = [problem.function, *(problem.gradient[n] for n in wrt), *(claims[n] for n in claimed)]
     values = ExactValues(exprs, problem.variables, points)
-    usable, undefined, at_kink, overflowed, unexamined = usable_points(problem, values)
+    usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond = usable_points(
+        problem, values
+    )
     at_usable = points if usable.all() else points[:, usable]
     estimates = [widen(oracle.gradient(problem, at_usable), usable) for oracle in oracles]
     results = []
@@ -104,6 +106,9 @@ def compare_gradient(
         tuple(results),
         unexamined,
         function_check,
+        unreachable,
+        beyond,
+        problem.function,
     )
 
 
@@ -179,6 +184,7 @@ def _compare_partial(
         undefined=int(partial.undefined.sum()), unsettled=int(partial.unsettled.sum()),
         unexamined=int(partial.unexamined.sum()),
         exact=exact, implemented=code, precise=partial.precise,
+        unreachable=int(partial.unreachable.sum()), beyond=partial.beyond,
     )  # fmt: skip
 
 

@@ -17,6 +17,10 @@ from .closeness import FD_RTOL, FD_SAFETY, MAX_REFINED, Discrepancy, excess
 
 __all__ = ["oracle_discrepancy", "rejudge", "second_opinion", "wanted", "widen"]
 
+# what a `Discrepancy` learnt from second opinions, kept when it is judged again
+_LEARNT = ("first_failing", "second", "second_method", "first_values", "first_errors",
+           "methods_agree")  # fmt: skip
+
 
 def _judge_oracle(
     values: np.ndarray,
@@ -92,8 +96,7 @@ def rejudge(
         tolerance,
         checked,
     )
-    return replace(judged, first_failing=draft.first_failing, second=draft.second,
-                   second_method=draft.second_method)  # fmt: skip
+    return replace(judged, **{name: getattr(draft, name) for name in _LEARNT})
 
 
 def wanted(draft: Discrepancy, checked: np.ndarray, unclaimed: bool) -> np.ndarray:
@@ -116,7 +119,8 @@ def second_opinion(
     checked: np.ndarray,
 ) -> Discrepancy:
     """Let the oracle try its second method at `indices` (at most MAX_REFINED of them,
-    the second methods being the costly ones), if it has one."""
+    the second methods being the costly ones), if it has one; the first method's values
+    are kept, and where the two methods agree with each other is recorded."""
     second = getattr(oracle, "second_opinion", None)
     indices = indices[:MAX_REFINED]
     opinion = second(problem, points[:, indices], name) if indices.size and second else None
@@ -127,8 +131,25 @@ def second_opinion(
     used = np.zeros(values.shape, dtype=bool) if draft.second is None else draft.second.copy()
     used[indices] = True
     failed = draft.failing if draft.first_failing is None else draft.first_failing | draft.failing
+    agree = np.zeros(values.shape, dtype=bool) if draft.methods_agree is None else (
+        draft.methods_agree.copy())  # fmt: skip
+    agree[indices] = _agreeing(draft.values[indices], draft.error_bar[indices], *opinion,
+                               tolerance)  # fmt: skip
     base = draft.method.split("; ")[0]
     method = f"{base}; {oracle.second_method} at {counted(int(used.sum()), 'point')}"
     judged = rejudge(draft, draft.reference, tolerance, checked, values, errors, method)
+    first_values = draft.values if draft.first_values is None else draft.first_values
+    first_errors = draft.error_bar if draft.first_errors is None else draft.first_errors
     return replace(judged, first_failing=failed, second=used,
-                   second_method=oracle.second_method)  # fmt: skip
+                   second_method=oracle.second_method, first_values=first_values,
+                   first_errors=first_errors, methods_agree=agree)  # fmt: skip
+
+
+def _agreeing(first: np.ndarray, first_errors: np.ndarray, second: np.ndarray,
+              second_errors: np.ndarray, tolerance: Tolerance) -> np.ndarray:  # fmt: skip
+    """Where an oracle's two methods agree with each other within their error bars (the
+    same test as against the reference), both being sure enough to say anything."""
+    everywhere = np.ones(first.shape, dtype=bool)
+    ratio, unreliable = _judge_oracle(first, first_errors + second_errors, second, everywhere,
+                                      tolerance)  # fmt: skip
+    return (ratio <= 1) & ~unreliable

@@ -1,8 +1,9 @@
 """Where float64 cannot be trusted: usable points, and one partial's refinement.
 
 `usable_points` sets aside points outside the function's domain or at its kinks (and
-re-evaluates overflowing ones in mpmath); `Partial` compares a claim with the reference
-in float64 and re-decides the doubtful points in mpmath, at most MAX_REFINED of them.
+re-evaluates overflowing ones in mpmath, setting aside those beyond its reach); `Partial`
+compares a claim with the reference in float64 and re-decides the doubtful points in
+mpmath, at most MAX_REFINED of them.
 """
 
 from __future__ import annotations
@@ -27,19 +28,26 @@ def _kink_mask(problem: Problem, points: np.ndarray) -> np.ndarray:
 
 
 def usable_points(problem: Problem, values: ExactValues) -> tuple[Any, ...]:
-    """(usable, undefined, at a kink, overflowed, how many were not examined)."""
+    """(usable, undefined, at a kink, overflowed, how many were not examined, out of
+    mpmath's reach, and the first of those as (point, why))."""
     function = values.values[0]
     overflowed = np.zeros(function.shape, dtype=bool)
+    unreachable = np.zeros(function.shape, dtype=bool)
+    beyond = None
     non_finite = np.flatnonzero(~np.isfinite(function))
     for index in non_finite[:MAX_REFINED].tolist():
         refined = values.refined(index)
         overflowed[index] = refined.converged and refined.context.isfinite(refined.values[0])
+        if refined.beyond is not None:
+            unreachable[index] = True
+            beyond = beyond or (index, refined.beyond)
     undefined = np.zeros(function.shape, dtype=bool)
     undefined[non_finite[:MAX_REFINED]] = True
-    undefined &= ~overflowed
+    undefined &= ~overflowed & ~unreachable
     at_kink = _kink_mask(problem, values.points) & np.isfinite(function)
     usable = (np.isfinite(function) | overflowed) & ~at_kink
-    return usable, undefined, at_kink, overflowed, max(non_finite.size - MAX_REFINED, 0)
+    unexamined = max(non_finite.size - MAX_REFINED, 0)
+    return usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond
 
 
 def _judge_claim(
@@ -65,6 +73,8 @@ class Partial:
         self.undefined = np.zeros(self.reference.shape, dtype=bool)
         self.unsettled = np.zeros(self.reference.shape, dtype=bool)
         self.unexamined = np.zeros(self.reference.shape, dtype=bool)
+        self.unreachable = np.zeros(self.reference.shape, dtype=bool)
+        self.beyond: tuple[int, str] | None = None  # the first point out of mpmath's reach
         self.refined: list[int] = []
         # mpmath's values at refined points, as text (it pickles; float64 may not hold
         # them: 1e-400 is 0.0)
@@ -101,7 +111,7 @@ class Partial:
 
     def checked(self, usable: np.ndarray) -> np.ndarray:
         """Usable points where this partial exists and has a settled value."""
-        return usable & ~self.undefined & ~self.unsettled & ~self.unexamined
+        return usable & ~self.undefined & ~self.unsettled & ~self.unexamined & ~self.unreachable
 
     def refine(self, indices: np.ndarray) -> int:
         """Re-decide `indices` in mpmath; return how many float64 had misjudged."""
@@ -117,6 +127,10 @@ class Partial:
 
     def _refine_point(self, index: int) -> bool:
         refined = self.values.refined(index)
+        if refined.beyond is not None:
+            self.unreachable[index] = True
+            self.beyond = self.beyond or (index, refined.beyond)
+            return False
         ctx, (reference_slot, claim_slot) = refined.context, self.slots
         reference = refined.values[reference_slot]
         if not refined.converged or not ctx.isfinite(reference):

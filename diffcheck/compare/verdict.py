@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cases.loader import Tolerance
+from ..cases.model import TOLERANCE_PRESETS
 from ..errors import counted
+from ..oracles.program import REACH_BITS
 from .diagnosis import (
     backing,
     backing_sentence,
@@ -26,9 +28,11 @@ from .diagnosis import (
     join_oracles,
     oracle_name,
 )
-from .gradient import MAX_REFINED, Comparison, Discrepancy, VariableResult
+from .gradient import MAX_REFINED, Comparison, Discrepancy, VariableResult, excess
 
 __all__ = ["Counterexample", "Verdict", "combine_verdicts", "decide_verdict"]
+
+_OUT_OF_REACH = "out of float64's and mpmath's reach"  # see oracles.program.REACH_BITS
 
 
 @dataclass(frozen=True)
@@ -94,15 +98,19 @@ def _no_usable_points(comparison: Comparison) -> str:
     >>> import numpy as np
     >>> from types import SimpleNamespace as Fake
     >>> _no_usable_points(Fake(points=np.zeros((1, 2)), undefined=np.array([True, True]),
-    ...                        unexamined=0, at_kink=np.array([False, False])))
+    ...                        unexamined=0, at_kink=np.array([False, False]),
+    ...                        unreachable=None))
     'no point where the function can be checked: all 2 points are outside its domain'
     """
     total = comparison.points.shape[1]
+    unreachable = comparison.unreachable
     parts = [
         (int(comparison.undefined.sum()), "outside its domain"),
         (comparison.unexamined, "not finite in float64 (and not re-evaluated)"),
         (int(comparison.at_kink.sum()), "at non-differentiable places"),
-    ]
+        (0 if unreachable is None else int(unreachable.sum()),
+         f"{_OUT_OF_REACH} ({_reach(comparison, comparison.beyond)})"),
+    ]  # fmt: skip
     said = [(count, what) for count, what in parts if count]
     if len(said) == 1:
         count, what = said[0]
@@ -120,6 +128,25 @@ def _no_usable_points(comparison: Comparison) -> str:
     )
 
 
+def _reach(comparison: Comparison, beyond: tuple[int, str] | None) -> str:
+    """Where and why points are out of reach, for parentheses."""
+    if beyond is None:
+        return f"mpmath evaluates no number beyond 2^±{REACH_BITS}"
+    index, what = beyond
+    point = format_point(comparison.variables, comparison.points[:, index])
+    return f"e.g. {point}, where it needs {what}; mpmath evaluates no number beyond 2^±{REACH_BITS}"
+
+
+def _unchecked(comparison: Comparison, result: VariableResult) -> str | None:
+    """Why a partial was checked nowhere, when out-of-reach values are the reason."""
+    if not result.unreachable:
+        return None
+    return (
+        f"{result.label} cannot be checked at any point: it is {_OUT_OF_REACH} at "
+        f"{counted(result.unreachable, 'point')} ({_reach(comparison, result.beyond)})"
+    )
+
+
 def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     """The verdict of CASES.md for one compared case."""
     findings = diagnose(comparison)
@@ -130,7 +157,9 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     claimed = [r for r in results if _claims(r)]
     absent = [r for r in claimed if not r.checked.any()]
     if absent:
-        reason = f"{absent[0].label} does not exist at any checked point"
+        reason = _unchecked(comparison, absent[0]) or (
+            f"{absent[0].label} does not exist at any checked point"
+        )
         return Verdict("inconclusive", "", (reason,), warnings)
     # a counterexample counts where nothing doubts the reference; conflicts elsewhere
     # (another point, another variable) do not veto it, they are reported beside it
@@ -149,7 +178,7 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
         if not _claims(r) and not any(_reliable(d, r.checked) for d in r.oracles.values())
     ]
     if unconfirmed:
-        reason = (
+        reason = _unchecked(comparison, unconfirmed[0]) or (
             f"nothing confirms the derived {unconfirmed[0].label}: no claim "
             "was given and no oracle is reliable at any point"
         )
@@ -171,7 +200,7 @@ def _incorrect(comparison: Comparison,
         f"the implementation's {result.label}", "returned")  # fmt: skip
     evidence = (
         f"counterexample at {point}: {subject} expected {expected}, {verb} {claimed_value}; "
-        f"{backing_sentence(result, index)}"
+        f"{backing_sentence(result, index)}{_float32_hint(claim, among)}"
     )
     return Verdict("incorrect", evidence, (), warnings, example)
 
@@ -183,9 +212,23 @@ def _wrong_function(comparison: Comparison, function: Discrepancy, warnings: tup
     point = format_point(comparison.variables, comparison.points[:, index])
     evidence = (
         f"counterexample at {point}: the implementation's function returned {returned}, "
-        f"the case's function is {expected}"
+        f"the case's function is {expected}{_float32_hint(function, function.failing)}"
     )
     return Verdict("incorrect", evidence, (), warnings)
+
+
+def _float32_hint(code: Discrepancy, failing: np.ndarray) -> str:
+    """Say so when float32 values fail by no more than single precision's rounding; a
+    float64 check is never relaxed on its own: the case has to ask for `float32`."""
+    single = Tolerance(**TOLERANCE_PRESETS["float32"])
+    if code.values.dtype != np.float32 or (
+        excess(code.values[failing], code.reference[failing], single) > 1
+    ).any():
+        return ""
+    return (
+        "; the implementation returned float32 values: their rounding (~1e-7 relative) "
+        "exceeds the tolerance — use `tolerance: float32` for single-precision code"
+    )
 
 
 def _agreement(results: Sequence[VariableResult], function: Discrepancy | None) -> str:
@@ -245,6 +288,10 @@ def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
             f"the function overflows float64 at {overflowed} "
             f"(e.g. {example}); it was evaluated with mpmath there"
         )
+    if comparison.unreachable is not None and comparison.unreachable.any():
+        count = counted(int(comparison.unreachable.sum()), "point")
+        reach = _reach(comparison, comparison.beyond)
+        warnings.append(f"the function is {_OUT_OF_REACH} at {count} ({reach}); left out")
     if comparison.unexamined:
         warnings.append(
             f"the function is not finite in float64 at "
@@ -275,6 +322,12 @@ def _variable_warnings(
         warnings.append(
             f"{partial}: {counted(result.unexamined, 'point')} in doubt in float64 beyond "
             f"the {MAX_REFINED} re-evaluated in mpmath; left out"
+        )
+    if result.unreachable:
+        reach = _reach(comparison, result.beyond)
+        warnings.append(
+            f"{partial} is {_OUT_OF_REACH} at {counted(result.unreachable, 'point')} "
+            f"({reach}); left out"
         )
     if result.unsettled:
         warnings.append(

@@ -3,7 +3,8 @@
 `ExactValues(exprs, variables, points)` evaluates every expression at every point in
 float64 (vectorised); `refined(i)` re-evaluates all of them at point i with mpmath at
 30, 60, 120, ... digits until two precisions agree, so float64 overflow and cancellation
-(1 - tanh(19)**2 is 0.0 in float64) never decide a verdict.
+(1 - tanh(19)**2 is 0.0 in float64) never decide a verdict. A point whose values lie
+beyond mpmath's reach (`program.REACH_BITS`) is reported as such, not computed for hours.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import sympy as sp
 
 from .problem import Estimate, Problem
-from .program import Program
+from .program import OutOfReach, Program
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -34,13 +35,15 @@ class Refined:
     """mpmath values of every expression at one point, with error bounds.
 
     `errors[i]` is the change between the last two precisions, an upper bound on the
-    error of `values[i]`; `converged` is False if no two precisions agreed.
+    error of `values[i]`; `converged` is False if no two precisions agreed. A point out
+    of mpmath's reach has no values and says why in `beyond` ("exp of 1.2e+1650000").
     """
 
     context: Any
     values: tuple[Any, ...]
     errors: tuple[Any, ...]
     converged: bool
+    beyond: str | None = None
 
 
 def _settled(ctx: Any, old: Any, new: Any, last: bool, exact_zero: bool) -> bool:
@@ -62,13 +65,17 @@ def settle(evaluate: Callable[[Any], tuple[list[Any], list[bool]]]) -> Refined:
     """Call `evaluate(ctx)` at 30, 60, 120, ... digits until two precisions agree.
 
     `evaluate` returns mpmath values and, for each, whether a zero is exactly zero (a
-    zero that may be cancellation keeps the precision rising).
+    zero that may be cancellation keeps the precision rising); if it raises OutOfReach,
+    the result has no values and `beyond` set.
     """
     ctx = mpmath.MPContext()
     previous: list[Any] | None = None
     for step, digits in enumerate(PRECISIONS):
         ctx.dps = digits
-        current, exact = evaluate(ctx)
+        try:
+            current, exact = evaluate(ctx)
+        except OutOfReach as beyond:
+            return Refined(ctx, (), (), False, str(beyond))
         if previous is not None:
             last = step == len(PRECISIONS) - 1
             settled = all(

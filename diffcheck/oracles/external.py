@@ -20,7 +20,7 @@ from ..symbolic.rules import PRIMITIVES
 from .problem import Estimate, Problem
 from .program import Program
 
-__all__ = ["FRAMEWORKS", "ExternalAutodiff", "available"]
+__all__ = ["FRAMEWORKS", "MISSING", "ExternalAutodiff", "available"]
 
 ROUNDING_ULPS = 64.0  # a framework's float64 autograd is trusted to this many ulps
 INSTALL = {"torch": "pip install 'diffcheck[torch]'", "jax": "pip install 'diffcheck[jax]'"}
@@ -30,6 +30,25 @@ def _torch_gamma(f: Any, x: Any) -> Any:
     # PyTorch has no gamma: exp(lgamma) with Γ's sign, negative on (-1, 0), (-3, -2), ...
     sign = f.t.where((x > 0) | (f.t.floor(x) % 2 == 0), 1.0, -1.0)
     return sign * f.t.exp(f.t.lgamma(x))
+
+
+def _order(n: Any) -> int:
+    """A Bessel order: a whole number, passed as a constant tensor or array."""
+    return int(np.asarray(n).reshape(-1)[0])
+
+
+def _by_order(kernels: dict[int, Callable[..., Any]], name: str) -> Callable[..., Any]:
+    """A Bessel function of the orders the framework has (i0 and i1: 0 and 1)."""
+
+    def kernel(f: Any, n: Any, x: Any) -> Any:
+        order = _order(n)
+        if order not in kernels:
+            raise NotImplementedError(
+                f"{f.name} has {name} of order {', '.join(map(str, kernels))} only"
+            )
+        return kernels[order](f, x)
+
+    return kernel
 
 
 # rule name -> the framework's computation, f being the framework's namespace below;
@@ -60,6 +79,19 @@ _TORCH: dict[str, Callable[..., Any]] = {
     "gelu": lambda f, x: f.F.gelu(x), "silu": lambda f, x: f.F.silu(x),
     "softsign": lambda f, x: f.F.softsign(x),
     "logsumexp": lambda f, *xs: f.t.logsumexp(f.t.stack(f.t.broadcast_tensors(*xs)), dim=0),
+    "heaviside.h0": lambda f, x, h0: f.t.where(x > 0, 1.0, f.t.where(x < 0, 0.0, h0)) + 0 * x,
+    "where": lambda f, d, a, b: f.t.where(d > 0, a, b),
+    "floor": lambda f, x: f.t.floor(x), "ceil": lambda f, x: f.t.ceil(x),
+    "round": lambda f, x: f.t.round(x), "trunc": lambda f, x: f.t.trunc(x),
+    "mod": lambda f, a, b: f.t.remainder(a, b),
+    "clip": lambda f, x, lo, hi: f.t.minimum(f.t.maximum(x, lo), hi),
+    "besseli": _by_order({0: lambda f, x: f.t.special.i0(x),
+                          1: lambda f, x: f.t.special.i1(x)}, "besseli"),
+    "i0": lambda f, x: f.t.special.i0(x), "i1": lambda f, x: f.t.special.i1(x),
+    "gammainc": lambda f, a, x: f.t.special.gammainc(a, x),
+    "gammaincc": lambda f, a, x: f.t.special.gammaincc(a, x),
+    "logaddexp": lambda f, a, b: f.t.logaddexp(a, b),
+    "xlogy": lambda f, x, y: f.t.special.xlogy(x, y), "sinc": lambda f, x: f.t.sinc(x),
 }  # fmt: skip
 
 _JAX: dict[str, Callable[..., Any]] = {
@@ -87,7 +119,27 @@ _JAX: dict[str, Callable[..., Any]] = {
     "softsign": lambda f, x: f.nn.soft_sign(x),
     "logsumexp": lambda f, *xs: f.special.logsumexp(f.np.stack(f.np.broadcast_arrays(*xs)),
                                                     axis=0),
+    "heaviside.h0": lambda f, x, h0: f.np.heaviside(x, h0),
+    "where": lambda f, d, a, b: f.np.where(d > 0, a, b),
+    "floor": lambda f, x: f.np.floor(x), "ceil": lambda f, x: f.np.ceil(x),
+    "round": lambda f, x: f.np.round(x), "trunc": lambda f, x: f.np.trunc(x),
+    "mod": lambda f, a, b: f.np.mod(a, b),
+    "clip": lambda f, x, lo, hi: f.np.minimum(f.np.maximum(x, lo), hi),
+    "besselj": lambda f, n, x: f.special.bessel_jn(x, v=_order(n))[_order(n)],
+    "besseli": _by_order({0: lambda f, x: f.special.i0(x),
+                          1: lambda f, x: f.special.i1(x)}, "besseli"),
+    "i0": lambda f, x: f.special.i0(x), "i1": lambda f, x: f.special.i1(x),
+    "gammainc": lambda f, a, x: f.special.gammainc(a, x),
+    "gammaincc": lambda f, a, x: f.special.gammaincc(a, x),
+    "betainc": lambda f, a, b, x: f.special.betainc(a, b, x),
+    "logaddexp": lambda f, a, b: f.np.logaddexp(a, b),
+    "xlogy": lambda f, x, y: f.special.xlogy(x, y), "sinc": lambda f, x: f.np.sinc(x),
 }  # fmt: skip
+
+# rules a framework has no differentiable counterpart for: a case using one gets no
+# answer from it (torch.special.bessel_j0 and its kin exist, but have no derivative)
+MISSING = {"torch": frozenset({"besselj", "besselk", "bessely", "betainc"}),
+           "jax": frozenset({"besselk", "bessely"})}  # fmt: skip
 
 KERNELS = {"torch": _TORCH, "jax": _JAX}
 FRAMEWORKS = tuple(KERNELS)
@@ -137,6 +189,8 @@ def _apply(rule: Any, args: list[Any], kernels: dict, f: SimpleNamespace) -> Any
         return product
     if rule is _POW:
         return args[0] ** args[1]
+    if rule.name not in kernels:
+        raise NotImplementedError(f"{f.name} has no differentiable {rule.name}")
     return kernels[rule.name](f, *args)
 
 

@@ -34,6 +34,8 @@ class ImplementationError(DiffcheckError):
 
 @dataclass(frozen=True)
 class ImplementationValues:
+    """The code's values: float64, or float32 where the code returned float32."""
+
     function: np.ndarray | None  # the user's function at every point
     gradient: Mapping[str, np.ndarray]  # variable -> the user's partial at every point
 
@@ -107,7 +109,11 @@ def _per_point(value: Any, what: str, count: int, location: Location) -> np.ndar
         array = np.asarray(value)
         if np.iscomplexobj(array) and np.any(np.imag(array) != 0):
             raise ImplementationError(f"{what} returned complex values", location)
-        return np.broadcast_to(np.real(array).astype(float), (count,)).copy()
+        real = np.real(array)
+        # float32 stays float32: the verdict names it when single-precision rounding is
+        # what fails (whatever is computed from these values is float64 all the same)
+        dtype = np.float32 if real.dtype == np.float32 else np.float64
+        return np.broadcast_to(real.astype(dtype), (count,)).copy()
     except ImplementationError:
         raise
     except Exception as error:  # a tensor needing .detach(), a ragged list, ...

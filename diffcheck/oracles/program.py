@@ -2,7 +2,8 @@
 
 `Program(exprs, variables)` numbers every distinct sub-expression once (shared nodes
 are computed once), then `evaluate` runs it over NumPy arrays in chunks (float64 or
-complex128) and `evaluate_mp` at one point in an mpmath context of any precision.
+complex128) and `evaluate_mp` at one point in an mpmath context of any precision,
+refusing values too large for mpmath to compute in bounded time (`OutOfReach`).
 Kernels come from `rules`; no code is generated, so depth is no limit.
 """
 
@@ -20,9 +21,24 @@ from ..symbolic.rules import PRIMITIVES, Rule, rule_for
 from ..symbolic.trees import nodes_in_order
 from ..symbolic.values import apply_mp, float_atom, mp_atom
 
-__all__ = ["CHUNK", "Conditioning", "Program", "by_chunks", "mark_unhealthy"]
+__all__ = ["CHUNK", "REACH_BITS", "Conditioning", "OutOfReach", "Program", "by_chunks",
+           "mark_unhealthy"]  # fmt: skip
 
 CHUNK = 1 << 16  # points per pass: intermediates stay in cache and memory stays bounded
+# mpmath's cost grows with the size of a number's exponent: log or sin of 1e4932 take
+# microseconds, of 1e(1e6) seconds; e^a for a whole a above 2^600 is built by repeated
+# squaring, and x^1e400 takes 50 ms and 400 digits to settle. So no value beyond
+# 2^±REACH_BITS (about 1e±4932, the range of 80-bit extended precision) is computed:
+# no kernel but + and x takes an argument beyond it, no power or exponential kernel
+# gives a result beyond it, and such a point is out of reach instead of minutes long.
+REACH_BITS = 1 << 14
+# kernels that are e to (a multiple of) their argument, or grow faster (gamma), or whose
+# mpmath kernel computes such a power inside (softplus = log1p(e^x)); each argument is
+# kept within ±REACH_BITS·ln 2, where e^a reaches 2^REACH_BITS
+_EXPONENTIAL = frozenset({"exp", "expm1", "sinh", "cosh", "erfc", "gamma", "lgamma",
+                          "polygamma", "sigmoid", "softplus", "silu", "elu"})  # fmt: skip
+_EXPONENT_LIMIT = REACH_BITS * math.log(2)
+_EXPONENT_BITS = math.floor(math.log2(_EXPONENT_LIMIT))  # below it, |a| < _EXPONENT_LIMIT
 
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
 
@@ -49,10 +65,6 @@ def _cancellation(values: list[Any], args: tuple[int, ...], index: int) -> Any:
         return np.where(terms == 0, 1.0, terms / np.abs(values[index]))
 
 
-# results that are legitimately exactly 0 (relu of a negative number), not underflow
-_EXACT_ZEROS = frozenset({"relu", "heaviside", "sign", "max", "min", "abs", "leaky_relu", "elu"})
-
-
 class Conditioning:
     """Per step, how much float64 rounding may be magnified at that value: the largest
     cancellation factor of any sum it depends on, and inf where a result underflowed to
@@ -70,7 +82,7 @@ class Conditioning:
             factor = np.fmax(factor, self.factors[arg])
         if step.rule is _ADD:
             factor = np.fmax(factor, _cancellation(values, step.args, index))
-        elif step.rule is not None and step.rule.name not in _EXACT_ZEROS:
+        elif step.rule is not None and not step.rule.exact_zeros:  # relu(-1) = 0 is exact
             tiny = np.finfo(np.float64).tiny
             underflow = np.abs(values[index]) < tiny
             for arg in step.args:
@@ -95,6 +107,35 @@ def by_chunks(
             for output, part in zip(outputs, parts, strict=True):
                 output[start : start + CHUNK] = part
     return tuple(outputs)
+
+
+class OutOfReach(ArithmeticError):
+    """A value too large (or a power too small) for mpmath to evaluate in bounded time."""
+
+
+def _check_reach(rule: Rule, args: Sequence[Any], ctx: Any) -> None:
+    """Raise OutOfReach if `rule`'s kernel would take an argument, or a power give a
+    result, beyond 2^±REACH_BITS (each check costs a few exponent comparisons)."""
+    if rule is _ADD or rule is _MUL:
+        return  # sums and products of huge numbers are cheap: exponents just add
+    exponential = rule.name in _EXPONENTIAL
+    for arg in args:
+        if not ctx.isfinite(arg) or arg == 0:
+            continue
+        magnitude = ctx.mag(arg)  # |arg| < 2^magnitude
+        if magnitude > REACH_BITS or (
+            exponential and magnitude > _EXPONENT_BITS and abs(arg) > _EXPONENT_LIMIT
+        ):
+            raise OutOfReach(f"{rule.name} of {ctx.nstr(arg, 3)}")
+    if rule is _POW:
+        base, exponent = args
+        if not (ctx.isfinite(base) and ctx.isfinite(exponent)) or base == 0:
+            return
+        with ctx.workprec(24):  # the result's exponent, to a few digits
+            bits = abs(exponent * ctx.log(abs(base), 2))
+        if bits > REACH_BITS:
+            base_text, exponent_text = ctx.nstr(base, 3), ctx.nstr(exponent, 3)
+            raise OutOfReach(f"the power {base_text}^{exponent_text}")
 
 
 @dataclass(frozen=True)
@@ -278,7 +319,12 @@ class Program:
         ]
 
     def forward_mp(self, point: Sequence[Any], ctx: Any) -> list[Any]:
-        """The value of every step at one point, in the mpmath context `ctx`."""
+        """The value of every step at one point, in the mpmath context `ctx`.
+
+        Raises:
+            OutOfReach: a kernel's argument or a power's result lies beyond
+                2^±REACH_BITS.
+        """
         values: list[Any] = [None] * len(self.steps)
         for index, step in enumerate(self.steps):
             if step.row is not None:
@@ -286,7 +332,9 @@ class Program:
             elif step.rule is None:
                 values[index] = self._mp_constant(index, ctx)
             else:
-                values[index] = apply_mp(step.rule, [values[a] for a in step.args], ctx)
+                args = [values[a] for a in step.args]
+                _check_reach(step.rule, args, ctx)
+                values[index] = apply_mp(step.rule, args, ctx)
         return values
 
     def _mp_constant(self, index: int, ctx: Any) -> Any:
@@ -320,7 +368,7 @@ def _power(base: Any, exponent: Any) -> Any:
             return np.sqrt(base)
         if e == -0.5:
             return 1 / np.sqrt(base)
-        if e == int(e) and 1 <= abs(e) <= 4:
+        if e.is_integer() and 1 <= abs(e) <= 4:  # inf and NaN are not integers
             result = base
             for _ in range(int(abs(e)) - 1):
                 result = result * base

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -35,17 +36,18 @@ class _Templates:
     """The partial templates of the rules a program uses, each compiled once."""
 
     def __init__(self) -> None:
-        self._programs: dict[tuple[str, int], Program | None] = {}
+        self._programs: dict[sp.Expr, Program] = {}
 
     def program(self, rule: Rule, index: int) -> Program | None:
         """The compiled partial of `rule` for argument `index` (None: no derivative)."""
-        key = (rule.name, 0 if rule.arity is None else index)
-        if key not in self._programs:
-            template = rule.partials[key[1]]
-            self._programs[key] = (
-                None if template is None else Program([sp.sympify(template)], TEMPLATE_NAMES)
-            )
-        return self._programs[key]
+        template = rule.partials[0 if rule.arity is None else index]
+        if template is None:
+            return None
+        # keyed by the template, not the rule's name: whatever the table holds when the
+        # sweep runs is what reverse mode applies, as for the symbolic derivation
+        if template not in self._programs:
+            self._programs[template] = Program([sp.sympify(template)], TEMPLATE_NAMES)
+        return self._programs[template]
 
 
 def _others(values: Sequence[Any], index: int) -> Any:
@@ -128,8 +130,10 @@ class ReverseMode:
             point = points[:, column].tolist()
             refined = settle(lambda ctx, point=point: ([self._sweep_mp(program, point, row, ctx)],
                                                        [False]))  # fmt: skip
+            if not refined.converged:  # no stable value, or out of mpmath's reach
+                continue
             (value,), (error,) = refined.values, refined.errors
-            if refined.converged and refined.context.isfinite(value):
+            if refined.context.isfinite(value):
                 values[column] = float(value)
                 errors[column] = float(error) + np.finfo(float).tiny
         return values, errors
@@ -157,6 +161,7 @@ class ReverseMode:
         adjoints: list[Any] = [None] * len(steps)
         (output,) = program.outputs
         adjoints[output] = one
+        branches = any(step.rule is not None and step.rule.branches for step in steps)
         for index in range(len(steps) - 1, -1, -1):
             step, adjoint = steps[index], adjoints[index]
             if adjoint is None or step.rule is None:
@@ -169,6 +174,8 @@ class ReverseMode:
                     term = adjoint
                 else:
                     term = adjoint * local(step.rule, position, args, forward[index])
+                    if branches:
+                        term = _unreached(adjoint, forward[index], term)
                 if health is not None:
                     mark_unhealthy(health, term)
                 adjoints[arg] = term if adjoints[arg] is None else adjoints[arg] + term
@@ -200,6 +207,14 @@ class ReverseMode:
         inputs = self._template_inputs(position, args, out)
         values = template.forward_mp([ctx.zero if v is None else v for v in inputs], ctx)
         return as_real(ctx, values[template.outputs[0]])
+
+
+def _unreached(adjoint: Any, value: Any, term: Any) -> Any:
+    """`term`, but 0 where the node's adjoint is exactly 0 and its own value undefined:
+    a where's branch not taken (sqrt(x) at x < 0) passes on 0, not 0·NaN."""
+    if hasattr(value, "_mpf_"):  # the mpmath sweep, one point
+        return term if adjoint != 0 or mpmath.isfinite(value) else 0 * adjoint
+    return np.where((adjoint == 0) & ~np.isfinite(value), 0.0, term)
 
 
 def _variable_adjoint(program: Program, adjoints: list[Any], row: int, width: int | None

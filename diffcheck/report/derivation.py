@@ -16,6 +16,7 @@ from ..explain.chain import Derivation, Factor
 from ..explain.relay import Relay
 from ..explain.steps import ClosedForm, Step
 from ..symbolic.printing import print_expression
+from .chain_rows import tidy
 from .lines import (
     Derivative,
     Item,
@@ -94,7 +95,7 @@ def _variable_text(
             lines.extend(_line_text(line) for line in step_lines(factor.steps, 1))
         if factor.closed_form is not None:
             lines.append(_line_text(closed_form_line(factor.closed_form, factor.steps.result, 1)))
-        return [*lines, f"{_text(whole)} = {_text(Shown(derivation.result))}"]
+        return [*lines, f"{_text(whole)} = {_text(Shown(tidy(derivation.result)))}"]
     chain = chain_items(derivation)
     if chain is None:
         lines = [f"{_text(whole)}, through too many paths to list, by the adjoints:"]
@@ -111,7 +112,7 @@ def _variable_text(
             lines.append(f"  = {_text(Shown(derivation.product))}")
     if relay is not None:
         lines.append(f"  at the point: {_at_point(derivation, relay)}")
-    return [*lines, f"{_text(whole)} = {_text(Shown(derivation.result))}"]
+    return [*lines, f"{_text(whole)} = {_text(Shown(tidy(derivation.result)))}"]
 
 
 def _at_point(derivation: Derivation, relay: Relay) -> str:

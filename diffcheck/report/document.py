@@ -1,10 +1,11 @@
-"""Report stage, LaTeX documents: case files -> a document that pdflatex compiles.
+"""Report stage, LaTeX documents: case files -> a handout that pdflatex compiles.
 
-For each case: its name and description, the function and its chain of factors, the
-steps, the closed forms, and the verification table (points, the reference, the claim,
-finite differences, errors) with the verdict, from the same `check_case` as
-`diffcheck check`. Needs only amsmath (and geometry for a standalone document).
-Main functions: `explain_paths`, `latex_document`.
+For each case: its name and description, the function, each derivative as one `align*`
+chain with a reason at every "=" (`latex_derivation`), then the claims, a verification
+table and the verdict (`latex_tables`), from the same `check_case` as `diffcheck check`;
+an array case gets its function, claims and verdict. A standalone document loads
+amsmath, booktabs, array, graphicx and geometry; a fragment needs only amsmath (booktabs
+rules fall back to \\hline). Main functions: `explain_paths`, `latex_document`.
 """
 
 from __future__ import annotations
@@ -12,24 +13,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import sympy as sp
 
+from ..cases.array_model import ArrayCase
 from ..cases.loader import InvalidCase, load_case_file
-from ..compare import Comparison, Discrepancy, VariableResult
 from ..errors import DiffcheckError
 from ..explain.chain import Derivation, explain_case
 from ..limits import BudgetExceeded, time_limit
 from ..run.check import CaseResult, Settings, check_case, find_case_files
-from .latex import escape_text, latex_expression, latex_number
-from .latex_derivation import derivation_latex
+from .latex import escape_text
+from .latex_derivation import Notation, case_notation, derivation_latex
+from .latex_tables import SHOWN_POINTS, array_verification, verification, written
 
 __all__ = ["SHOWN_POINTS", "Entry", "explain_paths", "latex_document"]
 
-SHOWN_POINTS = 3  # rows of the verification table per variable, besides the worst point
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{amsmath}
 \usepackage{amssymb}
+\usepackage{array}
+\usepackage{booktabs}
+\usepackage{graphicx}
 \usepackage[margin=2cm]{geometry}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
@@ -37,7 +40,14 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \sloppy
 \begin{document}
 """
-FRAGMENT_HEAD = "% diffcheck derivations: \\input this file in a document that loads amsmath\n"
+FRAGMENT_HEAD = r"""% diffcheck derivations: \input this file in a document that loads amsmath
+% (booktabs, if loaded, draws the tables' rules; figures need graphicx)
+\providecommand{\toprule}{\hline}\providecommand{\midrule}{\hline}
+\providecommand{\bottomrule}{\hline}
+"""
+# A case starts a new page rather than leave less than this at the foot of one: the
+# stretch lets TeX break before the case, and vanishes where it does not.
+KEEP_TOGETHER = r"\par\vspace{0pt plus 0.2\textheight}\penalty-250\vspace{0pt plus -0.2\textheight}"
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,8 @@ def _explain(result: CaseResult, settings: Settings) -> Entry:
 def explain_paths(
     paths: Sequence[str], settings: Settings | None = None
 ) -> tuple[list[Entry], list[CaseResult]]:
-    """Check and explain every case below `paths`; invalid files become error entries.
+    """Check and explain every case below `paths`; invalid files become error entries,
+    array cases entries without a scalar derivation.
 
     Returns:
         The entries, in file order, and every `CaseResult` (for the exit status).
@@ -87,129 +98,85 @@ def explain_paths(
             if result.status == "error":
                 entries.append(Entry(item.file, item.name, item.description, result, None,
                                      result.message))  # fmt: skip
+            elif isinstance(item, ArrayCase):
+                entries.append(Entry(item.file, item.name, item.description, result, None))
             else:
                 entries.append(_explain(result, settings))
     return entries, results
 
 
-# ---- verification ------------------------------------------------------------------------
-
-
-def _varying(comparison: Comparison) -> list[int]:
-    points = comparison.points
-    return [row for row in range(points.shape[0]) if np.unique(points[row]).size > 1]
-
-
-def _point(comparison: Comparison, rows: list[int], index: int) -> str:
-    values = ", ".join(f"{latex_expression(sp.Symbol(comparison.variables[row]))} = "
-                       f"{latex_number(float(comparison.points[row, index]))}"
-                       for row in rows)  # fmt: skip
-    return f"${values}$" if values else "(fixed)"
-
-
-def _shown(variable: VariableResult) -> list[int]:
-    checked = np.flatnonzero(variable.checked)
-    shown = [int(i) for i in checked[:SHOWN_POINTS]]
-    main = _claimed(variable) or next(iter(variable.oracles.values()), None)
-    worst = None if main is None else main.worst(variable.checked)
-    return shown + ([worst] if worst is not None and worst not in shown else [])
-
-
-def _row(comparison: Comparison, variable: VariableResult, index: int, rows: list[int]) -> str:
-    finite = variable.oracles.get("finite")
-    fd = r"\text{---}"
-    if finite is not None:
-        fd = (r"\text{unreliable}" if finite.unreliable[index] else
-              rf"{latex_number(float(finite.values[index]))} \pm "
-              rf"{latex_number(float(finite.error_bar[index]))}")  # fmt: skip
-    claimed = _claimed(variable)
-    claim = r"\text{---}" if claimed is None else latex_number(float(claimed.values[index]))
-    error_of = claimed or finite
-    error = r"\text{---}" if error_of is None else latex_number(float(error_of.abs_error[index]))
-    reference = latex_number(float(variable.reference[index]))
-    cells = [_point(comparison, rows, index), f"${reference}$", f"${claim}$", f"${fd}$",
-             f"${error}$"]  # fmt: skip
-    return " & ".join(cells) + r" \\"
-
-
-def _claimed(variable: VariableResult) -> Discrepancy | None:
-    """What the case claims for a partial: its formula, or its implementation's values."""
-    return variable.claimed if variable.claimed is not None else variable.implemented
-
-
-def _table(comparison: Comparison, variable: VariableResult, partial: str | None = None) -> str:
-    rows = _varying(comparison)
-    partial = partial or rf"\partial f/\partial {latex_expression(sp.Symbol(variable.name))}"
-    proof = {True: "; proved symbolically", False: "; not proved symbolically", None: ""}
-    caption = f"${partial}$ at {int(variable.checked.sum())} points{proof[variable.proved]}"
-    lines = [r"\begin{center}\small\begin{tabular}{p{0.3\textwidth}rrrr}",
-             rf"\multicolumn{{5}}{{l}}{{{caption}}} \\",
-             r"point & reference & claimed & finite differences & error \\ \hline"]  # fmt: skip
-    lines.extend(_row(comparison, variable, index, rows) for index in _shown(variable))
-    lines.append(r"\end{tabular}\end{center}")
-    return "\n".join(lines)
-
-
-def _second_partial(pair: tuple[str, str]) -> str:
-    first, second = (latex_expression(sp.Symbol(name)) for name in pair)
-    if first == second:
-        return rf"\partial^{{2}} f/\partial {first}^{{2}}"
-    return rf"\partial^{{2}} f/\partial {first}\,\partial {second}"
-
-
-def _verification(result: CaseResult) -> list[str]:
-    case, verdict = result.case, result.verdict
-    parts = [r"\paragraph{Verification}"]
-    for name, claim in case.gradient.items():
-        partial = rf"\frac{{\partial f}}{{\partial {latex_expression(sp.Symbol(name))}}}"
-        parts.append(rf"Claimed: $\displaystyle {partial} = {latex_expression(claim.expr)}$\par")
-    comparison = result.comparison
-    fixed = [row for row in range(len(comparison.variables)) if row not in _varying(comparison)]
-    if fixed and comparison.points.shape[1]:
-        parts.append(f"Fixed: {_point(comparison, fixed, 0)}.\\par")
-    if case.implementation is not None and isinstance(case.implementation.gradient, str):
-        code = escape_text(case.implementation.gradient)
-        parts.append(rf"Claimed: the gradient computed by \texttt{{{code}}}\par")
-    parts.extend(_table(comparison, variable) for variable in comparison.results)
-    for entry in result.second_order:
-        partial = _second_partial(entry.pair)
-        claim = latex_expression(case.hessian[entry.pair].expr)
-        parts.append(rf"Claimed: $\displaystyle {partial} = {claim}$\par")
-        parts.extend(_table(entry.comparison, variable, partial)
-                     for variable in entry.comparison.results)  # fmt: skip
-    status = {"pass": "as expected", "fail": f"expected {result.expect}"}[result.status]
-    evidence = escape_text(verdict.evidence or "; ".join(verdict.reasons))
-    parts.append(rf"Verdict: \textbf{{{verdict.verdict}}} ({status}): {evidence}.\par")
-    parts.extend(f"Warning: {escape_text(note)}\\par" for note in verdict.warnings)
-    return parts
-
-
 # ---- the document ------------------------------------------------------------------------
 
 
-def _entry_latex(entry: Entry) -> list[str]:
+def _notation(entry: Entry) -> Notation:
+    """The case's notation: every name it uses, no two printed alike."""
+    case = entry.result.case if entry.result is not None else None
+    first = next(iter(entry.derivations.values()))
+    exprs = [first.function, *(expr for _, expr in first.names)]
+    if case is not None:
+        exprs += [claim.expr for claim in case.gradient.values()]
+        exprs += [claim.expr for claim in case.hessian.values()]
+    names = [first.output.name, *(case.variables if case is not None else ())]
+    return case_notation(exprs, names)
+
+
+def _written(entry: Entry, first: Derivation) -> dict[sp.Symbol, sp.Expr]:
+    """The function and intermediates as written, when the derivation shows the case's
+    own (not names it gave a deep expression)."""
+    case = entry.result.case if entry.result is not None else None
+    if case is None or len(first.names) != len(case.where):
+        return {}
+    shown = {first.output: written(case.function)}
+    shown.update({sp.Symbol(name): written(text) for name, text in case.where})
+    return shown
+
+
+def _entry_latex(entry: Entry, fragment: bool, figures: Mapping[tuple[str, str], str]) -> list:
     title = escape_text(entry.name or "(file)")
     parts = [rf"\subsection*{{{title}}}"]
     if entry.description:
         parts.append(escape_text(entry.description.strip()) + r"\par")
+    array = entry.result is not None and isinstance(entry.result.case, ArrayCase)
+    notation = None
     if entry.derivations is not None:
-        parts.append(derivation_latex(entry.derivations, steps=True))
+        notation = _notation(entry)
+        first = next(iter(entry.derivations.values()))
+        parts.append(derivation_latex(entry.derivations, True, None, notation,
+                                      _written(entry, first)))  # fmt: skip
     if entry.error is not None:
         parts.append(rf"\textit{{Not explained: {escape_text(entry.error)}}}\par")
-    if entry.result is not None and entry.result.status != "error":
-        parts.extend(_verification(entry.result))
+    if array:
+        parts.extend(array_verification(entry.result))
+    elif entry.result is not None and entry.result.status != "error":
+        notation = notation or case_notation([entry.result.case.function.expr])
+        parts.extend(verification(entry.result, notation, fragment))
+    figure = figures.get((entry.file, entry.name or ""))
+    if figure is not None:
+        parts.append(r"\begin{center}\includegraphics[width=0.6\linewidth]{"
+                     + figure + r"}\end{center}")  # fmt: skip
     return parts
 
 
-def latex_document(entries: Sequence[Entry], fragment: bool = False) -> str:
-    """The LaTeX of every entry, a section per file; standalone unless `fragment`."""
+def latex_document(
+    entries: Sequence[Entry],
+    fragment: bool = False,
+    figures: Mapping[tuple[str, str], str] | None = None,
+) -> str:
+    """The LaTeX of every entry, a section per file; standalone unless `fragment`.
+
+    Args:
+        entries: from `explain_paths`.
+        fragment: leave out the preamble, for \\input into a paper that loads amsmath.
+        figures: (file, case name) -> an image file to include after the case.
+    """
     parts = [FRAGMENT_HEAD if fragment else PREAMBLE]
     current = None
     for entry in entries:
+        parts.append(KEEP_TOGETHER)  # before the headings: never between them
         if entry.file != current:
             current = entry.file
             parts.append(rf"\section*{{{escape_text(entry.file)}}}")
-        parts.extend(_entry_latex(entry))
+        parts.extend(_entry_latex(entry, fragment, figures or {}))
     if not fragment:
         parts.append(r"\end{document}")
     return "\n".join(parts) + "\n"

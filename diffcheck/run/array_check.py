@@ -18,10 +18,14 @@ import numpy as np
 
 from ..arrays.domains import draw_interval, draw_structured
 from ..arrays.evaluate import evaluate_mp, evaluate_nodes
-from ..arrays.ir import Node, Variable
+from ..arrays.ir import Node, Variable, nodes_in_order
 from ..arrays.kernels import FloatKernels
 from ..arrays.ops import constant
-from ..arrays.oracles import central_difference_entries, check_directions
+from ..arrays.oracles import (
+    central_difference_entries,
+    check_direction_mp,
+    check_directions,
+)
 from ..arrays.points import check_point
 from ..arrays.reverse import jacobian_values, vjp_expressions
 from ..cases.array_model import ArrayCase, ArrayInstance, Structure
@@ -93,16 +97,20 @@ def _instance(case: ArrayCase, instance: ArrayInstance, samples: int, rng) -> In
         values = _complete(case, instance, values, rng)
         index = len(result.points)
         result.points.append(values)
-        if not _usable(case, instance, values, result):
+        memo: dict = {}  # this point's float64 values, shared by every evaluation below
+        if not _usable(case, instance, values, result, memo):
             continue
         result.checked += 1
-        outcomes = _evaluate(case, instance, references, values)
+        outcomes = _evaluate(case, instance, references, values, memo)
         for claim in result.claims:
             expected, claimed = outcomes[(claim.kind, claim.name)]
-            settle = _settler(case, instance, references, values, claim)
-            compare_entries(claim, index, expected, claimed, case.tolerance, settle)
+            settle, suspect = _settler(case, instance, references, values, claim, memo)
+            compare_entries(claim, index, expected, claimed, case.tolerance, settle, suspect)
         if result.checked <= ORACLE_POINTS:
-            result.oracles.extend(_directional(case, instance, values, index, rng))
+            gradients = {name: expected for (kind, name), (expected, _) in outcomes.items()
+                         if kind in ("gradient", "unclaimed")}  # fmt: skip
+            result.oracles.extend(_directional(case, instance, values, index, rng, memo,
+                                               gradients))  # fmt: skip
     for claim in result.claims:
         _confirm(case, instance, claim, result, rng)
         if claim.wrong and claim.expected is not None:
@@ -141,9 +149,11 @@ def _one() -> Node:
     return constant(1)
 
 
-def _evaluate(case, instance, references, values) -> dict:  # noqa: ANN001
-    """(kind, name) -> (reference value, claimed value) at one point, shared work once."""
-    kernels, memo = FloatKernels(np.float64), {}
+def _evaluate(case, instance, references, values, memo) -> dict:  # noqa: ANN001
+    """(kind, name) -> (reference value, claimed value) at one point, shared work once:
+    `memo` already holds the function's values (`evaluate_nodes` shares nodes of equal
+    structure, so a claim's `X @ W` is the function's)."""
+    kernels = FloatKernels(np.float64)
     wanted: list[Node] = []
     slots: dict[tuple[str, str], tuple[int | None, int | None]] = {}
     scalar = instance.function.shape == ()
@@ -163,7 +173,7 @@ def _evaluate(case, instance, references, values) -> dict:  # noqa: ANN001
     outcomes = {}
     for (kind, name), (ref, got) in slots.items():
         if kind == "jacobian":
-            expected = jacobian_values(instance.function, [name], values)[name]
+            expected = jacobian_values(instance.function, [name], values, memo=memo)[name]
         else:
             expected = computed[ref]
         claimed = computed[got] if got is not None else expected
@@ -171,13 +181,15 @@ def _evaluate(case, instance, references, values) -> dict:  # noqa: ANN001
     return outcomes
 
 
-def _settler(case, instance, references, values, claim):  # noqa: ANN001, ANN202
-    """mpmath's (reference, claim) for `claim` at this point, when the arrays are small."""
+def _settler(case, instance, references, values, claim, memo):  # noqa: ANN001, ANN202
+    """mpmath's (reference, claim) for `claim` at this point, when the arrays are small,
+    and whether float64 overflowed on the way to either (a value of theirs not finite at
+    this point): then even a finite wrong entry may be float64's doing."""
     if claim.kind in ("jacobian", "unclaimed"):
-        return None
+        return None, False
     total = sum(int(np.size(v)) for v in values.values()) + claim.entries
     if total > MAX_SETTLED_ENTRIES:
-        return None
+        return None, False
     scalar = instance.function.shape == ()
     base = "gradient" if claim.kind == "gradient" and scalar else "vjp"
     reference = references[base][claim.name]
@@ -186,13 +198,15 @@ def _settler(case, instance, references, values, claim):  # noqa: ANN001, ANN202
     def settle() -> tuple[np.ndarray, np.ndarray]:
         return evaluate_mp(reference, values, 40), evaluate_mp(claimed, values, 40)
 
-    return settle
+    nodes = nodes_in_order([reference, claimed])
+    suspect = not all(np.isfinite(memo[id(node)]).all() for node in nodes if id(node) in memo)
+    return settle, suspect
 
 
-def _usable(case, instance, values, result) -> bool:  # noqa: ANN001
+def _usable(case, instance, values, result, memo) -> bool:  # noqa: ANN001
     """False for a point where the function is undefined or on a kink: reported, never
     compared."""
-    found = check_point(instance.function, values, case.wrt)
+    found = check_point(instance.function, values, case.wrt, memo=memo)
     point = len(result.points)
     for flag in found.undefined:
         result.undefined.append(f"point {point}: {flag.expression}: {flag.reason}")
@@ -231,14 +245,26 @@ def _complete(case, instance, values, rng) -> dict[str, Any]:  # noqa: ANN001
     return complete
 
 
-def _directional(case, instance, values, index, rng) -> list[OracleCheck]:  # noqa: ANN001
-    checks = check_directions(instance.function, list(case.wrt), values, rng, DIRECTIONS)
+def _directional(case, instance, values, index, rng, memo, gradients) -> list[OracleCheck]:  # noqa: ANN001
+    """The reference against the complex step (or central differences) along random
+    directions; a scalar function's gradients, evaluated already, are the reference."""
+    checks = check_directions(instance.function, list(case.wrt), values, rng, DIRECTIONS, memo,
+                              gradients)  # fmt: skip
     found = []
     for check in checks:
         agrees = _agrees(check.reference, check.oracle, check.error, case.tolerance)
+        if not agrees and _small(values):  # float64 rounding, or a wrong reference?
+            settled = check_direction_mp(instance.function, list(case.wrt), values, check)
+            if _agrees(settled.reference, settled.oracle, settled.error, case.tolerance):
+                check, agrees = settled, True
         found.append(OracleCheck(check.method, "u·J·v along a random direction", index,
                                  check.reference, check.oracle, check.error, agrees))  # fmt: skip
     return found
+
+
+def _small(values: Mapping[str, Any]) -> bool:
+    """Whether a point's arrays are small enough for mpmath."""
+    return sum(int(np.size(value)) for value in values.values()) <= MAX_SETTLED_ENTRIES
 
 
 def _agrees(reference: float, oracle: float, error: float, tolerance: Tolerance) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from ..cases.array_model import ArrayCase
 from ..cases.loader import Case, Interval, InvalidCase, load_case_file
 from ..errors import CaseFileError, DiffcheckError, ExpressionError, Location
 from ..explain.chain import Derivation, explain_case, explain_expression
@@ -51,10 +52,15 @@ class OptionError(ValueError):
 class Target:
     """A case of a case file, or an expression typed in (then `case` is None)."""
 
-    case: Case | None
-    expr: sp.Expr  # the typed expression, or the case's function with its intermediates
+    case: Case | ArrayCase | None
+    expr: sp.Expr | None  # the typed expression, or the case's function; None: an array case
     variables: tuple[str, ...]
     fixed: Mapping[str, float]  # variables the case's domain fixes to one value
+
+    @property
+    def is_array(self) -> bool:
+        """An array case: `derive` writes it in matrix notation (`run.array_derive`)."""
+        return isinstance(self.case, ArrayCase)
 
     def function(self) -> sp.Expr:
         """The function with every intermediate written out."""
@@ -130,6 +136,8 @@ def select_target(text: str, case_name: str | None) -> Target:
     """
     if is_case_file(text):
         case = select_case(text, case_name)
+        if isinstance(case, ArrayCase):
+            return Target(case, None, case.variables, {})
         return Target(case, case.function.expr, case.variables, fixed_values(case))
     if case_name is not None:
         raise OptionError("needs a case file, not an expression", "--case")
@@ -161,7 +169,11 @@ def target_point(target: Target, at: str | None) -> dict[str, float]:
 
     Raises:
         OptionError: `at` is not a point of the target's variables.
+        DiffcheckError: the target is an array case (points of scalars only).
     """
+    if target.is_array:
+        raise DiffcheckError(f"case {target.case.name} is an array case; the graph and its "
+                             "points are for scalar cases")  # fmt: skip
     try:
         return complete_point(parse_point(at) if at else {}, target.variables, target.fixed)
     except ValueError as error:

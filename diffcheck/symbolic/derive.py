@@ -14,6 +14,7 @@ import sympy as sp
 
 from ..errors import RuleError
 from ..limits import deep_recursion, time_limit
+from .masks import mask_products
 from .rules import PRIMITIVES, RULES, TableFunction, rule_for
 from .trees import call, nodes_in_order, substitute, symbols_in, too_large_to_print
 
@@ -117,8 +118,9 @@ def derive_gradient(expr: sp.Expr, wrt: Sequence[str]) -> dict[str, sp.Expr]:
             partial = substitute(partial, {shallow: shallow_out})
             adjoints[arg] = adjoints.get(arg, sp.Integer(0)) + adjoint * partial
     back = {holder: node for node, holder in holders.items()}
-    with deep_recursion():
-        return {name: substitute(adjoints.get(sp.Symbol(name), sp.Integer(0)), back)
+    with deep_recursion():  # where's indicators as masks: 0, not 0·NaN, off the branch
+        return {name: mask_products(substitute(adjoints.get(sp.Symbol(name), sp.Integer(0)),
+                                               back))
                 for name in wrt}  # fmt: skip
 
 

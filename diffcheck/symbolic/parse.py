@@ -7,18 +7,20 @@ Grammar (`^` and `**` are both powers, right-associative, binding tighter than u
     unary := ("+" | "-") unary | power
     power := atom (("**" | "^") unary)?
     atom  := NUMBER | NAME | NAME "(" sum ("," sum)* ")" | "(" sum ")"
+           | "where" "(" sum COMPARISON sum "," sum "," sum ")"
 
-Function names and arities come from `rules.RULES`. Main function: `parse_expression`.
+A comparison (< <= > >= == !=) is allowed only as the first argument of where; it
+becomes the number d of where(d, a, b) = a if d > 0 else b (x < y: d = y - x; <=, >=
+and == swap a and b). Function names and arities come from `rules.RULES`. Main
+function: `parse_expression`.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy as sp
@@ -26,41 +28,39 @@ import sympy as sp
 from ..errors import ExpressionError, Location, counted
 from ..limits import deep_recursion
 from .rules import RULES, Rule
+from .tokens import COMPARISONS, NUMBER, Token, tokenize
 from .values import constant_float
 
 __all__ = ["CONSTANTS", "FUNCTION_NAMES", "parse_expression", "suggest"]
 
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
-_FUNCTIONS: dict[str, Rule] = {
-    name: rule for rule in RULES.values() for name in (rule.name, *rule.aliases)
-}
+
+
+def _spellings(rule: Rule) -> tuple[str, ...]:
+    """The names case files call `rule` by; an overload shares those of its rule."""
+    if rule.overload_of is not None:
+        return _spellings(RULES[rule.overload_of])
+    return (rule.name, *rule.aliases)
+
+
+def _function_table() -> dict[str, tuple[Rule, ...]]:
+    """Each case-file name -> its rules, one per number of arguments (heaviside has two)."""
+    table: dict[str, tuple[Rule, ...]] = {}
+    for rule in RULES.values():
+        for name in _spellings(rule):
+            table[name] = (*table.get(name, ()), rule)
+    return table
+
+
+_FUNCTIONS = _function_table()
 FUNCTION_NAMES = frozenset(_FUNCTIONS)
+_WHERE = "where"  # its first argument is a comparison: the grammar reads it
+_COMPARISON_PLACE = "comparisons are only allowed as the first argument of where(...)"
 
 MAX_NESTING = 1000  # parentheses and calls; deeper text is almost surely generated garbage
 MAX_DECIMAL_EXPONENT = 400  # beyond float64's range either way; bounds the work of 1e999999
 MAX_INTEGER_POWER = 10_000  # 2**(10**9) would try to build a billion-bit integer
 MAX_CONSTANT_BITS = 1_000_000  # (2**10000)**10000 has 10**8 bits
-
-_NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII digits only
-_OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",")
-_LOOKALIKES = {
-    "\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*",
-    "\u2217": "*", "\u00f7": "/", "\u00b2": "**2", "\u00b3": "**3",
-}  # fmt: skip
-_FORBIDDEN = {
-    "'": "strings are not allowed", '"': "strings are not allowed",
-    ".": "attribute access is not allowed", "[": "indexing is not allowed",
-    "]": "indexing is not allowed", "=": "assignments and comparisons are not allowed",
-    ":": "lambdas and slices are not allowed", "{": "braces are not allowed",
-    "}": "braces are not allowed", ";": "only one expression is allowed",
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # "number", "name", "op" or "end"
-    text: str
-    start: int
 
 
 def suggest(name: str, candidates: frozenset[str] | set[str]) -> str:
@@ -71,52 +71,6 @@ def suggest(name: str, candidates: frozenset[str] | set[str]) -> str:
     """
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _is_name_start(char: str) -> bool:
-    return char == "_" or unicodedata.category(char).startswith("L")
-
-
-def _is_name_part(char: str) -> bool:
-    category = unicodedata.category(char)
-    return char == "_" or category[0] == "L" or category in ("Nd", "Mn", "Mc")
-
-
-def _unexpected_character(char: str) -> str:
-    if char in _FORBIDDEN:
-        return f"{_FORBIDDEN[char]}: unexpected {char!r}"
-    if char in _LOOKALIKES:
-        name = unicodedata.name(char, "character")
-        return f"unexpected character {char!r} ({name}): write '{_LOOKALIKES[char]}'"
-    return f"unexpected character {char!r}"
-
-
-def _tokenize(text: str, fail: Callable[[str, int], ExpressionError]) -> list[_Token]:
-    tokens: list[_Token] = []
-    position = 0
-    while position < len(text):
-        char = text[position]
-        if char.isspace():
-            position += 1
-            continue
-        number = _NUMBER.match(text, position)
-        if number:
-            tokens.append(_Token("number", number.group(), position))
-            position = number.end()
-        elif _is_name_start(char):
-            end = position + 1
-            while end < len(text) and _is_name_part(text[end]):
-                end += 1
-            tokens.append(_Token("name", text[position:end], position))
-            position = end
-        else:
-            operator = next((op for op in _OPERATORS if text.startswith(op, position)), None)
-            if operator is None:
-                raise fail(_unexpected_character(char), position)
-            tokens.append(_Token("op", operator, position))
-            position += len(operator)
-    tokens.append(_Token("end", "", len(text)))
-    return tokens
 
 
 def _bits(number: sp.Rational) -> int:
@@ -133,7 +87,7 @@ class _Parser:
     def __init__(self, text: str, locate: Callable[[int], Location | None]):
         self.text = text
         self.locate = locate
-        self.tokens = _tokenize(text, self.error)
+        self.tokens = tokenize(text, self.error)
         self.index = 0
         self.depth = 0
 
@@ -141,18 +95,18 @@ class _Parser:
         return ExpressionError(message, self.locate(offset))
 
     @property
-    def token(self) -> _Token:
+    def token(self) -> Token:
         return self.tokens[self.index]
 
-    def advance(self) -> _Token:
+    def advance(self) -> Token:
         token = self.tokens[self.index]
         self.index += 1
         return token
 
-    def describe(self, token: _Token) -> str:
+    def describe(self, token: Token) -> str:
         return "end of expression" if token.kind == "end" else repr(token.text)
 
-    def expect(self, text: str) -> _Token:
+    def expect(self, text: str) -> Token:
         if self.token.text != text or self.token.kind != "op":
             raise self.error(
                 f"expected '{text}' but found {self.describe(self.token)}", self.token.start
@@ -168,6 +122,15 @@ class _Parser:
         return expr
 
     def sum(self) -> sp.Expr:
+        expr = self.terms()
+        if self.at_comparison():
+            raise self.error(_COMPARISON_PLACE, self.token.start)
+        return expr
+
+    def at_comparison(self) -> bool:
+        return self.token.kind == "op" and self.token.text in COMPARISONS
+
+    def terms(self) -> sp.Expr:
         # SymPy is given all the terms at once: adding them one by one rebuilds the
         # sum each time, quadratic in the number of terms
         terms = [self.signed_term()]
@@ -251,7 +214,7 @@ class _Parser:
                 )
         return base**exponent
 
-    def enter(self, token: _Token) -> None:
+    def enter(self, token: Token) -> None:
         self.depth += 1
         if self.depth > MAX_NESTING:
             raise self.error(f"expression nested more than {MAX_NESTING} levels deep", token.start)
@@ -275,13 +238,13 @@ class _Parser:
             f"expected a number, a name or '(' but found {self.describe(token)}", token.start
         )
 
-    def number(self, token: _Token) -> sp.Expr:
-        exponent = _NUMBER.fullmatch(token.text).group(2)
+    def number(self, token: Token) -> sp.Expr:
+        exponent = NUMBER.fullmatch(token.text).group(2)
         if exponent and abs(int(exponent[1:])) > MAX_DECIMAL_EXPONENT:
             raise self.error(f"number {token.text} is out of range", token.start)
         return _number(token.text)
 
-    def name(self, token: _Token) -> sp.Expr:
+    def name(self, token: Token) -> sp.Expr:
         name = unicodedata.normalize("NFC", token.text)
         if name in CONSTANTS:
             return CONSTANTS[name]
@@ -289,43 +252,72 @@ class _Parser:
             raise self.error(f"'{name}' is a function: call it as {name}(...)", token.start)
         return sp.Symbol(name)
 
-    def call(self, token: _Token) -> sp.Expr:
+    def call(self, token: Token) -> sp.Expr:
         name = unicodedata.normalize("NFC", token.text)
-        rule = _FUNCTIONS.get(name)
-        if rule is None:
+        rules = _FUNCTIONS.get(name)
+        if rules is None:
             if name in CONSTANTS:
                 raise self.error(f"'{name}' is a constant, not a function", token.start)
             hint = suggest(name, FUNCTION_NAMES)
             raise self.error(f"unknown function '{name}'{hint}", token.start)
         self.enter(self.advance())
-        args = [self.sum()]
+        args, swap = self.condition() if name == _WHERE else ([self.sum()], False)
         while self.token.kind == "op" and self.token.text == ",":
             self.advance()
             args.append(self.sum())
         self.expect(")")
         self.depth -= 1
-        self.check_arguments(rule, name, args, token.start)
+        rule = self.check_arguments(rules, name, args, token.start)
+        if swap:  # where(x <= y, a, b) is where(x > y, b, a)
+            args[1:] = args[:0:-1]
         call = rule.build(args)
         if all(arg.is_number for arg in args) and not _real_value(call):
             shown = ", ".join(str(arg) for arg in args)
             raise self.error(f"{name}({shown}) has no finite real value", token.start)
         return call
 
-    def check_arguments(self, rule: Rule, name: str, args: list[sp.Expr], offset: int) -> None:
-        if not rule.accepts(len(args)):
-            wanted = rule.arity or 1
-            at_least = "at least " if rule.arity is None or rule.fold else ""
-            raise self.error(
-                f"{name} takes {at_least}{counted(wanted, 'argument')}, got {len(args)}", offset
-            )
+    def condition(self) -> tuple[list[sp.Expr], bool]:
+        """where's comparison as [d] (where(d, a, b) is a where d > 0), and whether a
+        and b swap places: x <= y is not x > y."""
+        start = self.token.start
+        left = self.terms()
+        if not self.at_comparison():
+            raise self.error("where takes a comparison first, as in where(x > 0, x, 0)", start)
+        operator = self.advance().text
+        right = self.terms()
+        if self.at_comparison():
+            raise self.error("comparisons cannot be chained", self.token.start)
+        if operator in ("==", "!="):
+            return [RULES["abs"].build([left - right])], operator == "=="
+        above = operator in (">", "<=")  # d = left - right, else right - left
+        return [left - right if above else right - left], operator in ("<=", ">=")
+
+    def check_arguments(
+        self, rules: tuple[Rule, ...], name: str, args: list[sp.Expr], offset: int
+    ) -> Rule:
+        """The rule of `name` that takes `args`; an error if none does."""
+        rule = next((rule for rule in rules if rule.accepts(len(args))), None)
+        if rule is None:
+            raise self.error(f"{name} takes {_counts(rules)}, got {len(args)}", offset)
         for index in rule.integer_args:
             arg = args[index]
-            if not (arg.is_Integer and arg >= 0):
+            if not (arg.is_Integer and (rule.integer_min is None or arg >= rule.integer_min)):
+                kind = "whole number" if rule.integer_min is None else "non-negative whole number"
                 raise self.error(
-                    f"{name}'s argument {index + 1} must be a non-negative "
-                    f"whole number, got '{arg}'",
-                    offset,
+                    f"{name}'s argument {index + 1} must be a {kind}, got '{arg}'", offset
                 )
+        return rule
+
+
+def _counts(rules: tuple[Rule, ...]) -> str:
+    """How many arguments a function takes: "1 argument", "at least 2 arguments",
+    "1 or 2 arguments"."""
+    if len(rules) > 1:
+        counts = sorted(rule.arity or 1 for rule in rules)
+        return f"{' or '.join(map(str, counts[:-1]))} or {counted(counts[-1], 'argument')}"
+    (rule,) = rules
+    at_least = "at least " if rule.arity is None or rule.fold else ""
+    return f"{at_least}{counted(rule.arity or 1, 'argument')}"
 
 
 def _real_value(constant: sp.Expr) -> bool:

@@ -1,27 +1,52 @@
 """The derivative table: every supported function declared once, as data.
 
-Output: `RULES` (case-file name -> `Rule`), `PRIMITIVES` (add, mul, pow) and `rule_for`.
+Output: `RULES` (rule name -> `Rule`), `PRIMITIVES` (add, mul, pow) and `rule_for`.
 A rule gives the definition over template symbols X0, X1, ...; the partials over the
 template symbols and OUT (the function's own value); where a partial does not exist
-(`kinks`); numeric kernels for NumPy and mpmath; and the LaTeX name. The parser, the
-symbolic engine, the oracles and the printers all read this table and nothing else.
+(`kinks`); numeric kernels for NumPy and mpmath (in `kernels`); and the LaTeX name. The
+parser, the symbolic engine, the oracles and the printers all read this table and
+nothing else.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-import mpmath
 import numpy as np
 import sympy as sp
+from scipy import special
 from sympy.core.function import ArgumentIndexError
 
-from .trees import call, substitute
+from .kernels import (
+    MP53,
+    float_kernel,
+    mp,
+    mp_betainc,
+    mp_clip,
+    mp_gammainc,
+    mp_gammaincc,
+    mp_gelu,
+    mp_heaviside,
+    mp_lgamma,
+    mp_logsumexp,
+    mp_trunc,
+    mp_where,
+    mp_xlogy,
+    np_clip,
+    np_elu,
+    np_erf,
+    np_gelu,
+    np_heaviside,
+    np_logsumexp,
+    np_max,
+    np_min,
+    np_sigmoid,
+    np_softplus,
+    np_where,
+)
+from .rule import OUT, XI, Rule, X
 
 __all__ = [
     "OUT",
@@ -32,90 +57,10 @@ __all__ = [
     "TableFunction",
     "X",
     "rule_for",
+    "where_condition",
 ]
 
-X = sp.symbols("X0:4")
-X0, X1 = X[0], X[1]
-XI = sp.Symbol("XI")  # the i-th argument of a variadic rule
-OUT = sp.Symbol("OUT")  # the function's own value
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One function: definition, partials, kinks and numeric kernels.
-
-    `partials[i]` is the derivative with respect to argument i, over X0.. and OUT, or
-    None where no derivative exists (polygamma's order). A variadic rule (`arity` None)
-    is associative; `definition` is its two-argument instance and `partials` holds one
-    template over XI (the argument) and OUT. `kinks` are expressions whose zeros are
-    points where the partials do not exist. `mpmath` kernels take an mpmath context
-    first, so evaluation never touches mpmath's global precision.
-    """
-
-    name: str
-    function: Callable[..., sp.Expr]
-    arity: int | None
-    definition: sp.Expr
-    partials: tuple[sp.Expr | None, ...]
-    numpy: Callable[..., Any]
-    mpmath: Callable[..., Any]
-    latex: str
-    kinks: tuple[sp.Expr, ...] = ()
-    complex_step: bool = False
-    aliases: tuple[str, ...] = ()
-    inline: bool = False
-    fold: bool = False
-    integer_args: tuple[int, ...] = ()
-    test_domain: tuple[tuple[float, float], ...] = ((-2.0, 2.0),)
-
-    def accepts(self, count: int) -> bool:
-        if self.arity is None or self.fold:
-            return count >= (self.arity or 1)
-        return count == self.arity
-
-    def build(self, args: Sequence[sp.Expr]) -> sp.Expr:
-        """The SymPy expression for a call with `args` (already checked by `accepts`)."""
-        if self.inline:
-            return self.instantiate(self.definition, args)
-        if self.fold:
-            result = args[0]
-            for arg in args[1:]:
-                result = call(self.function, (result, arg))
-            return result
-        return call(self.function, args)
-
-    def instantiate(
-        self, template: sp.Expr, args: Sequence[sp.Expr], out: sp.Expr | None = None
-    ) -> sp.Expr:
-        mapping = dict(zip(X, args, strict=False))
-        if out is not None:
-            mapping[OUT] = out
-        return substitute(template, mapping)
-
-    def partial(self, index: int, args: Sequence[sp.Expr], out: sp.Expr) -> sp.Expr | None:
-        """The local partial derivative with respect to argument `index` of a call."""
-        if self.arity is None:
-            return substitute(self.partials[0], {XI: args[index], OUT: out})
-        template = self.partials[index]
-        if template is None:
-            return None
-        return self.instantiate(template, args, out)
-
-    def expand(self, args: Sequence[sp.Expr]) -> sp.Expr:
-        """The definition applied to `args` (variadic rules fold their binary form).
-
-        SymPy evaluates the result: its simplifications (exp(log(s)) = s flattens the
-        fold of logsumexp) are what proofs and recognition want, and they run on a budget.
-        """
-        if self.arity is None:
-            result = args[0]
-            for arg in args[1:]:
-                result = self.definition.xreplace(dict(zip(X, (result, arg), strict=False)))
-            return result
-        return self.definition.xreplace(dict(zip(X, args, strict=False)))
-
-    def kink_expressions(self, args: Sequence[sp.Expr]) -> tuple[sp.Expr, ...]:
-        return tuple(self.instantiate(kink, args) for kink in self.kinks)
+X0, X1, X2 = X[0], X[1], X[2]
 
 
 class TableFunction(sp.Function):
@@ -132,32 +77,15 @@ class TableFunction(sp.Function):
         return partial
 
     def _eval_evalf(self, prec: int) -> sp.Expr | None:
-        if not all(arg.is_number for arg in self.args):
-            return None
-        context = mpmath.MPContext()
-        context.prec = prec
-        try:
-            values = [
-                context.mpmathify(complex(arg.evalf(prec)))
-                if arg.evalf(prec).has(sp.I)
-                else context.mpmathify(arg.evalf(prec))
-                for arg in self.args
-            ]
-            value = RULES[self.rule_name].mpmath(context, *values)
-        except (TypeError, ValueError, ZeroDivisionError):
-            return None  # outside the function's real domain: stays unevaluated
-        if isinstance(value, context.mpc):
-            return sp.Float(value.real, precision=prec) + sp.I * sp.Float(
-                value.imag, precision=prec
-            )
-        return sp.Float(value, precision=prec)
+        return RULES[self.rule_name].evaluate(self.args, prec)
 
 
-def _table_function(name: str, nargs: int | None) -> type[TableFunction]:
-    attributes: dict[str, Any] = {"rule_name": name, "__module__": __name__}
+def _table_function(name: str, nargs: int | None, spelling: str | None = None,
+                    **methods: Any) -> type[TableFunction]:  # fmt: skip
+    attributes: dict[str, Any] = {"rule_name": name, "__module__": __name__, **methods}
     if nargs is not None:
         attributes["nargs"] = nargs
-    cls = type(name, (TableFunction,), attributes)
+    cls = type(spelling or name, (TableFunction,), attributes)  # printed by this name
     cls.__qualname__ = _CLASS_NAMES[name]  # pickling finds the class under this name
     return cls
 
@@ -166,12 +94,16 @@ _CLASS_NAMES = {
     "abs": "Abs", "sign": "Sign", "heaviside": "Heaviside", "min": "Min", "max": "Max",
     "log1p": "Log1p", "expm1": "Expm1", "sigmoid": "Sigmoid", "softplus": "Softplus",
     "relu": "Relu", "leaky_relu": "LeakyRelu", "elu": "Elu", "gelu": "Gelu", "silu": "Silu",
-    "softsign": "Softsign", "logsumexp": "LogSumExp",
+    "softsign": "Softsign", "logsumexp": "LogSumExp", "heaviside.h0": "HeavisideH0",
+    "floor": "Floor", "ceil": "Ceil", "round": "Round", "trunc": "Trunc", "mod": "Mod",
+    "clip": "Clip", "gammainc": "GammaInc", "gammaincc": "GammaIncC", "betainc": "BetaInc",
+    "logaddexp": "LogAddExp", "xlogy": "XLogY", "sinc": "Sinc", "where": "Where",
 }  # fmt: skip
 
 Abs = _table_function("abs", 1)
 Sign = _table_function("sign", 1)
 Heaviside = _table_function("heaviside", 1)
+HeavisideH0 = _table_function("heaviside.h0", 2, "heaviside")
 Min = _table_function("min", 2)
 Max = _table_function("max", 2)
 Log1p = _table_function("log1p", 1)
@@ -185,203 +117,241 @@ Gelu = _table_function("gelu", 1)
 Silu = _table_function("silu", 1)
 Softsign = _table_function("softsign", 1)
 LogSumExp = _table_function("logsumexp", None)
+Floor = _table_function("floor", 1)
+Ceil = _table_function("ceil", 1)
+Round = _table_function("round", 1)
+Trunc = _table_function("trunc", 1)
+Mod = _table_function("mod", 2)
+Clip = _table_function("clip", 3)
+GammaInc = _table_function("gammainc", 2)
+GammaIncC = _table_function("gammaincc", 2)
+BetaInc = _table_function("betainc", 3)
+LogAddExp = _table_function("logaddexp", 2)
+XLogY = _table_function("xlogy", 2)
+Sinc = _table_function("sinc", 1)
 
 
-# ---- numeric kernels ----------------------------------------------------------------
-# NumPy kernels take float64 or complex128 arrays (complex only where `complex_step`);
-# mpmath kernels take a context first. Both return NaN-like values outside the domain.
+def where_condition(d: sp.Expr) -> tuple[sp.Expr, str, sp.Expr]:
+    """The comparison that where's first argument `d` stands for, as (left, operator,
+    right): where(d, a, b) is a where d > 0, and the parser reads x != y as |x - y| > 0.
+    Parsing the comparison gives `d` back.
+
+    >>> x, y = sp.symbols("x y")
+    >>> where_condition(y - x), where_condition(Abs(x - y)), where_condition(-x)
+    ((y, '>', x), (x, '!=', y), (x, '<', 0))
+    """
+    operator = ">"
+    if isinstance(d, Abs):
+        d, operator = d.args[0], "!="
+    terms = sp.Add.make_args(d)
+    below = [-term for term in terms if term.could_extract_minus_sign()]
+    above = [term for term in terms if not term.could_extract_minus_sign()]
+    if not above and operator == ">":
+        return sp.Add(*below), "<", sp.Integer(0)
+    return sp.Add(*above), operator, sp.Add(*below)
 
 
-def _mp(name: str) -> Callable[..., Any]:
-    return lambda ctx, *args: getattr(ctx, name)(*args)
+def _where_text(self: TableFunction, printer: Any) -> str:
+    """where(d, a, b) in case-file syntax: with the comparison that d stands for."""
+    left, operator, right = where_condition(self.args[0])
+    a, b = (printer._print(arg) for arg in self.args[1:])
+    return f"where({printer._print(left)} {operator} {printer._print(right)}, {a}, {b})"
 
 
-def _float_kernel(scalar: Callable[..., float], nargs: int = 1) -> Callable[..., np.ndarray]:
-    """Vectorise a scalar kernel that NumPy lacks (erf, gamma); NaN where undefined."""
-
-    def safe(*args: float) -> float:
-        try:
-            return float(scalar(*args))
-        except OverflowError:
-            return math.inf
-        except (ValueError, ZeroDivisionError, TypeError):
-            return math.nan
-
-    ufunc = np.frompyfunc(safe, nargs, 1)
-    return lambda *arrays: np.asarray(ufunc(*arrays), dtype=float)
-
-
-def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    if not np.iscomplexobj(x):
-        # accurate as it stands in float64: exp(-x) overflowing gives 0, the true value
-        # being below the smallest normal number there
-        return 1 / (1 + np.exp(-x))
-    # complex exp overflows into NaN parts: keep the exponent's real part <= 0
-    negative = x.real < 0
-    e = np.exp(np.where(negative, x, -x))
-    return np.where(negative, e / (1 + e), 1 / (1 + e))
-
-
-def _np_softplus(x: np.ndarray) -> np.ndarray:
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, no cancellation
-    positive = np.real(x) > 0
-    return np.where(positive, x, 0) + np.log1p(np.exp(np.where(positive, -x, x)))
-
-
-def _np_logsumexp(*xs: np.ndarray) -> np.ndarray:
-    # shifting by the largest real part keeps every exp <= 1; the shift is exact
-    shift = functools.reduce(np.maximum, [np.real(x) for x in xs])  # scalars broadcast
-    shift = np.where(np.isfinite(shift), shift, 0)
-    return shift + np.log(sum(np.exp(x - shift) for x in xs))
-
-
-def _mp_logsumexp(ctx: Any, *xs: Any) -> Any:
-    shift = max(ctx.re(x) for x in xs)
-    return shift + ctx.log(ctx.fsum(ctx.exp(x - shift) for x in xs))
-
-
-def _mp_heaviside(ctx: Any, x: Any) -> Any:
-    return ctx.mpf(0.5) * (1 + ctx.sign(x))
-
-
-def _np_elu(x: np.ndarray, a: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, x, a * np.expm1(np.minimum(x, 0)))
-
-
-def _mp_gelu(ctx: Any, x: Any) -> Any:
-    return x * (1 + ctx.erf(x / ctx.sqrt(2))) / 2
-
-
-def _mp_lgamma(ctx: Any, x: Any) -> Any:
-    # log|Γ(x)|, as math.lgamma and torch.lgamma: real for negative non-integers too
-    return ctx.log(ctx.fabs(ctx.gamma(x)))
-
-
-_MP53 = mpmath.MPContext()  # mpmath at float64 precision, independent of mpmath.mp
-_erf = _float_kernel(math.erf)
-_SQRT2 = math.sqrt(2.0)
-
-
-def _np_gelu(x: np.ndarray) -> np.ndarray:
-    return x * (1 + _erf(x / _SQRT2)) / 2
-
-
-def _np_max(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.maximum(x, y)
-
-
-def _np_min(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.minimum(x, y)
+Where = _table_function("where", 3, _sympystr=_where_text)
 
 
 _PI = sp.pi
 
 _ENTRIES = (
     # ---- elementary --------------------------------------------------------------------
-    Rule("exp", sp.exp, 1, sp.exp(X0), (OUT,), np.exp, _mp("exp"), r"\exp",
+    Rule("exp", sp.exp, 1, sp.exp(X0), (OUT,), np.exp, mp("exp"), r"\exp",
          complex_step=True),  # e^x is its own derivative
-    Rule("log", sp.log, 1, sp.log(X0), (1 / X0,), np.log, _mp("log"), r"\log",
+    Rule("log", sp.log, 1, sp.log(X0), (1 / X0,), np.log, mp("log"), r"\log",
          complex_step=True, test_domain=((0.1, 5.0),)),
     # a root is a power: Pow's rule differentiates it, this entry only names it
-    Rule("sqrt", sp.sqrt, 1, sp.sqrt(X0), (1 / (2 * OUT),), np.sqrt, _mp("sqrt"), r"\sqrt",
+    Rule("sqrt", sp.sqrt, 1, sp.sqrt(X0), (1 / (2 * OUT),), np.sqrt, mp("sqrt"), r"\sqrt",
          complex_step=True, inline=True, test_domain=((0.1, 5.0),)),
-    Rule("abs", Abs, 1, sp.Abs(X0), (Sign(X0),), np.abs, _mp("fabs"), r"\left|{}\right|",
-         kinks=(X0,), aliases=("Abs",)),  # |x|' = sign(x), undefined at 0
-    Rule("sin", sp.sin, 1, sp.sin(X0), (sp.cos(X0),), np.sin, _mp("sin"), r"\sin",
+    Rule("abs", Abs, 1, sp.Abs(X0), (Sign(X0),), np.abs, mp("fabs"), r"\left|{}\right|",
+         kinks=(X0,), aliases=("Abs",), exact_zeros=True),  # |x|' = sign(x), undefined at 0
+    Rule("sin", sp.sin, 1, sp.sin(X0), (sp.cos(X0),), np.sin, mp("sin"), r"\sin",
          complex_step=True),
-    Rule("cos", sp.cos, 1, sp.cos(X0), (-sp.sin(X0),), np.cos, _mp("cos"), r"\cos",
+    Rule("cos", sp.cos, 1, sp.cos(X0), (-sp.sin(X0),), np.cos, mp("cos"), r"\cos",
          complex_step=True),
-    Rule("tan", sp.tan, 1, sp.tan(X0), (1 + OUT**2,), np.tan, _mp("tan"), r"\tan",
+    Rule("tan", sp.tan, 1, sp.tan(X0), (1 + OUT**2,), np.tan, mp("tan"), r"\tan",
          complex_step=True, test_domain=((-1.2, 1.2),)),  # sec² x = 1 + tan² x
-    Rule("asin", sp.asin, 1, sp.asin(X0), (1 / sp.sqrt(1 - X0**2),), np.arcsin, _mp("asin"),
+    Rule("asin", sp.asin, 1, sp.asin(X0), (1 / sp.sqrt(1 - X0**2),), np.arcsin, mp("asin"),
          r"\arcsin", complex_step=True, test_domain=((-0.9, 0.9),)),
-    Rule("acos", sp.acos, 1, sp.acos(X0), (-1 / sp.sqrt(1 - X0**2),), np.arccos, _mp("acos"),
+    Rule("acos", sp.acos, 1, sp.acos(X0), (-1 / sp.sqrt(1 - X0**2),), np.arccos, mp("acos"),
          r"\arccos", complex_step=True, test_domain=((-0.9, 0.9),)),
-    Rule("atan", sp.atan, 1, sp.atan(X0), (1 / (1 + X0**2),), np.arctan, _mp("atan"),
+    Rule("atan", sp.atan, 1, sp.atan(X0), (1 / (1 + X0**2),), np.arctan, mp("atan"),
          r"\arctan", complex_step=True),
     # atan2(y, x) jumps by 2π across the negative x-axis: y = 0 is flagged as a kink
     Rule("atan2", sp.atan2, 2, sp.atan2(X0, X1),
-         (X1 / (X0**2 + X1**2), -X0 / (X0**2 + X1**2)), np.arctan2, _mp("atan2"),
+         (X1 / (X0**2 + X1**2), -X0 / (X0**2 + X1**2)), np.arctan2, mp("atan2"),
          r"\operatorname{atan_2}", kinks=(X0,), test_domain=((-2.0, 2.0), (0.5, 2.0))),
     # ---- hyperbolic --------------------------------------------------------------------
-    Rule("sinh", sp.sinh, 1, sp.sinh(X0), (sp.cosh(X0),), np.sinh, _mp("sinh"), r"\sinh",
+    Rule("sinh", sp.sinh, 1, sp.sinh(X0), (sp.cosh(X0),), np.sinh, mp("sinh"), r"\sinh",
          complex_step=True),
-    Rule("cosh", sp.cosh, 1, sp.cosh(X0), (sp.sinh(X0),), np.cosh, _mp("cosh"), r"\cosh",
+    Rule("cosh", sp.cosh, 1, sp.cosh(X0), (sp.sinh(X0),), np.cosh, mp("cosh"), r"\cosh",
          complex_step=True),
-    Rule("tanh", sp.tanh, 1, sp.tanh(X0), (1 - OUT**2,), np.tanh, _mp("tanh"), r"\tanh",
+    Rule("tanh", sp.tanh, 1, sp.tanh(X0), (1 - OUT**2,), np.tanh, mp("tanh"), r"\tanh",
          complex_step=True),  # sech² x = 1 - tanh² x, the form people write
     Rule("asinh", sp.asinh, 1, sp.asinh(X0), (1 / sp.sqrt(X0**2 + 1),), np.arcsinh,
-         _mp("asinh"), r"\operatorname{arsinh}", complex_step=True),
+         mp("asinh"), r"\operatorname{arsinh}", complex_step=True),
     Rule("acosh", sp.acosh, 1, sp.acosh(X0), (1 / sp.sqrt(X0**2 - 1),), np.arccosh,
-         _mp("acosh"), r"\operatorname{arcosh}", complex_step=True,
+         mp("acosh"), r"\operatorname{arcosh}", complex_step=True,
          test_domain=((1.2, 4.0),)),
-    Rule("atanh", sp.atanh, 1, sp.atanh(X0), (1 / (1 - X0**2),), np.arctanh, _mp("atanh"),
+    Rule("atanh", sp.atanh, 1, sp.atanh(X0), (1 / (1 - X0**2),), np.arctanh, mp("atanh"),
          r"\operatorname{artanh}", complex_step=True, test_domain=((-0.9, 0.9),)),
     # ---- special functions: NumPy has none of these, so the float kernels loop ---------
-    Rule("erf", sp.erf, 1, sp.erf(X0), (2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),), _erf,
-         _mp("erf"), r"\operatorname{erf}"),
+    Rule("erf", sp.erf, 1, sp.erf(X0), (2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),), np_erf,
+         mp("erf"), r"\operatorname{erf}"),
     Rule("erfc", sp.erfc, 1, sp.erfc(X0), (-2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),),
-         _float_kernel(math.erfc), _mp("erfc"), r"\operatorname{erfc}"),
+         float_kernel(math.erfc), mp("erfc"), r"\operatorname{erfc}"),
     # (erf⁻¹)'(x) = 1 / erf'(erf⁻¹ x) = √π/2 · e^{OUT²}
     Rule("erfinv", sp.erfinv, 1, sp.erfinv(X0), (sp.sqrt(_PI) * sp.exp(OUT**2) / 2,),
-         _float_kernel(_MP53.erfinv), _mp("erfinv"), r"\operatorname{erf}^{-1}",
+         float_kernel(MP53.erfinv), mp("erfinv"), r"\operatorname{erf}^{-1}",
          test_domain=((-0.9, 0.9),)),
     Rule("gamma", sp.gamma, 1, sp.gamma(X0), (OUT * sp.polygamma(0, X0),),
-         _float_kernel(math.gamma), _mp("gamma"), r"\Gamma", test_domain=((0.5, 4.0),)),
+         float_kernel(math.gamma), mp("gamma"), r"\Gamma", test_domain=((0.5, 4.0),)),
     Rule("lgamma", sp.loggamma, 1, sp.loggamma(X0), (sp.polygamma(0, X0),),
-         _float_kernel(math.lgamma), _mp_lgamma, r"\log\Gamma", aliases=("loggamma",),
+         float_kernel(math.lgamma), mp_lgamma, r"\log\Gamma", aliases=("loggamma",),
          test_domain=((0.5, 4.0),)),
     # SymPy writes digamma as polygamma(0, x): the entry only names it
     Rule("digamma", sp.digamma, 1, sp.polygamma(0, X0), (sp.polygamma(1, X0),),
-         _float_kernel(_MP53.digamma), _mp("digamma"), r"\psi", inline=True,
+         float_kernel(MP53.digamma), mp("digamma"), r"\psi", inline=True,
          test_domain=((0.5, 4.0),)),
     Rule("polygamma", sp.polygamma, 2, sp.polygamma(X0, X1), (None, sp.polygamma(X0 + 1, X1)),
-         _float_kernel(lambda n, x: _MP53.polygamma(int(n), x), 2),
+         float_kernel(lambda n, x: MP53.polygamma(int(n), x), 2),
          lambda ctx, n, x: ctx.polygamma(int(n), x), r"\psi", integer_args=(0,),
          test_domain=((1.0, 1.0), (0.5, 4.0))),
     # log1p and expm1 stay unexpanded: their point is accuracy near 0
-    Rule("log1p", Log1p, 1, sp.log(1 + X0), (1 / (1 + X0),), np.log1p, _mp("log1p"),
+    Rule("log1p", Log1p, 1, sp.log(1 + X0), (1 / (1 + X0),), np.log1p, mp("log1p"),
          r"\operatorname{log1p}", complex_step=True, test_domain=((-0.5, 2.0),)),
-    Rule("expm1", Expm1, 1, sp.exp(X0) - 1, (OUT + 1,), np.expm1, _mp("expm1"),
+    Rule("expm1", Expm1, 1, sp.exp(X0) - 1, (OUT + 1,), np.expm1, mp("expm1"),
          r"\operatorname{expm1}", complex_step=True),
+    # ---- special functions from SciPy: order n first, a whole number (J, I, K, Y) -----
+    # derivatives in x by the recurrences J' = (J₋ - J₊)/2, Y' = (Y₋ - Y₊)/2,
+    # I' = (I₋ + I₊)/2, K' = -(K₋ + K₊)/2, with ₋ ₊ the orders n - 1 and n + 1. No
+    # complex step: SciPy's complex Bessel functions are accurate in modulus only, which
+    # loses the step's 1e-20 imaginary part.
+    Rule("besselj", sp.besselj, 2, sp.besselj(X0, X1),
+         (None, (sp.besselj(X0 - 1, X1) - sp.besselj(X0 + 1, X1)) / 2), special.jv,
+         lambda ctx, n, x: ctx.besselj(int(n), x), "J", integer_args=(0,), integer_min=None,
+         test_domain=((0.0, 3.0), (-4.0, 4.0))),
+    Rule("besseli", sp.besseli, 2, sp.besseli(X0, X1),
+         (None, (sp.besseli(X0 - 1, X1) + sp.besseli(X0 + 1, X1)) / 2), special.iv,
+         lambda ctx, n, x: ctx.besseli(int(n), x), "I", integer_args=(0,), integer_min=None,
+         test_domain=((0.0, 3.0), (-3.0, 3.0))),
+    Rule("besselk", sp.besselk, 2, sp.besselk(X0, X1),
+         (None, -(sp.besselk(X0 - 1, X1) + sp.besselk(X0 + 1, X1)) / 2), special.kv,
+         lambda ctx, n, x: ctx.besselk(int(n), x), "K", integer_args=(0,), integer_min=None,
+         test_domain=((0.0, 3.0), (0.2, 4.0))),
+    Rule("bessely", sp.bessely, 2, sp.bessely(X0, X1),
+         (None, (sp.bessely(X0 - 1, X1) - sp.bessely(X0 + 1, X1)) / 2), special.yv,
+         lambda ctx, n, x: ctx.bessely(int(n), x), "Y", integer_args=(0,), integer_min=None,
+         test_domain=((0.0, 3.0), (0.2, 4.0))),
+    # i0 and i1 are besseli of order 0 and 1: the entries only name them
+    Rule("i0", lambda x: sp.besseli(0, x), 1, sp.besseli(0, X0), (sp.besseli(1, X0),),
+         special.i0, lambda ctx, x: ctx.besseli(0, x), r"I_{0}", inline=True),
+    Rule("i1", lambda x: sp.besseli(1, x), 1, sp.besseli(1, X0),
+         ((sp.besseli(0, X0) + sp.besseli(2, X0)) / 2,), special.i1,
+         lambda ctx, x: ctx.besseli(1, x), r"I_{1}", inline=True),
+    # regularised incomplete gamma P(a, x) and Q = 1 - P, beta I_x(a, b): their
+    # derivatives in a and b have no closed form in the table's functions
+    Rule("gammainc", GammaInc, 2, sp.lowergamma(X0, X1) / sp.gamma(X0),
+         (None, X1 ** (X0 - 1) * sp.exp(-X1) / sp.gamma(X0)), special.gammainc,
+         mp_gammainc, "P", test_domain=((0.5, 3.0), (0.1, 4.0))),
+    Rule("gammaincc", GammaIncC, 2, sp.uppergamma(X0, X1) / sp.gamma(X0),
+         (None, -(X1 ** (X0 - 1)) * sp.exp(-X1) / sp.gamma(X0)), special.gammaincc,
+         mp_gammaincc, "Q", test_domain=((0.5, 3.0), (0.1, 4.0))),
+    Rule("betainc", BetaInc, 3, sp.betainc_regularized(X0, X1, 0, X2),
+         (None, None, X2 ** (X0 - 1) * (1 - X2) ** (X1 - 1)
+          * sp.gamma(X0 + X1) / (sp.gamma(X0) * sp.gamma(X1))), special.betainc,
+         mp_betainc, "I", test_domain=((0.5, 3.0), (0.5, 3.0), (0.05, 0.95))),
+    # x log y, and 0 where x = 0 whatever y (0 log 0 = 0 in entropies)
+    Rule("xlogy", XLogY, 2, X0 * sp.log(X1), (sp.log(X1), X0 / X1), special.xlogy, mp_xlogy,
+         r"\operatorname{xlogy}", complex_step=True, exact_zeros=True,
+         test_domain=((-2.0, 2.0), (0.1, 3.0))),
+    # NumPy's normalised sinc, sin(πx)/(πx) = 1 at 0, whose derivative
+    # (cos(πx) - sinc x)/x has the removable singularity 0 at x = 0
+    Rule("sinc", Sinc, 1, sp.sinc(_PI * X0), (Where(Abs(X0), (sp.cos(_PI * X0) - OUT) / X0, 0),),
+         np.sinc, mp("sincpi"), r"\operatorname{sinc}", complex_step=True,
+         test_domain=((-3.0, 3.0),)),
     # ---- piecewise: derivatives exist except at the kinks ------------------------------
-    Rule("sign", Sign, 1, sp.sign(X0), (sp.Integer(0),), np.sign, _mp("sign"),
-         r"\operatorname{sign}", kinks=(X0,)),
+    Rule("sign", Sign, 1, sp.sign(X0), (sp.Integer(0),), np.sign, mp("sign"),
+         r"\operatorname{sign}", kinks=(X0,), exact_zeros=True),
     Rule("heaviside", Heaviside, 1, sp.Heaviside(X0), (sp.Integer(0),),
-         lambda x: np.heaviside(x, 0.5), _mp_heaviside, r"\theta", kinks=(X0,),
-         aliases=("Heaviside",)),
-    Rule("max", Max, 2, sp.Max(X0, X1), (Heaviside(X0 - X1), Heaviside(X1 - X0)), _np_max,
+         np_heaviside, mp_heaviside, r"\theta", kinks=(X0,), aliases=("Heaviside",),
+         exact_zeros=True),
+    Rule("max", Max, 2, sp.Max(X0, X1), (Heaviside(X0 - X1), Heaviside(X1 - X0)), np_max,
          lambda ctx, x, y: max(x, y), r"\max", kinks=(X0 - X1,), aliases=("Max",),
-         fold=True, test_domain=((-2.0, 2.0), (-2.0, 2.0))),
-    Rule("min", Min, 2, sp.Min(X0, X1), (Heaviside(X1 - X0), Heaviside(X0 - X1)), _np_min,
+         fold=True, exact_zeros=True, test_domain=((-2.0, 2.0), (-2.0, 2.0))),
+    Rule("min", Min, 2, sp.Min(X0, X1), (Heaviside(X1 - X0), Heaviside(X0 - X1)), np_min,
          lambda ctx, x, y: min(x, y), r"\min", kinks=(X0 - X1,), aliases=("Min",),
-         fold=True, test_domain=((-2.0, 2.0), (-2.0, 2.0))),
+         fold=True, exact_zeros=True, test_domain=((-2.0, 2.0), (-2.0, 2.0))),
+    # the value h0 at 0 (NumPy's, and SymPy's Heaviside(x, H0)): ∂/∂h0 is 1 at x = 0 only
+    Rule("heaviside.h0", HeavisideH0, 2,
+         sp.Piecewise((1, X0 > 0), (X1, sp.Eq(X0, 0)), (0, True)),
+         (sp.Integer(0), Where(Abs(X0), 0, 1)), np_heaviside, mp_heaviside, r"\theta",
+         kinks=(X0,), overload_of="heaviside", exact_zeros=True,
+         test_domain=((-2.0, 2.0), (0.0, 1.0))),
+    # where(d, a, b) is a where d > 0, else b: the parser makes d of a comparison
+    # (x < y: d = y - x) and swaps a and b for <=, >= and == (x == y: not |x - y| > 0)
+    Rule("where", Where, 3, sp.Piecewise((X1, X0 > 0), (X2, True)),
+         (sp.Integer(0), HeavisideH0(X0, 0), HeavisideH0(-X0, 1)), np_where, mp_where,
+         r"\begin{cases}", kinks=(X0,), exact_zeros=True, branches=(1, 2),
+         test_domain=((-2.0, 2.0), (-2.0, 2.0), (-2.0, 2.0))),
+    # steps: derivative 0, jumps at the integers (round: half-integers, where NumPy and
+    # PyTorch round to even). x - round(x) is exactly 0 on a jump and changes sign there.
+    Rule("floor", Floor, 1, sp.floor(X0), (sp.Integer(0),), np.floor, mp("floor"),
+         r"\left\lfloor {} \right\rfloor", kinks=(X0 - Round(X0),), exact_zeros=True),
+    Rule("ceil", Ceil, 1, sp.ceiling(X0), (sp.Integer(0),), np.ceil, mp("ceil"),
+         r"\left\lceil {} \right\rceil", kinks=(X0 - Round(X0),), aliases=("ceiling",),
+         exact_zeros=True),
+    Rule("round", Round, 1, sp.floor(X0 + sp.Rational(1, 2)), (sp.Integer(0),), np.rint,
+         mp("nint"), r"\operatorname{round}", kinks=(X0 - Floor(X0) - sp.Rational(1, 2),),
+         exact_zeros=True),
+    Rule("trunc", Trunc, 1, sp.sign(X0) * sp.floor(sp.Abs(X0)), (sp.Integer(0),), np.trunc,
+         mp_trunc, r"\operatorname{trunc}", kinks=(X0 - Round(X0),), exact_zeros=True),
+    # a - b floor(a/b), floored as NumPy's and Python's %: jumps where a/b is a whole number
+    Rule("mod", Mod, 2, sp.Mod(X0, X1), (sp.Integer(1), -Floor(X0 / X1)), np.mod, mp("fmod"),
+         r"\operatorname{mod}", kinks=(X0 / X1 - Round(X0 / X1),), exact_zeros=True,
+         test_domain=((-4.0, 4.0), (0.3, 2.0))),
+    # min(max(x, lo), hi), NumPy's order: 1 inside, and lo or hi where they clip x
+    Rule("clip", Clip, 3, sp.Min(sp.Max(X0, X1), X2),
+         (Heaviside(X0 - X1) * Heaviside(X2 - Max(X0, X1)),
+          Heaviside(X1 - X0) * Heaviside(X2 - Max(X0, X1)), Heaviside(Max(X0, X1) - X2)),
+         np_clip, mp_clip, r"\operatorname{clip}", kinks=(X0 - X1, Max(X0, X1) - X2),
+         exact_zeros=True, test_domain=((-2.0, 2.0), (-1.5, -0.5), (0.5, 1.5))),
     # ---- activations -------------------------------------------------------------------
     # σ' = σ(1 - σ): the "+1 - 1" rewrite of e^-x / (1 + e^-x)²
-    Rule("sigmoid", Sigmoid, 1, 1 / (1 + sp.exp(-X0)), (OUT * (1 - OUT),), _np_sigmoid,
+    Rule("sigmoid", Sigmoid, 1, 1 / (1 + sp.exp(-X0)), (OUT * (1 - OUT),), np_sigmoid,
          lambda ctx, x: 1 / (1 + ctx.exp(-x)), r"\sigma", complex_step=True,
          test_domain=((-6.0, 6.0),)),
-    Rule("softplus", Softplus, 1, sp.log(1 + sp.exp(X0)), (Sigmoid(X0),), _np_softplus,
+    Rule("softplus", Softplus, 1, sp.log(1 + sp.exp(X0)), (Sigmoid(X0),), np_softplus,
          lambda ctx, x: ctx.log1p(ctx.exp(x)), r"\operatorname{softplus}",
          complex_step=True),  # softplus' = σ
     Rule("relu", Relu, 1, sp.Max(0, X0), (Heaviside(X0),), lambda x: np.maximum(x, 0),
-         lambda ctx, x: max(x, 0), r"\operatorname{ReLU}", kinks=(X0,)),
+         lambda ctx, x: max(x, 0), r"\operatorname{ReLU}", kinks=(X0,), exact_zeros=True),
     Rule("leaky_relu", LeakyRelu, 2, sp.Piecewise((X0, X0 > 0), (X1 * X0, True)),
          (Heaviside(X0) + X1 * Heaviside(-X0), Min(X0, 0)),
          lambda x, a: np.where(x > 0, x, a * x), lambda ctx, x, a: x if x > 0 else a * x,
-         r"\operatorname{LeakyReLU}", kinks=(X0,), test_domain=((-2.0, 2.0), (0.01, 0.3))),
+         r"\operatorname{LeakyReLU}", kinks=(X0,), exact_zeros=True,
+         test_domain=((-2.0, 2.0), (0.01, 0.3))),
     # for x < 0: (a(e^x - 1))' = a e^x = OUT + a, and ∂/∂a = e^x - 1 = min(expm1 x, 0)
     Rule("elu", Elu, 2, sp.Piecewise((X0, X0 > 0), (X1 * (sp.exp(X0) - 1), True)),
-         (Heaviside(X0) + Heaviside(-X0) * (OUT + X1), Min(Expm1(X0), 0)), _np_elu,
+         (Heaviside(X0) + Heaviside(-X0) * (OUT + X1), Min(Expm1(X0), 0)), np_elu,
          lambda ctx, x, a: x if x > 0 else a * ctx.expm1(x), r"\operatorname{ELU}",
-         kinks=(X0,), test_domain=((-2.0, 2.0), (0.5, 2.0))),
+         kinks=(X0,), exact_zeros=True, test_domain=((-2.0, 2.0), (0.5, 2.0))),
     # the exact GELU, x Φ(x); its derivative is Φ(x) + x φ(x)
     Rule("gelu", Gelu, 1, X0 * (1 + sp.erf(X0 / sp.sqrt(2))) / 2,
          ((1 + sp.erf(X0 / sp.sqrt(2))) / 2 + X0 * sp.exp(-(X0**2) / 2) / sp.sqrt(2 * _PI),),
-         _np_gelu, _mp_gelu, r"\operatorname{GELU}"),
+         np_gelu, mp_gelu, r"\operatorname{GELU}"),
     # silu = x σ(x), so silu' = σ + x σ (1 - σ) = σ + OUT (1 - σ)
     Rule("silu", Silu, 1, X0 / (1 + sp.exp(-X0)), (Sigmoid(X0) + OUT * (1 - Sigmoid(X0)),),
-         lambda x: x * _np_sigmoid(x), lambda ctx, x: x / (1 + ctx.exp(-x)),
+         lambda x: x * np_sigmoid(x), lambda ctx, x: x / (1 + ctx.exp(-x)),
          r"\operatorname{SiLU}", complex_step=True),
     # softsign is C¹ at 0 (both one-sided derivatives are 1): no kink
     Rule("softsign", Softsign, 1, X0 / (1 + sp.Abs(X0)), (1 / (1 + Abs(X0)) ** 2,),
@@ -390,10 +360,14 @@ _ENTRIES = (
     # ---- reductions --------------------------------------------------------------------
     # ∂ logsumexp / ∂xᵢ = e^{xᵢ - OUT}: the softmax weights
     Rule("logsumexp", LogSumExp, None, sp.log(sp.exp(X0) + sp.exp(X1)), (sp.exp(XI - OUT),),
-         _np_logsumexp, _mp_logsumexp, r"\operatorname{logsumexp}", complex_step=True,
+         np_logsumexp, mp_logsumexp, r"\operatorname{logsumexp}", complex_step=True,
          test_domain=((-3.0, 3.0), (-3.0, 3.0), (-3.0, 3.0))),
+    # logsumexp of two arguments, under NumPy's name: ∂/∂a = e^{a - OUT} = σ(a - b)
+    Rule("logaddexp", LogAddExp, 2, sp.log(sp.exp(X0) + sp.exp(X1)),
+         (sp.exp(X0 - OUT), sp.exp(X1 - OUT)), np_logsumexp, mp_logsumexp,
+         r"\operatorname{logaddexp}", complex_step=True,
+         test_domain=((-3.0, 3.0), (-3.0, 3.0))),
 )  # fmt: skip
-
 RULES = MappingProxyType({rule.name: rule for rule in _ENTRIES})
 
 # Sums, products and powers are the primitives that every other operation reduces to;

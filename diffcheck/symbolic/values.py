@@ -34,8 +34,9 @@ def as_real(ctx: Any, value: Any) -> Any:
 
 def apply_mp(rule: Rule, args: Sequence[Any], ctx: Any) -> Any:
     """The rule's mpmath kernel at `args` (a sum or product of any length in one go);
-    NaN at a pole, outside the domain or off the real line."""
-    if any(ctx.isnan(arg) for arg in args):
+    NaN at a pole, outside the domain or off the real line, and where an argument is
+    NaN, unless it is a branch the kernel may not take (where(x > 0, log(x), 0))."""
+    if any(ctx.isnan(arg) for i, arg in enumerate(args) if i not in rule.branches):
         return ctx.nan
     try:
         if rule is _ADD:

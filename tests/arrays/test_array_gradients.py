@@ -94,6 +94,8 @@ def _rule_call(rule: Rule) -> tuple[Node, dict[str, tuple[tuple[int, ...], tuple
         domain = rule.test_domain[min(position, len(rule.test_domain) - 1)]
         if position in rule.integer_args:
             args.append(ops.constant(int(domain[0])))
+        elif rule.arity is not None and rule.partials[position] is None:  # gammainc's a
+            args.append(ops.constant(round(domain[0] + domain[1]) / 2))
         else:
             args.append(Variable(shape=shapes[position], name=f"x{position}"))
             variables[f"x{position}"] = (shapes[position], domain)

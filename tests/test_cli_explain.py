@@ -257,3 +257,14 @@ def test_derive_points_a_caret_at_the_error(runner: CliRunner) -> None:
     assert result.stderr == (
         "<expression>:1:1: unknown function 'foo' (did you mean 'floor'?)\n  foo(x)\n  ^\n"
     )
+
+
+def test_graph_without_at_uses_the_middle_of_the_domain_and_says_so(tmp_path) -> None:
+    case_file = tmp_path / "mid.yaml"
+    case_file.write_text(
+        "cases:\n  - name: mid\n    function: sigmoid(w*x)\n    domain: {w: [0, 2], x: 3}\n"
+    )
+    result = CliRunner().invoke(main, ["graph", str(case_file)])
+    assert result.exit_code == 0, result.output
+    assert "at w=1, x=3 (the middle of the case's domain)" in result.stderr
+    assert "digraph" in result.stdout

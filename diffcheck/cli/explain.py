@@ -219,7 +219,8 @@ def plot(case_file: str, case_name: str | None, wrt: str | None, output: str) ->
     "--at",
     metavar="NAME=VALUE,...",
     default=None,
-    help="The point: every variable without a fixed value.  [default: the case's fixed values]",
+    help="The point: every variable without a fixed value.  [default: for a case file, its "
+    "first explicit point, else the middle of its domain]",
 )
 @output_option(
     "FILE.dot, or FILE.svg / FILE.png (with FILE.dot beside it; needs "
@@ -235,7 +236,10 @@ def graph(case_file: str, case_name: str | None, at: str | None, output: str | N
 
     with exit_on_errors():
         target = select_target(case_file, case_name)
-        point = target_point(target, at)
+        if at is None and target.case is not None and not target.is_array:
+            point = _derive_point(target, "")  # the case's default point, named
+        else:
+            point = target_point(target, at)
     for warning in point_warnings(target.function(), point):
         click.echo(f"warning: {warning}", err=True)
     dot = target_graph(target, point)

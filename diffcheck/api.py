@@ -215,10 +215,9 @@ def _check(caller: str, function: str, gradient: Gradient, options: Mapping[str,
     arguments = _Arguments(text, caller)
     loaded = read_case_text(text, SOURCE)
     if loaded.errors:
-        raise CaseFileError(
-            "; ".join(f"{arguments.locate(error.location)}: {error.message}"
-                      for error in loaded.errors)  # fmt: skip
-        )
+        messages = [f"{arguments.locate(error.location)}: {error.message}"
+                    for error in loaded.errors]  # fmt: skip
+        raise CaseFileError("; ".join(messages))
     case = arguments.relocate(loaded.cases[0])
     if callable(gradient):
         case = replace(case, implementation=Implementation(None, gradient, case.location))

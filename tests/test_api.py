@@ -160,7 +160,8 @@ def test_reports_of_a_call_point_at_the_call_not_at_generated_text() -> None:
         raise ValueError("no")
 
     failed = check_gradient("x^2", raising, domain={"x": (0, 1)})
-    assert failed.result.message == "check_gradient(): implementation gradient raised ValueError: no"
+    message = "check_gradient(): implementation gradient raised ValueError: no"
+    assert failed.result.message == message
 
 
 def test_tolerance_accepts_a_preset_name() -> None:

@@ -137,7 +137,8 @@ def test_mistake_names_the_wrong_variable_and_its_pattern(shipped, name: str) ->
     label, count, pattern = MISTAKE_REPORTS[name]
     (reason,) = result.verdict.reasons
     variable = label.split("∂")[-1].split(" ")[-1]
-    assert reason.startswith(f"{label}: {variable}["), reason
+    entry = "∂f[" if label.startswith("jacobian") else f"{variable}["
+    assert reason.startswith(f"{label}: {entry}"), reason
     parts = reason.split("; ")
     assert parts[1].startswith(f"{count} entries wrong there, wrong at 64 of 64 points"), reason
     if pattern is not None:
@@ -286,12 +287,6 @@ def _check_one(tmp_path: Path, text: str) -> CaseResult:
     return check_case(case, NO_PROOFS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an array function that overflows float64 (log(1 + exp(x)) at x > 709.8) is taken "
-    "as undefined, so every point is left out and the case is inconclusive; the scalar engine "
-    "evaluates such points in mpmath and calls the same claim correct",
-)
 def test_function_overflowing_float64_is_evaluated_in_mpmath(tmp_path: Path) -> None:
     result = _check_one(tmp_path, """\
 cases:
@@ -305,13 +300,6 @@ cases:
     assert result.verdict.verdict == "correct", result.verdict.reasons
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a claim whose float64 value is finite but wrong only because an intermediate "
-    "overflows (exp(x)/(1 + exp(x))**2 * (1 + exp(x)) is 0.0 for x near 705) is not re-evaluated "
-    "in mpmath and is called incorrect; the scalar engine re-evaluates failed comparisons and "
-    "calls it correct",
-)
 def test_claim_wrong_only_by_an_overflowing_intermediate_is_correct(tmp_path: Path) -> None:
     result = _check_one(tmp_path, """\
 cases:
@@ -325,13 +313,6 @@ cases:
     assert result.verdict.verdict == "correct", result.verdict.reasons
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="where the true gradient is 0 but float64 cancels terms of size 1e6, the complex "
-    "step returns rounding noise (1e-11) with an error bar of 4e-26, the directional check "
-    "calls it a conflict with the reverse mode and the case is inconclusive; the scalar "
-    "engine calls the same function correct",
-)
 def test_rounding_noise_of_a_zero_gradient_is_no_conflict(tmp_path: Path) -> None:
     result = _check_one(tmp_path, """\
 cases:
@@ -343,16 +324,11 @@ cases:
     assert result.verdict.verdict == "correct", result.verdict.reasons
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the worst entry of a wrong jacobian claim is named with the variable's name and "
-    "the Jacobian's index, 'jacobian z: z[0, 0]', although z is a vector: it should name the "
-    "function's entry and the variable's entry apart",
-)
 def test_wrong_jacobian_entry_is_not_named_as_an_entry_of_the_variable(shipped) -> None:
     result = shipped["arrays-mistakes.yaml::softmax-jacobian-without-outer-product"]
     (reason,) = result.verdict.reasons
     assert not re.match(r"jacobian z: z\[\d+, \d+\]", reason), reason
+    assert re.match(r"jacobian z: ∂f\[\d\]/∂z\[\d\] at point", reason), reason
 
 
 def test_lambda_is_written_as_lambda_in_latex() -> None:

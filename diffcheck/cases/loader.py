@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import CaseFileError, DiffcheckError, Location
+from ..errors import CaseFileError, CaseTimeout, DiffcheckError, Location
+from ..limits import BudgetExceeded, time_limit
 from .builder import read_case
 from .model import (
     CASE_KEYS,
@@ -51,11 +52,13 @@ __all__ = [
 ]
 
 
-def load_case_file(path: str | Path) -> CaseFile:
+def load_case_file(path: str | Path, timeout: float | None = None) -> CaseFile:
     """Read and validate a case file.
 
     Args:
         path: the YAML file; the path is kept as given, for messages.
+        timeout: seconds that reading one case may take (parsing, SymPy's work); a case
+            that takes longer is an `InvalidCase` with a `CaseTimeout`. None: no limit.
 
     Returns:
         A `CaseFile` whose entries, in file order, are valid `Case`s and `InvalidCase`s
@@ -67,10 +70,10 @@ def load_case_file(path: str | Path) -> CaseFile:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         return _file_error(path, CaseFileError(f"cannot read the file: {reason}"))
-    return read_case_text(text, path)
+    return read_case_text(text, path, timeout)
 
 
-def read_case_text(text: str, path: str = "<text>") -> CaseFile:
+def read_case_text(text: str, path: str = "<text>", timeout: float | None = None) -> CaseFile:
     """Validate case-file text, as `load_case_file` does a file; `path` names it in
     messages."""
     try:
@@ -86,7 +89,7 @@ def read_case_text(text: str, path: str = "<text>") -> CaseFile:
         return _file_error(path, _too_deep(text, path))
     if root is None:
         return _file_error(path, CaseFileError("the file is empty; expected a 'cases:' list"))
-    return _read_file(Source(path, text), root)
+    return _read_file(Source(path, text), root, timeout)
 
 
 def _too_deep(text: str, path: str) -> CaseFileError:
@@ -113,7 +116,7 @@ def _file_error(path: str, error: DiffcheckError) -> CaseFile:
     return CaseFile(path, (InvalidCase(path, None, location, (error.at(location),)),))
 
 
-def _read_file(source: Source, root: yaml.Node) -> CaseFile:
+def _read_file(source: Source, root: yaml.Node, timeout: float | None) -> CaseFile:
     reader = NodeReader(source)
     top = {key: node for key, _, node in reader.mapping(root, "the file", TOP_KEYS)}
     defaults = _read_defaults(reader, top["defaults"]) if "defaults" in top else Defaults()
@@ -123,8 +126,34 @@ def _read_file(source: Source, root: yaml.Node) -> CaseFile:
     ]
     first_line: dict[str, int] = {}
     for node in case_nodes:
-        entries.append(read_case(source, node, defaults, first_line))
+        entries.append(_read_case_in_time(source, node, defaults, first_line, timeout))
     return CaseFile(source.path, tuple(entries))
+
+
+def _read_case_in_time(source: Source, node: yaml.Node, defaults: Defaults,
+                       first_line: dict[str, int], timeout: float | None
+                       ) -> Case | InvalidCase:  # fmt: skip
+    """`read_case` within the per-case time limit: a case whose reading runs away (SymPy
+    on a huge expression) is an error, and the rest of the file is read."""
+    message = "timed out while reading the case"
+    if timeout:
+        message += f", after {timeout:g} s (raise it with --timeout)"
+    try:
+        with time_limit(timeout, message):
+            return read_case(source, node, defaults, first_line)
+    except BudgetExceeded as exceeded:
+        location = source.at(node)
+        error = CaseTimeout(exceeded.message, location)
+        return InvalidCase(source.path, _case_name(node), location, (error,))
+
+
+def _case_name(node: yaml.Node) -> str | None:
+    """The name a case node gives itself, read without checking anything."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "name" and isinstance(value, yaml.ScalarNode):
+                return value.value
+    return None
 
 
 def _case_nodes(reader: NodeReader, root: yaml.Node, node: yaml.Node | None) -> list[yaml.Node]:

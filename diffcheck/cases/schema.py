@@ -20,9 +20,9 @@ from .model import (
     EXPECTATIONS,
     IMPLEMENTATION_KEYS,
     TOLERANCE_KEYS,
+    TOLERANCE_PRESETS,
     TOP_KEYS,
 )
-from .model import TOLERANCE_PRESETS
 
 __all__ = ["SCHEMA_DIALECT", "case_file_schema", "render_schema"]
 

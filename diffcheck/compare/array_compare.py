@@ -66,6 +66,7 @@ class ClaimResult:
     kind: str  # gradient | jacobian | vjp | unclaimed
     name: str
     shape: tuple[int, ...]
+    leading: int = 0  # a Jacobian's axes of the function, before the variable's
     checked: int = 0  # points compared
     wrong_points: int = 0
     wrong_entries: int = 0  # at the worst point

@@ -15,7 +15,7 @@ from ..errors import counted
 from .array_compare import ClaimResult, OracleCheck, format_index
 from .verdict import Verdict
 
-__all__ = ["claim_label", "decide_array_verdict", "describe_wrong"]
+__all__ = ["claim_label", "decide_array_verdict", "describe_wrong", "entry_label"]
 
 _KIND = {"gradient": "∂f/∂", "vjp": "vjp ", "jacobian": "jacobian ", "unclaimed": "∂f/∂"}
 
@@ -23,6 +23,15 @@ _KIND = {"gradient": "∂f/∂", "vjp": "vjp ", "jacobian": "jacobian ", "unclai
 def claim_label(claim: ClaimResult) -> str:
     """`∂f/∂W`, `vjp z`, `jacobian z`."""
     return f"{_KIND[claim.kind]}{claim.name}"
+
+
+def entry_label(claim: ClaimResult, index: tuple[int, ...]) -> str:
+    """`W[3, 1]`; for a Jacobian the function's entry and the variable's apart:
+    `∂f[2]/∂z[0]`."""
+    if claim.kind != "jacobian":
+        return format_index(claim.name, index)
+    out, entry = index[: claim.leading], index[claim.leading :]
+    return f"∂{format_index('f', out)}/∂{format_index(claim.name, entry)}"
 
 
 def decide_array_verdict(instances: Sequence) -> Verdict:  # InstanceResult from the run
@@ -54,7 +63,7 @@ def describe_wrong(instance, claim: ClaimResult) -> str:  # noqa: ANN001
     expected = worst.expected_text or f"{worst.expected:.6g}"
     claimed = worst.claimed_text or f"{worst.claimed:.6g}"
     parts = [
-        f"{claim_label(claim)}: {format_index(claim.name, worst.index)} at {at}: "
+        f"{claim_label(claim)}: {entry_label(claim, worst.index)} at {at}: "
         f"expected {expected}, claimed {claimed}",
         f"{claim.wrong_entries} of {claim.entries} entries wrong there, wrong at "
         f"{claim.wrong_points} of {counted(claim.checked, 'point')}",
@@ -111,6 +120,10 @@ def _warnings(instances: Sequence) -> list[str]:
         if inst.undefined:
             found.append(f"{prefix}{counted(len(inst.undefined), 'point')} outside the "
                          f"function's domain, left out (e.g. {inst.undefined[0]})")  # fmt: skip
+        if getattr(inst, "overflowed", 0):
+            found.append(f"{prefix}float64 overflows at {counted(inst.overflowed, 'point')} "
+                         "where mpmath finds the function finite; compared there with the "
+                         "doubtful entries re-evaluated in mpmath")  # fmt: skip
         if inst.kinks:
             found.append(f"{prefix}{counted(len(inst.kinks), 'point')} on a kink, left out "
                          f"(e.g. {inst.kinks[0]})")  # fmt: skip

@@ -221,9 +221,10 @@ def _float32_hint(code: Discrepancy, failing: np.ndarray) -> str:
     """Say so when float32 values fail by no more than single precision's rounding; a
     float64 check is never relaxed on its own: the case has to ask for `float32`."""
     single = Tolerance(**TOLERANCE_PRESETS["float32"])
-    if code.values.dtype != np.float32 or (
-        excess(code.values[failing], code.reference[failing], single) > 1
-    ).any():
+    if (
+        code.values.dtype != np.float32
+        or (excess(code.values[failing], code.reference[failing], single) > 1).any()
+    ):
         return ""
     return (
         "; the implementation returned float32 values: their rounding (~1e-7 relative) "

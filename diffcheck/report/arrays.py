@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..compare.array_compare import ClaimResult, format_index
-from ..compare.array_verdict import claim_label
+from ..compare.array_compare import ClaimResult
+from ..compare.array_verdict import claim_label, entry_label
 from ..errors import counted
 
 __all__ = ["array_details", "array_variables_json", "wrong_entry_map"]
@@ -94,7 +94,7 @@ def _claim_json(instance, claim: ClaimResult) -> dict[str, Any]:  # noqa: ANN001
         values = instance.points[worst.point]
         entry["worst_point"] = {n: np.asarray(v).tolist() for n, v in values.items()}
         entry["worst_index"] = list(worst.index)
-        entry["worst_entry"] = format_index(claim.name, worst.index)
+        entry["worst_entry"] = entry_label(claim, worst.index)
         entry["expected"] = worst.expected_text or _number(worst.expected)
         entry["claimed"] = worst.claimed_text or _number(worst.claimed)
     if claim.pattern:

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..symbolic.rules import PRIMITIVES
 from .problem import Estimate, Problem
-from .program import Program
+from .program import Program, apply_rule
 
 __all__ = ["FRAMEWORKS", "MISSING", "ExternalAutodiff", "available"]
 
@@ -143,7 +142,6 @@ MISSING = {"torch": frozenset({"besselj", "besselk", "bessely", "betainc"}),
 
 KERNELS = {"torch": _TORCH, "jax": _JAX}
 FRAMEWORKS = tuple(KERNELS)
-_ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
 
 
 def available(framework: str) -> bool:
@@ -180,18 +178,12 @@ def _run(program: Program, f: SimpleNamespace, inputs: list[Any], constant: Call
 
 
 def _apply(rule: Any, args: list[Any], kernels: dict, f: SimpleNamespace) -> Any:
-    if rule is _ADD:
-        return sum(args[1:], args[0])
-    if rule is _MUL:
-        product = args[0]
-        for arg in args[1:]:
-            product = product * arg
-        return product
-    if rule is _POW:
-        return args[0] ** args[1]
-    if rule.name not in kernels:
-        raise NotImplementedError(f"{f.name} has no differentiable {rule.name}")
-    return kernels[rule.name](f, *args)
+    def call(table_rule: Any, *xs: Any) -> Any:
+        if table_rule.name not in kernels:
+            raise NotImplementedError(f"{f.name} has no differentiable {table_rule.name}")
+        return kernels[table_rule.name](f, *xs)
+
+    return apply_rule(rule, args, lambda base, exponent: base**exponent, call)
 
 
 class ExternalAutodiff:

@@ -344,20 +344,22 @@ class Program:
         return self._mp_constants[key]
 
 
-def _apply_numpy(rule: Rule, args: list[Any]) -> Any:
-    if rule is _ADD:
-        total = args[0]
+def apply_rule(rule: Rule, args: list[Any], power: Callable[[Any, Any], Any],
+               call: Callable[..., Any]) -> Any:  # fmt: skip
+    """One step of a program on any array library: the primitives by its operators
+    (`power` for pow), every table function by `call(rule, *args)`."""
+    if rule is _ADD or rule is _MUL:
+        result = args[0]
         for arg in args[1:]:
-            total = total + arg
-        return total
-    if rule is _MUL:
-        product = args[0]
-        for arg in args[1:]:
-            product = product * arg
-        return product
+            result = result + arg if rule is _ADD else result * arg
+        return result
     if rule is _POW:
-        return _power(args[0], args[1])
-    return rule.numpy(*args)
+        return power(args[0], args[1])
+    return call(rule, *args)
+
+
+def _apply_numpy(rule: Rule, args: list[Any]) -> Any:
+    return apply_rule(rule, args, _power, lambda table_rule, *xs: table_rule.numpy(*xs))
 
 
 def _power(base: Any, exponent: Any) -> Any:

@@ -20,9 +20,9 @@ import yaml
 from .cases.loader import Case, read_case_text
 from .cases.model import Implementation
 from .cases.nodes import Source
-from .errors import CaseFileError, DiffcheckError, Location
+from .errors import CaseFileError, CaseTimeout, DiffcheckError, Location
 from .report.text import render_case
-from .run.check import DEFAULT_TIMEOUT, CaseResult, Settings, check_case
+from .run.check import DEFAULT_TIMEOUT, CaseResult, Settings, check_case, invalid_result
 from .symbolic.parse import suggest
 
 __all__ = ["ApiError", "ArgumentLocation", "GradientCheck", "assert_gradient", "check_gradient"]
@@ -213,7 +213,12 @@ def _check(caller: str, function: str, gradient: Gradient, options: Mapping[str,
            ) -> GradientCheck:  # fmt: skip
     text = _document(function, gradient, options, caller)
     arguments = _Arguments(text, caller)
-    loaded = read_case_text(text, SOURCE)
+    loaded = read_case_text(text, SOURCE, options["timeout"])
+    if loaded.errors and all(isinstance(error, CaseTimeout) for error in loaded.errors):
+        call = arguments.locate(None)  # reading the case ran past the time limit
+        errors = tuple(CaseTimeout(error.message, call) for error in loaded.errors)
+        (entry,) = loaded.entries
+        return GradientCheck(invalid_result(replace(entry, location=call, errors=errors)))
     if loaded.errors:
         messages = [f"{arguments.locate(error.location)}: {error.message}"
                     for error in loaded.errors]  # fmt: skip

@@ -24,7 +24,7 @@ from diffcheck.cases.loader import (
     Tolerance,
     load_case_file,
 )
-from diffcheck.errors import CaseFileError, Location
+from diffcheck.errors import CaseFileError, CaseTimeout, Location
 from diffcheck.symbolic.derive import format_expression
 
 DATA = Path(__file__).parent / "data"
@@ -302,3 +302,27 @@ def test_load_case_file_unknown_tolerance_preset_suggests_one(
         "typo.yaml:2:62: tolerance must be a mapping {rtol: ..., atol: ...} or one of: "
         "float64, float32; got 'float23' (did you mean 'float32'?)"
     ]
+
+
+# ---- reading a case within the time limit -------------------------------------------------
+
+
+def _where_chain(length: int) -> str:
+    """A case whose reading takes seconds: every intermediate is substituted into the next."""
+    chain = "".join(f"      z{i}: tanh(z{i - 1})\n" for i in range(1, length + 1))
+    return f"  - name: runaway\n    where:\n      z0: x\n{chain}    function: z{length}\n"
+
+
+def test_load_case_file_a_case_whose_reading_runs_away_times_out_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = "cases:\n" + _where_chain(3000) + "  - {name: square, function: x^2, domain: {x: 1}}\n"
+    loaded = load_case_file(_write(tmp_path, "slow.yaml", text), timeout=0.5)
+    assert [case.name for case in loaded.cases] == ["square"]
+    (entry, _) = loaded.entries
+    assert isinstance(entry, InvalidCase) and entry.name == "runaway"
+    assert [str(error) for error in entry.errors] == [
+        "slow.yaml:2:5: timed out while reading the case, after 0.5 s (raise it with --timeout)"
+    ]
+    assert isinstance(entry.errors[0], CaseTimeout)

@@ -112,7 +112,7 @@ def test_plot_without_matplotlib_says_how_to_install_it(
                                   "-o", str(tmp_path / "a.png")])  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr == ("error: plot needs matplotlib, which is not installed "
-                             "(pip install 'diffcheck[plot]')\n")  # fmt: skip
+                             "(pip install 'diffcheck-grad[plot]')\n")  # fmt: skip
 
 
 def test_api_results_render_in_jupyter() -> None:

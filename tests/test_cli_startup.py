@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from diffcheck.cli import options as cli
 from diffcheck.cases.settings import MAX_SAMPLES
+from diffcheck.cli import options as cli
 from diffcheck.oracles.external import FRAMEWORKS
 from diffcheck.report.formats import FORMATS
 from diffcheck.run.check import DEFAULT_TIMEOUT

@@ -119,7 +119,7 @@ def test_missing_framework_is_a_usage_error(monkeypatch, tmp_path) -> None:
     assert result.exit_code == 2
     assert (
         "Error: --autodiff torch needs torch, which is not installed "
-        "(pip install 'diffcheck[torch]')"
+        "(pip install 'diffcheck-grad[torch]')"
     ) in result.stderr
 
 

@@ -179,3 +179,121 @@ def test_xdist_runs_cases_in_workers(project: pytest.Pytester) -> None:
 )
 def test_glob_to_regex(pattern: str, path: str, matches: bool) -> None:
     assert bool(glob_to_regex(pattern).fullmatch(path)) is matches
+
+
+# ---- rootdir, subfolders and what pytest walks -------------------------------------------
+
+CASES_INI = "[pytest]\ndiffcheck_cases = cases/**/*.yaml\n"
+
+
+def test_cases_are_read_from_a_subfolder_too(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.makeini(CASES_INI)
+    monkeypatch.chdir(project.path / "cases")
+    result = project.runpytest("-v")
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "gradients.yaml::square PASSED*",
+            "gradients.yaml::half FAILED*",
+            "*FAIL half (cases/gradients.yaml:7:5): incorrect*",
+            "cases/typo.yaml:6:15: unknown function 'sigmod' (did you mean 'sigmoid'?)",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("ini", "where", "collects"),
+    [
+        ("testpaths = tests\n", ".", "tests (testpaths)"),
+        ("", "tests", "tests (the current directory)"),
+    ],
+)
+def test_cases_outside_the_collected_paths_are_named_in_a_warning(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ini: str, where: str, collects: str
+) -> None:
+    project.makeini(CASES_INI + ini)
+    (project.path / "tests").mkdir()
+    (project.path / "test_own.py").rename(project.path / "tests" / "test_own.py")
+    monkeypatch.chdir(project.path / where)
+    result = project.runpytest("-W", "always::pytest.PytestConfigWarning")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*PytestConfigWarning: diffcheck_cases (cases/**/*.yaml) names case files that "
+            "pytest does not collect (such as cases/gradients.yaml): it collects from "
+            f"{collects}; add their folder to testpaths, or name it on the command line"
+        ]
+    )
+
+
+def test_patterns_naming_no_file_are_named_in_a_warning(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\ndiffcheck_cases = specs/*.yaml\n")
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [f"*PytestConfigWarning: diffcheck_cases (specs/*.yaml) names no file below the rootdir "
+         f"{project.path}"]
+    )  # fmt: skip
+
+
+def test_no_warning_when_the_cases_are_collected_or_tests_are_named(
+    project: pytest.Pytester,
+) -> None:
+    project.makeini(CASES_INI + "testpaths = . cases\n")
+    project.runpytest().assert_outcomes(passed=4, failed=2)
+    project.makeini(CASES_INI + "testpaths = tests\n")
+    project.runpytest("test_own.py").assert_outcomes(passed=1)
+
+
+# ---- diffcheck_seed and diffcheck_samples: --seed and --samples ---------------------------
+
+ONE_POINT = """\
+cases:
+  - name: abs-claim
+    function: x^2
+    gradient: {x: 2*abs(x)}   # right for x >= 0 only
+    domain: {x: [-1, 1]}
+    samples: 1
+    seed: 0                   # its one random point is x = 0.27
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "passed"),
+    [
+        ("", True),
+        ("diffcheck_seed = 2\n", False),  # x = -0.48
+        ("diffcheck_samples = 20\n", False),
+        ("diffcheck_seed = 4\n", True),  # x = 0.89
+    ],
+)
+def test_seed_and_samples_ini_options_change_the_points(
+    pytester: pytest.Pytester, options: str, passed: bool
+) -> None:
+    pytester.mkdir("cases")
+    (pytester.path / "cases" / "one.yaml").write_text(ONE_POINT, encoding="utf-8")
+    pytester.makeini(CASES_INI + options)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=int(passed), failed=int(not passed))
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("diffcheck_seed = -1",
+         "ERROR: diffcheck_seed (the ini option for --seed) must be a whole number >= 0, "
+         "got '-1'"),
+        ("diffcheck_samples = 1e9",
+         "ERROR: diffcheck_samples (the ini option for --samples) must be a whole number >= 0 "
+         "and at most 100_000_000, got '1e9'"),
+    ],
+)  # fmt: skip
+def test_invalid_seed_or_samples_is_a_usage_error(
+    pytester: pytest.Pytester, option: str, message: str
+) -> None:
+    pytester.makeini(f"[pytest]\n{option}\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])

@@ -192,7 +192,7 @@ def latex(
 def plot(case_file: str, case_name: str | None, wrt: str | None, output: str) -> None:
     """Draw a scalar case's derived and claimed derivative over its domain, with the
     points where they disagree marked; for an array case, the heat map of a claim's
-    error by entry (needs matplotlib: pip install 'diffcheck[plot]').
+    error by entry (needs matplotlib: pip install 'diffcheck-grad[plot]').
 
     The other variables stay at the case's first explicit point, else at the middle of
     their intervals; the command says which.

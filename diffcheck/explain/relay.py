@@ -22,7 +22,7 @@ from ..oracles.program import Program
 from ..oracles.reverse import ReverseMode
 from ..symbolic.derive import format_expression, kink_expressions
 from ..symbolic.parse import parse_expression
-from ..symbolic.trees import nodes_in_order, substitute
+from ..symbolic.trees import nodes_in_order
 from .chain import Derivation
 
 __all__ = ["NodeValue", "Relay", "complete_point", "parse_point", "point_warnings", "relay_at"]
@@ -119,22 +119,30 @@ def _sweep(function: sp.Expr, variables: Sequence[str], column: Sequence[float])
     return {node: i for i, node in enumerate(nodes_in_order([function]))}, values, adjoints
 
 
-def _station(derivation: Derivation, name: sp.Symbol, point: Mapping[str, float]
-             ) -> tuple[float, float | None]:  # fmt: skip
-    """Value and adjoint of an intermediate, kept as a variable of its own for a second
-    sweep. The adjoint of its expression's node in the first sweep is not it: SymPy
-    merges a sum into the sum that uses it (u + sin(u) with u = x + y is
-    x + y + sin(x + y), where the node x + y carries only sin's share), and an
-    intermediate that names a variable (u = x) shares that variable's node."""
-    node = derivation.resolved[name]
-    kept: dict[sp.Symbol, sp.Expr] = {}
-    for other, definition in derivation.names:
-        kept[other] = other if other == name else substitute(definition, kept)
-    function = substitute(derivation.function, kept)
-    variables = [*point, name.name]
-    value = _evaluate([node], list(point), list(point.values()))[0]
-    index, _, adjoints = _sweep(function, variables, [*point.values(), value])
-    return value, adjoints[index[name]] if name in index else None
+def _local_sweep(expr: sp.Expr, known: Mapping[sp.Symbol, float]):
+    """Value of `expr` over the values `known` so far, and ∂expr/∂symbol for each of
+    its symbols there: one small sweep per node, so each node is evaluated once."""
+    symbols = sorted(expr.free_symbols, key=str)
+    index, values, adjoints = _sweep(expr, [s.name for s in symbols], [known[s] for s in symbols])
+    return values[index[expr]], {s: adjoints[index[s]] for s in symbols if s in index}
+
+
+def _named_relay(first: Derivation, point: Mapping[str, float]):
+    """Forward values in topological order, then adjoints from the output back through
+    the named definitions (a variable or name the output does not reach gets None)."""
+    known: dict[sp.Symbol, float] = {sp.Symbol(n): float(v) for n, v in point.items()}
+    locals_: dict[sp.Symbol, dict[sp.Symbol, float | None]] = {}
+    for name, definition in (*first.names, (first.output, first.function)):
+        known[name], locals_[name] = _local_sweep(definition, known)
+    adjoints: dict[sp.Symbol, float | None] = {first.output: 1.0}
+    for name in [first.output, *(n for n, _ in reversed(first.names))]:
+        flow = adjoints.get(name)
+        if flow is None:
+            continue
+        for symbol, local in locals_[name].items():
+            if local is not None:
+                adjoints[symbol] = flow * local + (adjoints.get(symbol) or 0.0)
+    return known, adjoints
 
 
 def _evaluate(exprs: Sequence[sp.Expr], variables: list[str], column: list[float]) -> list[float]:
@@ -180,16 +188,13 @@ def relay_at(derivations: Mapping[str, Derivation], point: Mapping[str, float]) 
     """
     first = next(iter(derivations.values()))
     output = first.output
-    index, values, adjoints = _sweep(first.resolved[output], list(point), list(point.values()))
-    root = index[first.resolved[output]]
-    nodes = [NodeValue(output, first.function, values[root], 1.0)]
+    known, adjoints = _named_relay(first, point)
+    nodes = [NodeValue(output, first.function, known[output], 1.0)]
     for name, definition in reversed(first.names):
-        value, adjoint = _station(first, name, point)
-        nodes.append(NodeValue(name, definition, value, adjoint))
+        nodes.append(NodeValue(name, definition, known[name], adjoints.get(name)))
     for variable, value in point.items():
-        position = index.get(sp.Symbol(variable))
-        adjoint = None if position is None else adjoints[position]
-        nodes.append(NodeValue(sp.Symbol(variable), None, value, adjoint))
+        symbol = sp.Symbol(variable)
+        nodes.append(NodeValue(symbol, None, value, adjoints.get(symbol)))
     factors = {(f.of, f.by): f.expr for d in derivations.values() for f in d.factors}
     names = [node.name.name for node in nodes]
     column = [node.value for node in nodes]

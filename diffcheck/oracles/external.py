@@ -22,7 +22,10 @@ from .program import Program, apply_rule
 __all__ = ["FRAMEWORKS", "MISSING", "ExternalAutodiff", "available"]
 
 ROUNDING_ULPS = 64.0  # a framework's float64 autograd is trusted to this many ulps
-INSTALL = {"torch": "pip install 'diffcheck[torch]'", "jax": "pip install 'diffcheck[jax]'"}
+INSTALL = {
+    "torch": "pip install 'diffcheck-grad[torch]'",
+    "jax": "pip install 'diffcheck-grad[jax]'",
+}
 
 
 def _torch_gamma(f: Any, x: Any) -> Any:

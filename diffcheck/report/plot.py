@@ -6,7 +6,7 @@ One variable runs over its interval; the others stay at the case's default point
 first explicit point, else the middle of each interval: `default_point`). Both curves
 are evaluated by the oracles' straight-line `Program`, and "disagree" is compare's one
 closeness test with the case's tolerance. matplotlib is an optional extra
-(`pip install diffcheck[plot]`), imported only here. Main function: `plot_case`.
+(`pip install 'diffcheck-grad[plot]'`), imported only here. Main function: `plot_case`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["PLOT_FORMATS", "SWEEP_POINTS", "Plot", "default_point", "image_forma
 PLOT_FORMATS = ("png", "pdf", "svg")
 SWEEP_POINTS = 400  # samples along the variable's interval
 MARKS = 30  # marks on the points that disagree, at most about (more would hide the curve)
-INSTALL = "pip install 'diffcheck[plot]'"
+INSTALL = "pip install 'diffcheck-grad[plot]'"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ..cases.loader import Case, Interval, InvalidCase, load_case_file
 from ..compare import ORACLES, Comparison, compare_gradient
 from ..compare.array_verdict import decide_array_verdict
 from ..compare.verdict import Verdict, combine_verdicts, decide_verdict
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, DiffcheckError, Location
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CaseTimeout, DiffcheckError, Location
 from ..limits import BudgetExceeded, deep_recursion, time_limit
 from ..oracles.external import ExternalAutodiff
 from ..oracles.finite import FiniteDifferences
@@ -39,6 +39,7 @@ __all__ = [
     "check_paths",
     "exit_code",
     "find_case_files",
+    "invalid_result",
     "sample_points",
 ]
 
@@ -207,9 +208,13 @@ def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
         return error("crash", DiffcheckError(message), traceback.format_exc())
 
 
-def _invalid(entry: InvalidCase) -> CaseResult:
+def invalid_result(entry: InvalidCase) -> CaseResult:
+    """The error result of a case that could not be read: invalid, or (exit status 1, not
+    2) a case whose reading ran past the time limit."""
+    timed_out = all(isinstance(error, CaseTimeout) for error in entry.errors)
+    kind = "timeout" if entry.errors and timed_out else "invalid"
     return CaseResult(
-        entry.file, entry.name, entry.location, "error", errors=entry.errors, error_kind="invalid"
+        entry.file, entry.name, entry.location, "error", errors=entry.errors, error_kind=kind
     )
 
 
@@ -252,9 +257,9 @@ def check_paths(paths: Sequence[str], settings: Settings = Settings()) -> list[C
     """Check every case of every case file named by or below `paths`, in order."""
     files, results = find_case_files(paths)
     for path in files:
-        for entry in load_case_file(path).entries:
+        for entry in load_case_file(path, settings.timeout).entries:
             if isinstance(entry, InvalidCase):
-                results.append(_invalid(entry))
+                results.append(invalid_result(entry))
             else:
                 results.append(check_case(entry, settings))
     return results

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from ..cases.array_model import ArrayCase
 from ..cases.loader import Case, CaseFile, InvalidCase, load_case_file
 from ..errors import DiffcheckError
-from .check import CaseResult, Settings, check_case, find_case_files
+from .check import CaseResult, Settings, check_case, find_case_files, invalid_result
 
 __all__ = ["Run", "resolve_jobs", "run_checks"]
 
@@ -55,9 +55,7 @@ def resolve_jobs(jobs: int | None) -> int:
 
 
 def _invalid(entry: InvalidCase) -> CaseResult:
-    return CaseResult(
-        entry.file, entry.name, entry.location, "error", errors=entry.errors, error_kind="invalid"
-    )
+    return invalid_result(entry)
 
 
 def _timed_check(case: Case, settings: Settings) -> tuple[CaseResult, float]:
@@ -86,7 +84,7 @@ def run_checks(
     settings = Settings() if settings is None else settings
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     clock = time.perf_counter()
-    slots, work = _plan(paths)
+    slots, work = _plan(paths, settings.timeout)
     if progress:
         progress(0, len(work))
     if jobs > 1 and len(work) > 1:
@@ -103,13 +101,13 @@ def run_checks(
 Work = list[tuple[int, Case, str, int]]  # (slot in the report, case, file, index in file)
 
 
-def _plan(paths: Sequence[str]) -> tuple[list[CaseResult | None], Work]:
+def _plan(paths: Sequence[str], timeout: float | None) -> tuple[list[CaseResult | None], Work]:
     """The report's slots in `check_paths` order, filled where nothing is to be run
     (usage errors, invalid cases), and the cases to run into the empty ones."""
     files, problems = find_case_files(paths)
     slots: list[CaseResult | None] = list(problems)
     work: Work = []
-    for case_file in (load_case_file(path) for path in files):
+    for case_file in (load_case_file(path, timeout) for path in files):
         for index, entry in enumerate(case_file.entries):
             if isinstance(entry, InvalidCase):
                 slots.append(_invalid(entry))
@@ -183,13 +181,13 @@ def _received(future: Future, case: Case, settings: Settings) -> tuple[CaseResul
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str) -> CaseFile:
+def _load(path: str, timeout: float | None) -> CaseFile:
     # cases are handed out in file order, so a worker meets the same file again and again
-    return load_case_file(path)
+    return load_case_file(path, timeout)
 
 
 def _check_in_worker(path: str, index: int, settings: Settings) -> tuple[bytes | None, float]:
-    entries = _load(path).entries
+    entries = _load(path, settings.timeout).entries
     entry = entries[index] if index < len(entries) else None
     if not isinstance(entry, (Case, ArrayCase)):  # the file changed since the parent read it
         return None, 0.0

@@ -173,3 +173,16 @@ def test_transposed_claim_is_not_proved_and_is_incorrect(tmp_path: Path) -> None
     result = check_case(case)
     assert result.verdict.verdict == "incorrect"
     assert "the claim is the reference transposed" in result.verdict.reasons[0]
+
+
+def test_users_code_in_an_array_case_is_refused_not_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "code.yaml"
+    path.write_text(
+        "cases:\n  - name: with-code\n    shapes: {x: [3]}\n    function: sum(x**2)\n"
+        '    implementation: {gradient: "mymod:grad"}\n    domain: {x: [-1, 1]}\n'
+    )
+    (entry,) = load_case_file(str(path)).entries
+    assert [str(error) for error in entry.errors] == [
+        f"{path}:5:5: 'implementation' is not supported in array cases yet: state the "
+        "backward pass as a gradient, jacobian or vjp claim"
+    ]

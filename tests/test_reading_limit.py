@@ -1,15 +1,20 @@
 """Reading a case (parsing, SymPy's work on its expressions) runs within the per-case time
-limit: a case whose reading runs away is an error result, and the rest of the file goes on."""
+limit: a case whose reading runs away is an error result, and the rest of the file goes on.
+A case deeper than the C stack holds is an error result too, never a crash."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from diffcheck import check_gradient
+from diffcheck.cases.loader import read_case_text
 from diffcheck.cli import main
+from diffcheck.limits import recursion_limit
+from diffcheck.run.check import check_case
 
 LENGTH = 3000  # intermediates: reading them takes seconds, far beyond the limits below
 
@@ -49,4 +54,22 @@ def test_check_gradient_reading_within_its_timeout() -> None:
     assert (checked.result.status, checked.result.error_kind) == ("error", "timeout")
     assert checked.result.message == (
         "check_gradient(): timed out while reading the case, after 0.5 s (raise it with --timeout)"
+    )
+
+
+def test_a_case_deeper_than_the_c_stack_holds_is_an_error_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def too_deep(case, settings):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("diffcheck.run.check._judge", too_deep)
+    (case,) = read_case_text("cases:\n  - {name: a, function: x^2, domain: {x: 1}}\n").cases
+    result = check_case(case)
+    assert (result.status, result.error_kind) == ("error", "invalid")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert result.message == (
+        f"<text>:2:5: the expressions are nested too deeply to check on Python {version}: they "
+        f"need more than the {recursion_limit():_} levels of recursion its C stack holds safely "
+        "(Python 3.12 and newer allow 50_000)"
     )

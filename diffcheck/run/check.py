@@ -7,6 +7,7 @@ invalid case, a runaway case or a crash becomes an `error` result; the run goes 
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from ..compare import ORACLES, Comparison, compare_gradient
 from ..compare.array_verdict import decide_array_verdict
 from ..compare.verdict import Verdict, combine_verdicts, decide_verdict
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CaseTimeout, DiffcheckError, Location
-from ..limits import BudgetExceeded, deep_recursion, time_limit
+from ..limits import RECURSION_LIMIT, BudgetExceeded, deep_recursion, recursion_limit, time_limit
 from ..oracles.external import ExternalAutodiff
 from ..oracles.finite import FiniteDifferences
 from ..oracles.implementation import ImplementationError, evaluate_implementation
@@ -203,9 +204,21 @@ def check_case(case: Case, settings: Settings = Settings()) -> CaseResult:
         return error("implementation", problem, problem.trace)
     except DiffcheckError as problem:
         return error("invalid", problem)
+    except RecursionError:  # a tree deeper than this Python's C stack holds safely
+        return error("invalid", DiffcheckError(too_deep_message()), traceback.format_exc())
     except Exception as crash:  # a bug in diffcheck: keep the traceback, go on
         message = f"internal error: {type(crash).__name__}: {crash}"
         return error("crash", DiffcheckError(message), traceback.format_exc())
+
+
+def too_deep_message() -> str:
+    """Why a case deeper than `deep_recursion` allows could not be checked."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return (
+        f"the expressions are nested too deeply to check on Python {version}: they need more "
+        f"than the {recursion_limit():_} levels of recursion its C stack holds safely (Python "
+        f"3.12 and newer allow {RECURSION_LIMIT:_})"
+    )
 
 
 def invalid_result(entry: InvalidCase) -> CaseResult:

@@ -139,7 +139,7 @@ def test_latex_invalid_file_exits_2_and_writes_the_rest(runner: CliRunner, tmp_p
     result = runner.invoke(main, ["latex", bad, str(NEURON)])
     assert result.exit_code == 2
     assert "unknown function 'sigmod'" in result.stderr
-    assert "\\subsection*{neuron}" in result.stdout
+    assert "\\subsection*{\\raggedright neuron}" in result.stdout
 
 
 def test_graph_dot_to_stdout(runner: CliRunner) -> None:

@@ -179,7 +179,12 @@ def test_overfull_boxes_are_read_from_the_log() -> None:
 
 def test_fragment_compiles_inside_a_paper(tmp_path: Path) -> None:
     require("pdflatex", "pdftoppm")
-    entries, _ = explain_paths([str(NEURON)])
+    # A deep folder: the file's heading must break at its separators, wherever it lies.
+    deep = tmp_path / "a_checkout_of_the_project" / "in-a-folder.with.a.long.name" / "cases"
+    deep.mkdir(parents=True)
+    case_file = deep / "the_neuron_through_a_sigmoid_and_the_squared_error.yaml"
+    case_file.write_text(NEURON.read_text(encoding="utf-8"), encoding="utf-8")
+    entries, _ = explain_paths([str(case_file)])
     fragment = latex_document(entries, fragment=True)
     assert r"\documentclass" not in fragment and r"\begin{document}" not in fragment
     (tmp_path / "derivations.tex").write_text(fragment, encoding="utf-8")

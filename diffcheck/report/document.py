@@ -21,7 +21,7 @@ from ..errors import DiffcheckError
 from ..explain.chain import Derivation, explain_case
 from ..limits import BudgetExceeded, time_limit
 from ..run.check import CaseResult, Settings, check_case, find_case_files
-from .latex import escape_text
+from .latex import escape_breakable, escape_text
 from .latex_derivation import Notation, case_notation, derivation_latex
 from .latex_tables import SHOWN_POINTS, array_verification, verification, written
 
@@ -132,8 +132,8 @@ def _written(entry: Entry, first: Derivation) -> dict[sp.Symbol, sp.Expr]:
 
 
 def _entry_latex(entry: Entry, fragment: bool, figures: Mapping[tuple[str, str], str]) -> list:
-    title = escape_text(entry.name or "(file)")
-    parts = [rf"\subsection*{{{title}}}"]
+    title = escape_breakable(entry.name or "(file)")
+    parts = [rf"\subsection*{{\raggedright {title}}}"]  # ragged: a long name breaks
     if entry.description:
         parts.append(escape_text(entry.description.strip()) + r"\par")
     array = entry.result is not None and isinstance(entry.result.case, ArrayCase)
@@ -175,7 +175,7 @@ def latex_document(
         parts.append(KEEP_TOGETHER)  # before the headings: never between them
         if entry.file != current:
             current = entry.file
-            parts.append(rf"\section*{{{escape_text(entry.file)}}}")
+            parts.append(rf"\section*{{\raggedright {escape_breakable(entry.file)}}}")
         parts.extend(_entry_latex(entry, fragment, figures or {}))
     if not fragment:
         parts.append(r"\end{document}")

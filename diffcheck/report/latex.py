@@ -76,6 +76,16 @@ def escape_text(text: str) -> str:
     return "".join(pieces)
 
 
+def escape_breakable(text: str) -> str:
+    r"""`escape_text` for a path or name without spaces, which may break after each
+    separator: a long path in a heading would otherwise run past the margin.
+
+    >>> print(escape_breakable("cases/neuron_v2.yaml"))
+    cases/\allowbreak{}neuron\_\allowbreak{}v2.\allowbreak{}yaml
+    """
+    return re.sub(r"(/|\\_|\.|-|\\textbackslash\{\})", r"\1\\allowbreak{}", escape_text(text))
+
+
 def _escape_unicode(char: str) -> str:
     if char in _SYMBOLS:
         return _SYMBOLS[char]

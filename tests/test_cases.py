@@ -326,3 +326,27 @@ def test_load_case_file_a_case_whose_reading_runs_away_times_out_alone(
         "slow.yaml:2:5: timed out while reading the case, after 0.5 s (raise it with --timeout)"
     ]
     assert isinstance(entry.errors[0], CaseTimeout)
+
+
+def test_an_inline_mapping_split_at_an_expression_comma_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = (
+        "cases:\n"
+        "  - name: split\n"
+        "    function: atan2(y, x)\n"
+        "    gradient: {x: -y / (x**2 + y**2), y: max(x, y)}\n"
+        "    domain: {x: [1, 2], y: [1, 2]}\n"
+        "  - name: quoted\n"
+        "    function: x * y\n"
+        "    gradient: {x: 'max(y, y)', y: x}\n"
+        "    domain: {x: [1, 2], y: [1, 2]}\n"
+    )
+    loaded = load_case_file(_write(tmp_path, "inline.yaml", text))
+    assert [str(error) for error in loaded.errors] == [
+        "inline.yaml:4:42: gradient is written inline ({...}), where a comma ends an entry: "
+        "'max(x' is a fragment of an expression that contains a comma; write one entry per "
+        "line, or quote each expression"
+    ]
+    assert [case.name for case in loaded.cases] == ["quoted"]

@@ -120,6 +120,26 @@ def _units(raw: str, style: str | None) -> list[tuple[int, str]]:
     return units
 
 
+def _split_by_commas(node: yaml.MappingNode) -> yaml.ScalarNode | None:
+    """The first fragment of an inline mapping whose brackets or quotes do not balance.
+
+    In `{x: (A + A.T) @ x, A: outer(x, x)}` YAML ends each entry at a comma, so
+    `outer(x` and `x)` arrive as separate entries: no expression can mend that.
+    """
+    if not node.flow_style:
+        return None
+    for key_node, value_node in node.value:
+        for part in (key_node, value_node):
+            if isinstance(part, yaml.ScalarNode) and part.style is None and _unbalanced(part.value):
+                return part
+    return None
+
+
+def _unbalanced(text: str) -> bool:
+    depth = sum(text.count(c) for c in "([") - sum(text.count(c) for c in ")]")
+    return depth != 0 or text.count('"') % 2 == 1
+
+
 class NodeReader:
     """Reads nodes of one file; `errors` collects what is wrong, in file order."""
 
@@ -147,6 +167,15 @@ class NodeReader:
         """
         if not isinstance(node, yaml.MappingNode):
             self.fail(f"{what} must be a mapping of 'key: value' entries", node)
+            return
+        split = _split_by_commas(node)
+        if split is not None:  # one message instead of an error for every fragment
+            self.fail(
+                f"{what} is written inline ({{...}}), where a comma ends an entry: "
+                f"'{split.value}' is a fragment of an expression that contains a comma; "
+                "write one entry per line, or quote each expression",
+                split,
+            )
             return
         seen: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:

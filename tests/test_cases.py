@@ -350,3 +350,30 @@ def test_an_inline_mapping_split_at_an_expression_comma_is_one_clear_error(
         "line, or quote each expression"
     ]
     assert [case.name for case in loaded.cases] == ["quoted"]
+
+
+def test_yaml_merge_keys_share_settings_and_own_keys_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = (
+        "cases:\n"
+        "  - name: first\n"
+        "    function: x**2\n"
+        "    domain: &unit {x: [-1, 1]}\n"
+        "  - name: merged\n"
+        "    <<: [{domain: *unit, samples: 16}, {samples: 4, seed: 5}]\n"
+        "    samples: 8\n"
+        "    function: x**3\n"
+        "  - name: bad-merge\n"
+        "    <<: 3\n"
+        "    function: x\n"
+        "    domain: {x: [0, 1]}\n"
+    )
+    loaded = load_case_file(_write(tmp_path, "merge.yaml", text))
+    merged = next(case for case in loaded.cases if case.name == "merged")
+    assert (merged.samples, merged.seed) == (8, 5)  # own key first, then the first merged
+    assert (merged.domain["x"].low, merged.domain["x"].high) == (-1.0, 1.0)
+    assert "merge.yaml:10:9: '<<' merges a mapping (such as *defaults) or a list of them" in [
+        str(error) for error in loaded.errors
+    ]

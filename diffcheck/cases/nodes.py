@@ -21,6 +21,7 @@ from ..symbolic.values import constant_float
 
 __all__ = ["Expression", "NodeReader", "Source"]
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _INVALID = object()  # a scalar whose YAML could not be constructed (its error is reported)
 
 
@@ -178,7 +179,7 @@ class NodeReader:
             )
             return
         seen: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
+        for key_node, value_node in self._merged(node):
             if not isinstance(key_node, yaml.ScalarNode):
                 self.fail(f"keys of {what} must be plain names", key_node)
                 continue
@@ -195,6 +196,32 @@ class NodeReader:
                 )
                 continue
             yield key, key_node, value_node
+
+    def _merged(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The entries of `node` with YAML merge keys (`<<: *defaults`) resolved.
+
+        As YAML defines them: the mapping's own keys win over merged ones, and among
+        several merged mappings the first that has a key wins.
+        """
+        own, merged = [], []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                own.append((key_node, value_node))
+                continue
+            listed = isinstance(value_node, yaml.SequenceNode)
+            sources = value_node.value if listed else [value_node]
+            for source in sources:
+                if isinstance(source, yaml.MappingNode):
+                    merged.extend(self._merged(source))
+                else:
+                    self.fail("'<<' merges a mapping (such as *defaults) or a list of them", source)
+        taken = {key.value for key, _ in own if isinstance(key, yaml.ScalarNode)}
+        entries = []
+        for key_node, value_node in merged:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value not in taken:
+                taken.add(key_node.value)
+                entries.append((key_node, value_node))
+        return entries + own
 
     def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
         if not isinstance(node, yaml.SequenceNode):

@@ -125,6 +125,8 @@ def test_schema_requires_name_and_function(validator) -> None:
     [
         ({"implementation": {"function": "model:loss", "gradient": "model.grads:loss"}}, True),
         ({"implementation": {"function": "no-colon"}}, False),
+        ({"implementation": {"vjp": "layers:linear_backward"}}, True),  # array cases' key
+        ({"implementation": {"backward": "layers:linear_backward"}}, False),
         ({"implementation": {}}, False),
         ({"hessian": {"x,x": "2", "x, y": 0}}, True),
         ({"hessian": {"x": "2"}}, False),

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from ..arrays.domains import STRUCTURES
+from .array_model import ARRAY_IMPLEMENTATION_KEYS
 from .model import (
     CASE_KEYS,
     DEFAULT_KEYS,
@@ -154,10 +155,12 @@ def _shapes() -> dict[str, Schema]:
                    f"default {EXPECTATIONS[0]}."},
         "implementation": {
             "type": "object",
-            "properties": {key: _MODULE_ATTRIBUTE for key in IMPLEMENTATION_KEYS},
+            # the array keys are a superset of the scalar ones (vjp: array cases only)
+            "properties": {key: _MODULE_ATTRIBUTE for key in ARRAY_IMPLEMENTATION_KEYS},
             "additionalProperties": False,
             "minProperties": 1,
-            "description": "Python code to check against the case: its function and gradient.",
+            "description": "Python code to check against the case: its function and "
+            "gradient, or (array cases) its vjp, a backward pass given the cotangent.",
         },
         **_array_shapes(),
         "hessian": {

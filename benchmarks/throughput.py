@@ -7,7 +7,14 @@ verdict); the baseline evaluates the closed form and a central difference with N
 and compares them. Peak memory is measured by tracemalloc in a separate pass, since
 tracing slows the timed one.
 
-Run: python benchmarks/throughput.py  (writes benchmarks/results/throughput.json)
+The baseline is single-threaded NumPy. diffcheck works in two threads from 2e5 points on
+where the machine has a core to spare (`diffcheck.oracles.chunks`); each run records how
+many it used when it started (`diffcheck_threads`), and the machine's core count and load
+average are recorded beside: on a busy machine both sides slow down, not alike.
+
+Run: python benchmarks/throughput.py [OUTPUT]  (default benchmarks/results/throughput.json;
+another OUTPUT lets an older version of the code, put first on PYTHONPATH, be measured
+alongside without touching the recorded results)
 """
 
 from __future__ import annotations
@@ -73,7 +80,18 @@ def peak_mib(function, *args) -> float:
     return peak / 2**20
 
 
+def threads(count: int) -> int:
+    """Threads diffcheck would use for `count` points now (1 for code without them)."""
+    try:
+        from diffcheck.oracles.chunks import workers
+    except ImportError:
+        return 1
+    return workers(count)
+
+
 def main() -> None:
+    output = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS
+    load = os.getloadavg()[0]  # a busy machine slows both sides, but not alike
     case_file = RESULTS.parent / "throughput-case.yaml"
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     case_file.write_text(CASE, encoding="utf-8")
@@ -87,9 +105,11 @@ def main() -> None:
         result = check_case(case, settings)
         if result.status != "pass":
             sys.exit(f"the benchmark case did not pass at {count} points: {result.message}")
+        used = threads(count)
         checked, plain = best_times((check_case, case, settings), (baseline, count))
         runs.append({
             "points": count,
+            "diffcheck_threads": used,
             "diffcheck_seconds": round(checked, 4),
             "baseline_seconds": round(plain, 4),
             "diffcheck_points_per_second": round(count / checked),
@@ -101,17 +121,21 @@ def main() -> None:
         print(
             f"{count:>9} points: diffcheck {count / checked:>12,.0f}/s, baseline "
             f"{count / plain:>12,.0f}/s, rate {plain / checked:.2f} of baseline, peak "
-            f"{runs[-1]['diffcheck_peak_memory_mib']} MiB"
+            f"{runs[-1]['diffcheck_peak_memory_mib']} MiB, {used} thread(s)"
         )
     document = {
         "benchmark": "throughput",
         "case": "sigmoid closed form, x uniform on [-30, 30]",
         "target": "rate_vs_baseline >= 0.5 at 1e6 points, peak memory < 1024 MiB",
         "machine": {"python": platform.python_version(), "numpy": np.__version__,
-                    "cpus": os.cpu_count(), "platform": platform.platform()},
+                    "cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_at_start": round(load, 2),
+                    "load_average_at_end": round(os.getloadavg()[0], 2)},
+        "baseline": "single-threaded NumPy: closed form and central difference",
         "runs": runs,
     }  # fmt: skip
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

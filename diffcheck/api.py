@@ -1,6 +1,6 @@
 """Python API: check a gradient from a project's own tests, like torch.autograd.gradcheck
 but against the symbolic truth. The arguments become a case, validated as a case file is,
-and checked by the command line's code.
+and checked by the command line's code; `shapes` makes it an array case.
 
     >>> from diffcheck import check_gradient
     >>> check_gradient("1/(1 + exp(-x))", {"x": "sigmoid(x)*(1 - sigmoid(x))"},
@@ -13,14 +13,17 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 
+from .cases.array_model import ArrayCase, ArrayImplementation
 from .cases.loader import Case, read_case_text
 from .cases.model import Implementation
 from .cases.nodes import Source
 from .errors import CaseFileError, CaseTimeout, DiffcheckError, Location
+from .report.arrays import ArrayClaimFacts, array_claim_facts
 from .report.text import render_case
 from .run.check import DEFAULT_TIMEOUT, CaseResult, Settings, check_case, invalid_result
 from .symbolic.parse import suggest
@@ -30,7 +33,10 @@ __all__ = ["ApiError", "ArgumentLocation", "GradientCheck", "assert_gradient", "
 SOURCE = "<check_gradient>"
 Gradient = Mapping[str, "str | float"] | Callable[..., Any] | None
 # arguments holding expressions: a location inside them gives the column too
-EXPRESSION_ARGUMENTS = ("function", "where", "gradient", "hessian")
+EXPRESSION_ARGUMENTS = ("function", "where", "gradient", "hessian", "jacobian", "vjp")
+# keyword arguments written into the case as they are (NumPy values as lists)
+CASE_ARGUMENTS = ("shapes", "dims", "cotangent", "where", "wrt", "points", "samples", "seed",
+                  "tolerance", "expect")  # fmt: skip
 
 
 class ApiError(DiffcheckError, TypeError):
@@ -82,6 +88,24 @@ class GradientCheck:
         return self.result.verdict.warnings if self.result.verdict else ()
 
     @property
+    def claims(self) -> tuple[ArrayClaimFacts, ...]:
+        """An array check's claims (and the user's code), size by size: shape, worst entry
+        by index (`worst_index`, `worst_entry` "W[3, 1]"), both values there, how many
+        entries are wrong; empty for a scalar check."""
+        arrays = self.result.arrays
+        return array_claim_facts(arrays) if arrays is not None else ()
+
+    @property
+    def worst(self) -> ArrayClaimFacts | None:
+        """The wrong claim of an array check that the verdict names first (its worst
+        entry is the worst of all), or None."""
+        pairs = self.result.arrays.claims if self.result.arrays is not None else []
+        wrong = [index for index, (_, claim) in enumerate(pairs) if claim.wrong]
+        if not wrong:
+            return None
+        return self.claims[max(wrong, key=lambda index: pairs[index][1].worst.score)]
+
+    @property
     def report(self) -> str:
         """The command line's text for this check, with the details of a failure."""
         return render_case(self.result)
@@ -113,18 +137,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _claims(case: dict[str, Any], kind: str, claims: Any, caller: str, what: str) -> None:
+    """A mapping of claims into the case; a callable is the user's code (arrays: written
+    as an `implementation` entry the call's callable stands in for)."""
+    if isinstance(claims, Mapping):
+        case[kind] = {name: str(_plain(claim)) for name, claim in claims.items()}
+    elif callable(claims) and kind != "jacobian":
+        if "shapes" in case:
+            case.setdefault("implementation", {})[kind] = f"{caller}:{kind}"
+    elif claims is not None:
+        also = "" if kind == "jacobian" else ", or be a callable"
+        raise ApiError(f"{caller}() argument '{kind}' must map each variable to its claimed "
+                       f"{what}{also}; got {type(claims).__name__}")  # fmt: skip
+
+
 def _document(function: str, gradient: Gradient, options: Mapping[str, Any], caller: str
               ) -> str:  # fmt: skip
     """The case the arguments describe, as case-file text (read back by the loader)."""
     case: dict[str, Any] = {"name": options["name"], "function": function}
-    if isinstance(gradient, Mapping):
-        case["gradient"] = {name: str(_plain(claim)) for name, claim in gradient.items()}
-    elif gradient is not None and not callable(gradient):
-        raise ApiError(
-            f"{caller}() argument 'gradient' must map each variable to its claimed partial "
-            f"derivative, or be a callable; got {type(gradient).__name__}"
-        )
-    for key in ("where", "wrt", "points", "samples", "seed", "tolerance", "expect"):
+    if options["shapes"] is not None:
+        case["shapes"] = _plain(options["shapes"])
+    _claims(case, "gradient", gradient, caller, "partial derivative")
+    _claims(case, "jacobian", options["jacobian"], caller, "jacobian")
+    _claims(case, "vjp", options["vjp"], caller, "vector-Jacobian product")
+    if callable(options["vjp"]) and "shapes" not in case:
+        raise ApiError(f"{caller}() argument 'vjp' is for array cases: give 'shapes'")
+    for key in CASE_ARGUMENTS:
+        if key == "shapes":
+            continue
         value = options[key]
         if key == "wrt" and isinstance(value, str):
             value = [value]
@@ -151,6 +191,12 @@ class _Arguments:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         (case,) = root.value[0][1].value  # {"cases": [case]}
         for key_node, value_node in case.value:
+            if key_node.value == "implementation":  # stands for the callables given
+                keys = [code_key.value for code_key, _ in value_node.value]
+                self.places.append((value_node, " and ".join(keys), False))
+                for code_key, code_value in value_node.value:
+                    self._walk(code_value, code_key.value, False)
+                continue
             self._walk(value_node, key_node.value, key_node.value in EXPRESSION_ARGUMENTS)
 
     def _walk(self, node: yaml.Node, argument: str, expression: bool) -> None:
@@ -191,6 +237,10 @@ class _Arguments:
         def moved(expression: Any) -> Any:
             return replace(expression, location=self.locate(expression.location))
 
+        if isinstance(case, ArrayCase):
+            claims = {kind: MappingProxyType({name: moved(text) for name, text in texts.items()})
+                      for kind, texts in case.claims.items()}  # fmt: skip
+            case = replace(case, claims=MappingProxyType(claims))
         return replace(
             case,
             location=self.locate(None),
@@ -224,7 +274,12 @@ def _check(caller: str, function: str, gradient: Gradient, options: Mapping[str,
                     for error in loaded.errors]  # fmt: skip
         raise CaseFileError("; ".join(messages))
     case = arguments.relocate(loaded.cases[0])
-    if callable(gradient):
+    if isinstance(case, ArrayCase) and case.implementation is not None:
+        code = {key: value if callable(value) else None
+                for key, value in (("gradient", gradient), ("vjp", options["vjp"]))}  # fmt: skip
+        location = arguments.locate(case.implementation.location)
+        case = replace(case, implementation=ArrayImplementation(None, **code, location=location))
+    elif callable(gradient):
         case = replace(case, implementation=Implementation(None, gradient, case.location))
     settings = Settings(timeout=options["timeout"], autodiff=tuple(options["autodiff"]))
     return GradientCheck(check_case(case, settings))
@@ -235,6 +290,11 @@ def check_gradient(
     gradient: Gradient = None,
     *,
     wrt: str | Sequence[str] | None = None,
+    shapes: Mapping[str, Sequence[int | str]] | None = None,
+    dims: Mapping[str, int | Sequence[int]] | None = None,
+    cotangent: str | None = None,
+    jacobian: Mapping[str, str | float] | None = None,
+    vjp: Gradient = None,
     where: Mapping[str, str] | None = None,
     hessian: Mapping[str | tuple[str, str], str] | None = None,
     domain: Mapping[str, tuple[float, float] | float] | None = None,
@@ -257,17 +317,26 @@ def check_gradient(
             returning variable -> array, or a tuple in `wrt` order; None checks the
             derived gradient against the oracles only.
         wrt: a variable name or a sequence of them.
+        shapes: array variable -> its shape (whole numbers or names from `dims`): an
+            array case, whose `gradient` claims have each variable's shape, and where a
+            callable `gradient` (or `vjp`, given the cotangent too) is called once per
+            point with NumPy arrays of those shapes.
+        dims, cotangent, jacobian, vjp: as the case-file keys of the same names (array
+            cases); `vjp` may be a callable, as `gradient`.
         where, hessian, domain, points, samples, seed, tolerance, expect: as the
             case-file keys of the same names; a domain is (low, high) or a fixed value, a
             tolerance {"rtol": ..., "atol": ...} or a preset's name ("float32").
-            NumPy scalars and arrays are accepted wherever a number or list is.
+            NumPy scalars and arrays are accepted wherever a number or list is; points
+            of array cases give arrays (or nested lists), a domain an interval, a number
+            or a structure ("spd", "simplex", ...) per array.
         name: how reports name the check.
         timeout: seconds the check may run; None for no limit.
         autodiff: frameworks ("torch", "jax") whose autograd joins the oracles.
         unexpected: refused (a misspelled keyword), with the nearest known one.
 
     Returns:
-        A `GradientCheck` with the verdict, its evidence and the full result.
+        A `GradientCheck` with the verdict, its evidence and the full result; for an array
+        case also `claims` and `worst`, each claim's worst entry by index.
 
     Raises:
         CaseFileError: the arguments do not make a valid case; each message names the
@@ -276,7 +345,8 @@ def check_gradient(
             None (a TypeError too).
     """
     _refuse_unknown("check_gradient", unexpected)
-    options = dict(wrt=wrt, where=where, hessian=hessian, domain=domain, points=points,
+    options = dict(wrt=wrt, shapes=shapes, dims=dims, cotangent=cotangent, jacobian=jacobian,
+                   vjp=vjp, where=where, hessian=hessian, domain=domain, points=points,
                    samples=samples, seed=seed, tolerance=tolerance, expect=expect, name=name,
                    timeout=timeout, autodiff=autodiff)  # fmt: skip
     return _check("check_gradient", function, gradient, options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from diffcheck.cases.loader import load_case_file
 from diffcheck.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Location
+from diffcheck.run import check
 from diffcheck.run.check import (
     CaseResult,
     Settings,
@@ -16,6 +18,7 @@ from diffcheck.run.check import (
     check_paths,
     exit_code,
     find_case_files,
+    refuted,
     sample_points,
 )
 
@@ -245,3 +248,44 @@ def _result(status: str, kind: str | None = None) -> CaseResult:
 def test_exit_code(results: list[CaseResult], code: int) -> None:
     assert exit_code(results) == code
     assert (EXIT_OK, EXIT_FAILED, EXIT_USAGE) == (0, 1, 2)
+
+
+# ---- cheap before dear: the numbers before the proof ----------------------------------------
+
+REFUTED = """\
+cases:
+  - name: wrong
+    function: sin(x)*y
+    gradient: {x: cos(x)*y + 1, y: sin(x)}
+    domain: {x: [-2, 2], y: [1, 2]}
+    hessian: {"x,x": sin(x)*y}
+"""
+
+
+def test_a_claim_the_numbers_refute_is_not_sent_to_the_prover(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried: list[str] = []
+    original = check.prove_equal
+
+    def counting(claim, derived, budget):
+        tried.append(str(claim))
+        return original(claim, derived, budget)
+
+    monkeypatch.setattr(check, "prove_equal", counting)
+    result = check_case(_case(tmp_path, REFUTED))
+    assert result.verdict.verdict == "incorrect"
+    assert tried == ["sin(x)"]  # ∂/∂y only: ∂/∂x and the Hessian entry are refuted
+    proved = {r.name: r.proved for r in result.comparison.results}
+    assert proved == {"x": False, "y": True}
+    (entry,) = result.second_order
+    assert entry.comparison.results[0].proved is False
+    assert entry.verdict.verdict == "incorrect"
+
+
+def test_refuted_needs_a_failure_nothing_doubts(tmp_path: Path) -> None:
+    result = check_case(_case(tmp_path, REFUTED))
+    by_name = {r.name: r for r in result.comparison.results}
+    assert refuted(by_name["x"]) and not refuted(by_name["y"])
+    unclaimed = replace(by_name["y"], claimed=None)
+    assert not refuted(unclaimed)

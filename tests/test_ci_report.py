@@ -148,3 +148,26 @@ def test_github_escapes_line_breaks_in_properties(tmp_path: Path) -> None:
     assert line.startswith(f"::error file={escaped},line=3,col=15,title=diffcheck%3A typo::")
     message = str(path).replace("%", "%25")
     assert line.endswith(f"::{message}:3:15: unknown function 'sigmod' (did you mean 'sigmoid'?)")
+
+
+DEEP_CHAIN = """\
+cases:
+  - name: deep
+    where:
+      z1: w*x + b
+      h1: sqrt(1 + z1^2)
+    function: h1
+    wrt: [w]
+    gradient: {w: z1/h1}
+    domain: {w: [-1, 1], b: [-1, 1], x: [0.5, 1]}
+"""
+
+
+def test_ci_failures_keep_the_names_of_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deep.yaml").write_text(DEEP_CHAIN, encoding="utf-8")
+    results = check_paths(["deep.yaml"])
+    failure = ET.fromstring(render_junit(results)).find(".//failure")
+    assert "  derived ∂/∂w = x*z1/h1\n" in failure.text
+    assert "sqrt" not in failure.text and "sqrt" not in render_github(results)
+    assert "derived ∂/∂w = x*z1/h1%0A" in render_github(results)

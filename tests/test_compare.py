@@ -9,8 +9,11 @@ import sympy as sp
 
 from diffcheck.cases.loader import Tolerance
 from diffcheck.compare import Comparison, compare_gradient, excess
-from diffcheck.compare.judging import oracle_discrepancy
-from diffcheck.oracles import Problem
+from diffcheck.compare.judging import oracle_discrepancy, rejudge
+from diffcheck.compare.partial import Partial
+from diffcheck.compare.verdict import Verdict, decide_verdict
+from diffcheck.oracles import Problem, exact
+from diffcheck.oracles.exact import ExactValues
 from diffcheck.symbolic.parse import parse_expression
 
 DEFAULT = Tolerance(rtol=1e-7, atol=1e-12)
@@ -158,3 +161,131 @@ def test_an_oracle_may_be_four_of_its_error_bars_off() -> None:
                                 Tolerance(rtol=1e-7, atol=0.0), np.ones(4, dtype=bool))  # fmt: skip
     assert judged.failing.tolist() == [False, False, True, True]
     assert not judged.unreliable.any()
+
+
+# ---- settling only what can change the verdict ---------------------------------------------
+
+
+def _count_refinements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record every point that is settled in mpmath."""
+    calls: list[int] = []
+    original = exact.refine_at
+
+    def counting(program, point):
+        calls.append(1)
+        return original(program, point)
+
+    monkeypatch.setattr(exact, "refine_at", counting)
+    return calls
+
+
+def _verdict(comparison: Comparison) -> Verdict:
+    return decide_verdict(comparison, DEFAULT)
+
+
+def test_a_wrong_claim_settles_one_point_in_mpmath(monkeypatch: pytest.MonkeyPatch) -> None:
+    points = [np.linspace(0.5, 3, 64).tolist()]  # not symmetric: no tie for the worst
+    calls = _count_refinements(monkeypatch)
+    comparison = compare("x^3", {"x": "3*x^2 + 1"}, points)
+    assert len(calls) == 1
+    verdict = _verdict(comparison)
+    assert verdict.verdict == "incorrect"
+    (result,) = comparison.results
+    assert result.refined == 1 and not result.unexamined
+    assert int(result.claimed.failing.sum()) == 64  # the others are decided in float64
+    # the counterexample is the one that settling every point gives
+    monkeypatch.setattr(Partial, "decisive", lambda self, doubtful, disputed: doubtful)
+    calls.clear()
+    everywhere = compare("x^3", {"x": "3*x^2 + 1"}, points)
+    assert len(calls) == 64
+    assert _verdict(everywhere).counterexample == verdict.counterexample
+    assert _verdict(everywhere).evidence == verdict.evidence
+
+
+def test_points_float64_cannot_decide_are_all_settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    # at x >= 19, 1 - tanh(x)^2 is 0.0 in float64, and so is a claim twice it: rounding,
+    # not a clear difference, so every such point goes to mpmath
+    calls = _count_refinements(monkeypatch)
+    exactly = Tolerance(rtol=1e-7, atol=0.0)
+    comparison = compare("tanh(x)", {"x": "2*(1 - tanh(x)^2)"}, [[19.0, 20.0, 21.0]], exactly)
+    assert len(calls) == 3
+    assert decide_verdict(comparison, exactly).verdict == "incorrect"
+
+
+def test_clearly_wrong_leaves_out_points_in_rounding_doubt() -> None:
+    # at x = 17 float64 keeps a few bits of 1 - tanh(x)^2 (6.9e-15): the two sides differ
+    # in float64, but by no more than the cancellation may have moved them
+    values = ExactValues([p("1 - tanh(x)^2"), p("2*(1 - tanh(x)^2)")], ["x"],
+                         np.array([[0.5, 17.0]]))  # fmt: skip
+    partial = Partial(values, 0, 1, Tolerance(rtol=1e-7, atol=0.0))
+    doubtful = partial.doubtful()
+    assert values.values[0][1] != values.values[1][1]
+    assert doubtful.tolist() == [True, True]
+    assert partial.clearly_wrong(doubtful).tolist() == [True, False]
+
+
+def test_decisive_keeps_the_worst_clear_point_and_every_disputed_one() -> None:
+    values = ExactValues([p("x"), p("x + 1/x")], ["x"], np.array([[1.0, 0.5, 0.25, 2.0]]))
+    partial = Partial(values, 0, 1, DEFAULT)
+    doubtful = partial.doubtful()
+    disputed = np.array([False, False, False, True])
+    # 1/x is largest at 0.25; the disputed point is settled whatever its excess
+    assert partial.decisive(doubtful, disputed).tolist() == [False, False, True, True]
+
+
+def test_rejudging_with_nothing_changed_gives_the_same_discrepancy() -> None:
+    reference = np.array([1.0, 2.0, 3.0])
+    checked = np.array([True, True, False])
+    draft = oracle_discrepancy("finite", "central", reference + 1e-3, np.full(3, 1e-9),
+                               reference, DEFAULT, checked)  # fmt: skip
+    assert rejudge(draft, reference, DEFAULT, checked) is draft
+    assert rejudge(draft, reference, DEFAULT, checked.copy()) is draft
+    other = rejudge(draft, reference, DEFAULT, np.ones(3, dtype=bool))
+    assert other is not draft and other.failing.tolist() == [True, True, True]
+    moved = rejudge(draft, reference + 1e-3, DEFAULT, checked)
+    assert not moved.failing.any()
+
+
+def test_the_reference_against_itself_is_judged_without_a_pass() -> None:
+    reference = np.array([1.0, np.inf, np.nan, 0.0])
+    checked = np.array([True, True, True, False])
+    fast = oracle_discrepancy("exact", "float64", reference, np.zeros(4), reference, DEFAULT,
+                              checked)  # fmt: skip
+    slow = oracle_discrepancy("exact", "float64", reference.copy(), np.zeros(4), reference,
+                              DEFAULT, checked)  # fmt: skip
+    assert fast.excess.tolist() == slow.excess.tolist()
+    assert fast.unreliable.tolist() == slow.unreliable.tolist()
+
+
+def test_the_reference_against_itself_everywhere_finite_is_all_zeros() -> None:
+    reference = np.array([1.0, -2.0, 0.0])
+    checked = np.array([True, False, True])
+    judged = oracle_discrepancy("exact", "float64", reference, np.zeros(3), reference, DEFAULT,
+                                checked)  # fmt: skip
+    assert judged.excess.tolist() == [0.0, 0.0, 0.0]
+    assert judged.unreliable.tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("tolerance", [DEFAULT, Tolerance(rtol=1e-3, atol=0.0)])
+def test_an_oracle_is_judged_by_the_one_closeness_test_bit_for_bit(tolerance: Tolerance) -> None:
+    from diffcheck.compare.closeness import FD_RTOL, FD_SAFETY
+    from diffcheck.oracles.finite import USEFUL
+
+    inf, nan = np.inf, np.nan
+    reference = np.array([1.0, 1.0, 0.0, 0.0, inf, inf, nan, 1e300, -3.0, 2.0, 2.0, 1.0, 5.0,
+                          0.0])  # fmt: skip
+    values = np.array([1.0 + 3e-7, 1.1, 0.0, 1e-13, inf, 1.0, 1.0, -1e300, -3.0, nan, 2.5, 1.5,
+                       5.5, 0.0])  # fmt: skip
+    errors = np.array([1e-8, 1e-2, 0.0, 0.0, 0.0, inf, 0.0, 1.0, nan, 0.0, inf, nan, 0.2, inf])
+    checked = np.ones(reference.size, dtype=bool)
+    checked[-2] = False
+    judged = oracle_discrepancy("finite", "central", values, errors, reference, tolerance,
+                                checked)  # fmt: skip
+    bar = FD_SAFETY * errors
+    with np.errstate(all="ignore"):
+        size = np.fmax(np.abs(values), np.abs(reference)) * USEFUL + tolerance.atol
+        reliable = (bar <= size) & checked & np.isfinite(values) & np.isfinite(reference)
+    slack = np.where(np.isfinite(bar), bar, 0.0)
+    widened = Tolerance(rtol=max(tolerance.rtol, FD_RTOL), atol=tolerance.atol)
+    assert judged.excess.tobytes() == excess(values, reference, widened, slack).tobytes()
+    assert judged.unreliable.tolist() == (~reliable).tolist()

@@ -148,8 +148,9 @@ def test_array_cases_show_function_claims_and_verdict(tmp_path: Path) -> None:
     entries, results = explain_paths([str(_case_file(tmp_path, ARRAY_CASE))])
     assert [r.status for r in results] == ["pass"]
     tex = latex_document(entries)
-    assert r"Claimed gradient for \texttt{W}: \texttt{outer(r, x)}" in tex
-    assert "Matrix-notation derivation: see diffcheck derive" in tex
+    assert (r"\frac{\partial L}{\partial \mathbf{W}} &= \mathbf{r} \mathbf{x}^{\top}"
+            r" \tag*{\small $\text{claimed}$}") in tex  # fmt: skip
+    assert r"\text{derived}" in tex
     assert r"Verdict: \textbf{correct} (as expected)" in tex
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -257,3 +258,25 @@ def test_implementation_no_float32_hint_for_wrong_or_float64_code(
     result = _result(tmp_path, SIGMOID + f"    implementation: {{gradient: '{ops}:{attribute}'}}\n")
     assert result.verdict.verdict == "incorrect"
     assert "float32" not in result.verdict.evidence
+
+
+def test_code_beside_the_case_file_is_found_from_another_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    name = next(NAMES)
+    (cases / f"{name}.py").write_text(OPS, encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # as pytest or CI started from another folder
+    path = cases / "impl.yaml"
+    path.write_text("cases:\n  - name: c\n" + SIGMOID
+                    + f"    implementation: {{gradient: '{name}:backward'}}\n",
+                    encoding="utf-8")  # fmt: skip
+    (case,) = load_case_file(os.path.relpath(path)).cases
+    try:
+        assert check_case(case, SETTINGS).verdict.verdict == "correct"
+        assert str(cases) not in sys.path and str(elsewhere) not in sys.path  # put back
+    finally:
+        sys.modules.pop(name, None)

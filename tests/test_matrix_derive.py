@@ -58,10 +58,10 @@ def test_matrix_derivatives_of_the_contracts_linear_layer() -> None:
     assert _texts(CONTRACT, "linear-layer-mse") == {"W": "2 * outer(r, x) / m", "b": "2 * r / m"}
 
 
-def test_matrix_derivatives_of_a_batched_layer_sum_the_bias_over_the_batch() -> None:
+def test_matrix_derivatives_of_a_batched_layer_average_the_bias_over_the_batch() -> None:
     assert _texts(LAYERS, "batched-linear-layer") == {
         "W": "X.T @ (Z - Y) / N",
-        "b": "sum(Z - Y, axis=0) / N",
+        "b": "mean(Z - Y, axis=0)",
         "X": "(Z - Y) @ W.T / N",
     }
 
@@ -308,9 +308,84 @@ def test_derive_array_case_at_an_unknown_name_is_a_usage_error(runner: CliRunner
     )
 
 
-def test_graph_of_an_array_case_says_it_is_for_scalar_cases(runner: CliRunner) -> None:
+def test_graph_of_an_array_case_labels_its_edges_with_shapes(runner: CliRunner) -> None:
+    # drawn since graphs show array cases (tests/test_graph_arrays.py has the details)
     result = runner.invoke(main, ["graph", str(LAYERS), "--case", "two-layer-mlp"])
-    assert result.exit_code == 2
-    assert result.stderr == (
-        "case two-layer-mlp is an array case; the graph and its points are for scalar cases\n"
-    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith('digraph "two-layer-mlp (')
+
+
+# ---- textbook forms of shipped cases, and Markdown --------------------------------------
+
+
+SHIPPED = Path(__file__).parent.parent / "cases"
+LAYER_NORM_X = (
+    "(g - mean(g, axis=-1, keepdims=true) - xhat * mean(g * xhat, axis=-1, keepdims=true)) / sigma"
+)
+REWRITTEN = [  # shipped cases whose derivatives the rewrites of matrix_fold shorten
+    ("arrays-layers.yaml", "layer-norm-vjp"),
+    ("arrays-layers.yaml", "layer-norm-affine-vjp"),
+    ("arrays-layers.yaml", "softmax-cross-entropy-batch"),
+    ("arrays-layers.yaml", "mlp-tanh-softmax"),
+    ("arrays-mistakes.yaml", "layer-norm-sigma-held-constant"),
+    ("arrays-seeds.yaml", "neuron-batch-squared-error"),
+]
+
+
+def test_derive_layer_norm_prints_the_textbook_form_verified(runner: CliRunner) -> None:
+    args = ["derive", str(SHIPPED / "arrays-layers.yaml"), "--case", "layer-norm-vjp", "--wrt", "x"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(f"\nvjp x = {LAYER_NORM_X}  (verified)\n")
+    assert _texts(SHIPPED / "arrays-layers.yaml", "layer-norm-vjp")["x"] == LAYER_NORM_X
+
+
+@pytest.mark.parametrize(("file", "name"), REWRITTEN, ids=[n for _, n in REWRITTEN])
+def test_rewritten_derivatives_of_shipped_cases_are_correct_claims(file: str, name: str) -> None:
+    case = _case(SHIPPED / file, name)
+    derivatives = matrix_derivatives(case, case.wrt)
+    texts = {var: d.text for var, d in derivatives.items()}
+    kind = next(iter(derivatives.values())).kind
+    found = verify_claims(case, kind, texts)
+    assert all(check.verified for check in found.values()), found
+
+
+def test_derive_markdown_of_an_array_case_is_latex_in_dollars(runner: CliRunner) -> None:
+    args = ["derive", str(CONTRACT), "--case", "linear-layer-mse", "--format", "markdown"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "```" not in result.stdout
+    assert result.stdout.startswith("$$\n\\begin{aligned}\nL &= \\frac{\\mathbf{1}^{\\top} ")
+    assert r"\mathbf{W} \mathbf{x}" in result.stdout
+    assert (
+        r"\frac{\partial L}{\partial \mathbf{W}} &= \frac{2 \mathbf{r} \mathbf{x}^{\top}}{m} "
+        r"&& \text{verified}"
+    ) in result.stdout
+
+
+def test_derive_steps_markdown_writes_each_delta_step_in_latex(runner: CliRunner) -> None:
+    args = ["derive", str(LAYERS), "--case", "two-layer-mlp", "--steps", "--format", "markdown"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "```" not in result.stdout
+    assert (
+        r"\boldsymbol{\delta}_{z_{2}} = \frac{\partial L}{\partial \mathbf{z}_{2}} &= "
+        r"\mathbf{z}_{2} - \mathbf{y} && \mathbb{R}^{m} && \text{elementwise power rule} "
+        r"&& \lVert \boldsymbol{\delta}_{z_{2}} \rVert = 0.626528"
+    ) in result.stdout
+    assert (
+        r"\frac{\partial L}{\partial \mathbf{W}_{2}} &= \boldsymbol{\delta}_{z_{2}} "
+        r"\mathbf{h}_{1}^{\top} && \mathbb{R}^{m \times k} && \text{matmul's VJP}"
+    ) in result.stdout
+    assert r"&& \text{verified}" in result.stdout
+    assert result.stdout.count("$$") == 6  # function, steps, derivatives
+
+
+def test_notebook_view_of_an_array_result_is_matrix_notation() -> None:
+    from diffcheck.report.notebook import result_latex
+
+    result = check_case(_case(CONTRACT, "linear-layer-mse"))
+    latex = result_latex(result)
+    assert r"\mathbf{r} &= \mathbf{W} \mathbf{x} + \mathbf{b} - \mathbf{y} && \text{where}" in latex
+    assert r"&= \frac{2 \mathbf{r} \mathbf{x}^{\top}}{m} && \text{derived}" in latex
+    assert latex.endswith("&& \\text{verdict: correct}\n\\end{aligned}$$")

@@ -11,9 +11,9 @@ from hypothesis import assume, given
 from strategies import CTX, VARIABLES, Sample, samples
 
 from diffcheck.oracles import Problem
-from diffcheck.oracles.exact import Exact, ExactValues, refine_at
+from diffcheck.oracles.exact import PRECISIONS, Exact, ExactValues, context, refine_at
 from diffcheck.oracles.finite import FiniteDifferences
-from diffcheck.oracles.program import Program
+from diffcheck.oracles.program import CHUNK, Program
 from diffcheck.symbolic.parse import parse_expression
 
 x, y = sp.symbols("x y")
@@ -275,3 +275,175 @@ def test_problem_derive_records_kinks_and_analyticity() -> None:
     assert not kinked.analytic and kinked.kinks == (x,)
     assert smooth.row("y") == 1
     assert set(kinked.gradient) == {"x", "y"}
+
+
+def test_settling_reuses_one_context_per_precision(monkeypatch: pytest.MonkeyPatch) -> None:
+    program = Program([p("1 - tanh(x)**2")], ["x"])
+    first = refine_at(program, [19.0])
+    made: list[int] = []
+    original = mpmath.MPContext
+
+    def counting() -> mpmath.ctx_mp.MPContext:
+        made.append(1)
+        return original()
+
+    monkeypatch.setattr(mpmath, "MPContext", counting)
+    second = refine_at(program, [20.0])
+    assert made == []  # making a context costs more than settling a point
+    assert second.context is first.context is context(first.context.dps)
+    # each keeps its own precision: settling never changes it
+    assert [context(digits).dps for digits in PRECISIONS] == list(PRECISIONS)
+    assert float(second.values[0]) == pytest.approx(1 / np.cosh(20.0) ** 2, rel=1e-12)
+
+
+def test_conditioning_uniform_in_a_chunk_stays_a_number() -> None:
+    # exp(x) underflows to 0 (any value may hide there) only in the second chunk: the
+    # first chunk's factor, 1 everywhere, is written out once the second needs an array
+    x = np.full(CHUNK + 10, 2.0)
+    x[CHUNK + 3] = -800.0
+    values = ExactValues([p("x^2"), p("exp(x)")], ["x"], x[np.newaxis])
+    steady, underflowing = values.conditioning
+    assert steady.strides == (0,) and steady[0] == 1.0  # broadcast: no array was written
+    assert underflowing.strides != (0,)
+    assert (underflowing[:CHUNK] == 1.0).all() and underflowing[CHUNK + 4] == 1.0
+    assert underflowing[CHUNK + 3] == np.inf
+
+
+def _plain_factors(program: Program, points: np.ndarray) -> list[np.ndarray]:
+    """Conditioning as defined, with no pass skipped: the larger of the arguments'
+    factors, of sum(|terms|) / |sum| at a sum (1 where every term is 0), and inf where a
+    result underflowed from arguments that did not."""
+    tiny = np.finfo(np.float64).tiny
+    with np.errstate(all="ignore"):
+        values = program.forward(lambda row: points[row])
+        factors: list = [1.0] * len(program.steps)
+        for index, step in enumerate(program.steps):
+            factor = 1.0
+            for arg in step.args:
+                factor = np.fmax(factor, factors[arg])
+            if step.rule is not None and step.rule.name == "add":
+                terms = sum(np.abs(values[arg]) for arg in step.args)
+                ratio = np.where(terms == 0, 1.0, terms / np.abs(values[index]))
+                factor = np.fmax(factor, ratio)
+            elif step.rule is not None and not step.rule.exact_zeros:
+                underflow = np.abs(values[index]) < tiny
+                for arg in step.args:
+                    underflow = underflow & (np.abs(values[arg]) >= tiny)
+                factor = np.where(underflow, np.inf, factor)
+            factors[index] = factor
+    return [np.broadcast_to(factors[output], points.shape[1:]) for output in program.outputs]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["sigmoid(x)*(1 - sigmoid(x))", "-x*exp(x) + 2*x - x", "(x - x)*3 + exp(-3*x*x)",
+     "-exp(x)*0.5 + log(x) - 1", "x*y - 2 + y*y*y - exp(x*y)", "1/(1 + exp(-x))",
+     "x/4 + y", "x*sqrt(pi - 3)*(1 - exp(y))"],
+)  # fmt: skip
+def test_conditioning_equals_its_definition_bit_for_bit(text: str) -> None:
+    # sums cancelling to 0 and of zeros only, NaN, inf, underflow, subnormal arguments
+    x = np.array([0.0, -0.0, 1.0, -1.0, 3.0, 800.0, -800.0, 1e-310, -1e-310, np.nan, np.inf,
+                  -np.inf, 2.0, 0.5, 1e-160, 30.0, np.finfo(float).tiny])  # fmt: skip
+    y = np.array([1.0, 2.0, 1.0, 0.0, -3.0, 1e-200, 2.0, 5.0, 1e300, 1.0, 0.0, 1.0,
+                  1.2599210498948732, 2.0, 1e-160, -0.0, 0.0])  # fmt: skip
+    variables = ["x", "y"]
+    program = Program([p(text)], variables)
+    points = np.array([x, y])
+    (value, factor) = program.evaluate(points, conditioning=True)
+    (expected,) = _plain_factors(program, points)
+    assert np.broadcast_to(factor, x.shape).tobytes() == np.ascontiguousarray(expected).tobytes()
+
+
+def test_conditioning_makes_no_pass_that_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # factors are 1.0 or arrays >= 1: the larger of one and 1.0 (or itself) is itself;
+    # -x cannot underflow where x did not
+    program = Program([p("sigmoid(x)*(1 - sigmoid(x))"), p("-exp(-x)/(1 + exp(-x))")], ["x"])
+    calls = {"fmax": 0, "min": 0}
+    fmax, minimum = np.fmax, np.min
+
+    def counting_fmax(*args, **kwargs):
+        calls["fmax"] += 1
+        return fmax(*args, **kwargs)
+
+    def counting_min(*args, **kwargs):
+        calls["min"] += 1
+        return minimum(*args, **kwargs)
+
+    monkeypatch.setattr(np, "fmax", counting_fmax)
+    monkeypatch.setattr(np, "min", counting_min)
+    _, _, cancelling, steady = program.evaluate(np.linspace(-30, 30, 1000)[np.newaxis],
+                                                conditioning=True)  # fmt: skip
+    # only 1 - sigmoid(x) cancels; 1 + exp(-x) never does, so its factor stays the number
+    # 1, and is no array anywhere
+    assert calls["fmax"] == 1
+    assert cancelling.strides != (0,) and steady.strides == (0,) and steady[0] == 1.0
+    # sigmoid, exp, the product, the quotient (a power and a product): -x and -exp(-x)
+    # are negations
+    assert calls["min"] == 5
+
+
+def _plain_central(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray, ...]:
+    """Extrapolated central differences as written down, one new array per operation."""
+    from diffcheck.oracles.finite import EPS, NOISE_ULPS, STEP
+
+    program = problem.function_program
+
+    def f(at: np.ndarray, cancellation: np.ndarray | None = None) -> np.ndarray:
+        return program.batch(points, rows={row: at}, cancellation=cancellation)[0]
+
+    with np.errstate(all="ignore"):
+        x = points[row]
+        h = np.maximum(np.abs(x), 1.0) * STEP
+        above, below = x + h, x - h
+        cancellation = np.ones(x.shape)
+        f_above = f(above, cancellation)
+        scale = cancellation * np.abs(f_above)
+        small = (f_above - f(below)) / (above - below)
+        large = (f(x + 2 * h) - f(x - 2 * h)) / (4 * h)
+        gap = small - large
+        estimate = small + gap / 3
+        error = (np.abs(gap) + (4.5 * NOISE_ULPS * EPS) * scale / h) / 3
+        error[~np.isfinite(estimate)] = np.inf
+    return estimate, error
+
+
+@pytest.mark.parametrize("text", ["1/(1 + exp(-x))", "log(x)*y - exp(x*y)", "x", "3", "x^2 - 1"])
+def test_central_differences_are_the_plain_formula_bit_for_bit(text: str) -> None:
+    x = np.array([0.5, -2.0, 700.0, 1e-300, 0.0, np.nan, np.inf, 3.0, -1e10, 1e300])
+    y = np.array([1.0, 2.0, 1.0, 0.5, -3.0, 1.0, 1.0, np.nan, 2.0, 1.0])
+    problem = Problem.derive(p(text), ("x", "y"), ("x", "y"))
+    points = np.array([x, y])
+    estimate = FiniteDifferences().gradient(problem, points)
+    for row, name in enumerate(("x", "y")):
+        expected, error = _plain_central(problem, points, row)
+        assert estimate.values[name].tobytes() == expected.tobytes()
+        assert estimate.errors[name].tobytes() == error.tobytes()
+
+
+def test_conditioning_of_a_mild_cancellation_is_kept() -> None:
+    # every ratio sum(|terms|)/|sum| at most 1.4: still above 1, so still recorded
+    program = Program([p("x + y"), p("x + y + 1")], ["x", "y"])
+    points = np.array([[3.0, 1.0, 2.0], [-0.5, 1.0, 0.0]])
+    outputs = program.evaluate(points, conditioning=True)
+    for factor, expected in zip(outputs[2:], _plain_factors(program, points), strict=True):
+        assert factor.tobytes() == np.ascontiguousarray(expected).tobytes()
+    assert outputs[2].tolist() == [3.5 / 2.5, 1.0, 1.0]
+
+
+def test_a_negation_is_not_tested_for_health_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # |-x| = |x|: overflowed or subnormal exactly where x is, which was tested already
+    from diffcheck.oracles import program as program_module
+
+    tested: list[int] = []
+    original = program_module.mark_unhealthy
+
+    def counting(factor: np.ndarray, value: object) -> None:
+        tested.append(1)
+        original(factor, value)
+
+    monkeypatch.setattr(program_module, "mark_unhealthy", counting)
+    program = Program([p("1/(1 + exp(-x))")], ["x"])
+    x = np.array([[1e-310, -800.0, 1.0, np.nan, 0.0, 2.0]])
+    _, magnitude = program.evaluate(x, magnitude=True)
+    assert len(tested) == len(program.steps) - 1  # all but -x
+    assert magnitude.tolist() == [np.inf, np.inf, 1.0, np.inf, 1.0, 1.0]

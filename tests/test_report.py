@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from golden_files import compare_golden
 
 from diffcheck.errors import DiffcheckError, Location
-from diffcheck.report.text import JSON_VERSION, diagnostics, render_json, render_text, summary
+from diffcheck.report import text as text_report
+from diffcheck.report.text import (
+    JSON_VERSION,
+    diagnostics,
+    render_failure,
+    render_json,
+    render_text,
+    summary,
+)
 from diffcheck.run.check import CaseResult, check_paths
 
 HERE = Path(__file__).parent
@@ -105,3 +114,60 @@ def test_diagnostics_lists_errors_then_tracebacks() -> None:
 
 def test_render_text_empty_run() -> None:
     assert render_text([]) == "\n0 passed, 0 failed"
+
+
+# ---- failure messages keep the names of `where` ------------------------------------------
+
+DEEP_CHAIN = """\
+cases:
+  - name: deep-soft-chain
+    where:
+      z1: w1*x + b1
+      h1: sqrt(1 + z1^2)
+      z2: w2*h1 + b2
+      h2: sqrt(1 + z2^2)
+    function: (h2 - t)^2 / 2
+    wrt: [w1]
+    gradient:
+      w1: (h2 - t)*z2/h2*w2*z1/h1*x*2
+    domain: {w1: [-1, 1], w2: [-1, 1], b1: [-1, 1], b2: [-1, 1], x: [-1, 1], t: 1}
+"""
+
+
+@pytest.fixture
+def deep_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CaseResult:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deep.yaml").write_text(DEEP_CHAIN, encoding="utf-8")
+    (result,) = check_paths(["deep.yaml"])
+    assert result.status == "fail"
+    return result
+
+
+def test_failure_writes_the_derived_partial_with_where_names(deep_chain: CaseResult) -> None:
+    lines = render_failure(deep_chain).splitlines()
+    # 1/sqrt(1 + z1**2) is 1/h1: the reciprocal of an intermediate keeps its name too
+    assert "  derived ∂/∂w1 = w2*x*z1*z2*(h2 - t)/(h1*h2)" in lines
+    assert "  claimed ∂/∂w1 = (h2 - t)*z2/h2*w2*z1/h1*x*2" in lines
+    assert "sqrt" not in render_failure(deep_chain)
+
+
+def test_failure_names_a_formula_too_long_for_a_message(
+    deep_chain: CaseResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(text_report, "MAX_DERIVED_CHARS", 20)
+    lines = render_failure(deep_chain).splitlines()
+    assert lines[1] == (
+        "  derived ∂/∂w1: 27 characters even with the names of 'where'; "
+        "diffcheck derive deep.yaml --case deep-soft-chain writes it step by step"
+    )
+
+
+def test_inconclusive_verdict_does_not_call_the_claim_wrong(deep_chain: CaseResult) -> None:
+    doubted = replace(deep_chain, verdict=replace(deep_chain.verdict, verdict="inconclusive"))
+    text = render_failure(doubted)
+    assert "wrong at" not in text
+    line = next(line for line in text.splitlines() if "disagrees" in line)
+    assert line.startswith("    claimed ")
+    assert " disagrees with the derivation's " in line
+    assert line.endswith("; the verdict is inconclusive, so either may be the wrong one")
+    assert "    wrong at " in render_failure(deep_chain)

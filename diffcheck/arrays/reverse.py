@@ -3,7 +3,8 @@
 `vjp_expressions(node, wrt, cotangent)` runs one backward sweep over a topological order;
 each node kind has one adjoint rule below (elementwise calls read their local partials
 from the rule table through `templates`), and adjoints of shared nodes are summed.
-`gradient_expressions` is the scalar case; `jacobian_values` evaluates basis cotangents.
+`gradient_expressions` is the scalar case; `jacobian_values` evaluates basis cotangents,
+`jacobian_rows` a block of them at a time for a Jacobian too large to hold.
 """
 
 from __future__ import annotations
@@ -42,13 +43,19 @@ from .templates import local_partial
 __all__ = [
     "COTANGENT",
     "MAX_JACOBIAN_ENTRIES",
+    "ROW_BLOCK_ENTRIES",
+    "JacobianTooLarge",
     "depending_nodes",
+    "held_jacobian",
     "gradient_expressions",
+    "jacobian_rows",
     "jacobian_values",
     "vjp_expressions",
 ]
 
 MAX_JACOBIAN_ENTRIES = 250_000  # one backward evaluation per output entry: beyond, too slow
+# entries of basis cotangents or Jacobian rows held at once by `jacobian_rows` (32 MiB)
+ROW_BLOCK_ENTRIES = 1 << 22
 COTANGENT = "<cotangent>"  # not a name a case can use
 Pairs = Iterator[tuple[Node, Node]]
 Needs = Callable[[Node], bool]
@@ -139,6 +146,11 @@ def gradient_expressions(node: Node, wrt: Sequence[str], **kwargs: Any) -> dict[
     return vjp_expressions(node, wrt, ops.constant(1), **kwargs)
 
 
+class JacobianTooLarge(ValueError):
+    """A Jacobian with more than MAX_JACOBIAN_ENTRIES entries: compare it by blocks of rows
+    (`jacobian_rows`) instead of holding it whole."""
+
+
 def jacobian_values(
     node: Node,
     wrt: Sequence[str],
@@ -153,26 +165,64 @@ def jacobian_values(
     cotangent after another where the VJP has a node the stack cannot pass.
 
     Raises:
-        ValueError: the Jacobians together would exceed MAX_JACOBIAN_ENTRIES entries.
+        JacobianTooLarge: the Jacobians together would exceed MAX_JACOBIAN_ENTRIES entries.
     """
     shapes = {name: np.shape(values[name]) for name in wrt}
     total = node.size * sum(int(np.prod(shape)) for shape in shapes.values())
     if total > MAX_JACOBIAN_ENTRIES:
-        raise ValueError(
+        raise JacobianTooLarge(
             f"the Jacobian would have {total} entries, more than {MAX_JACOBIAN_ENTRIES}: "
             "compare vector-Jacobian products instead"
         )
+    basis = np.eye(node.size).reshape((node.size, *node.shape))
+    rows = _rows(node, wrt, values, dtype, {} if memo is None else memo, shapes)(basis)
+    return {name: rows[i].reshape(node.shape + shapes[name]) for i, name in enumerate(wrt)}
+
+
+def held_jacobian(
+    node: Node, name: str, values: Mapping[str, Any], memo: dict | None = None
+) -> np.ndarray | None:
+    """The Jacobian of `node` by `name` (`jacobian_values`), or None where it is too large
+    to hold: then compare it by blocks of rows (`jacobian_rows`)."""
+    try:
+        return jacobian_values(node, [name], values, memo=memo)[name]
+    except JacobianTooLarge:
+        return None
+
+
+def jacobian_rows(
+    node: Node, name: str, values: Mapping[str, Any], memo: dict | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The Jacobian of `node` by the variable `name`, a block of rows at a time: (first
+    row, rows), each row the VJP at one basis cotangent (rows by `node`'s entries in
+    row-major order, each of the variable's shape). No more than about ROW_BLOCK_ENTRIES
+    entries of cotangents or rows are held at once, whatever the Jacobian's size."""
+    shape = np.shape(values[name])
+    width = max(node.size, int(np.prod(shape)), 1)
+    block = max(1, ROW_BLOCK_ENTRIES // width)
+    compute = _rows(node, [name], values, np.float64, {} if memo is None else memo,
+                    {name: shape})  # fmt: skip
+    for start in range(0, node.size, block):
+        count = min(block, node.size - start)
+        basis = np.zeros((count, node.size))
+        basis[np.arange(count), start + np.arange(count)] = 1.0
+        yield start, compute(basis.reshape((count, *node.shape)))[0]
+
+
+def _rows(node, wrt, values, dtype, memo, shapes) -> Callable[[np.ndarray], list[np.ndarray]]:  # noqa: ANN001
+    """basis cotangents (stacked) -> the VJP of each, by variable; built once per call."""
     cotangent = Variable(shape=node.shape, name=COTANGENT)
     adjoints = vjp_expressions(node, wrt, cotangent, shapes=shapes)
     targets = [adjoints[name] for name in wrt]
     kernels = FloatKernels(dtype)
-    basis = np.eye(node.size).reshape((node.size, *node.shape))
-    memo = {} if memo is None else memo
-    try:
-        rows = evaluate_stacked(targets, values, kernels, COTANGENT, basis, memo)
-    except NotStackable:
-        rows = _one_by_one(targets, values, kernels, basis, memo)
-    return {name: rows[i].reshape(node.shape + shapes[name]) for i, name in enumerate(wrt)}
+
+    def rows(basis: np.ndarray) -> list[np.ndarray]:
+        try:
+            return evaluate_stacked(targets, values, kernels, COTANGENT, basis, memo)
+        except NotStackable:
+            return _one_by_one(targets, values, kernels, basis, memo)
+
+    return rows
 
 
 def _one_by_one(targets, values, kernels, basis, memo) -> list[np.ndarray]:  # noqa: ANN001

@@ -23,13 +23,16 @@ from ..arrays.grammar import parse_array_syntax
 from ..arrays.syntax import NEWAXIS, Name, Syntax
 from ..errors import ExpressionError
 from ..symbolic.parse import suggest
-from .array_instances import InstanceBuilder, find_key
+from .array_instances import InstanceBuilder, find_key, find_value
 from .array_model import (
+    ARRAY_IMPLEMENTATION_KEYS,
     CLAIM_KINDS,
     ArrayCase,
+    ArrayImplementation,
     ArrayText,
     Structure,
     resolve_shape,
+    show_shape,
     size_combinations,
 )
 from .array_points import read_array_points
@@ -42,6 +45,7 @@ __all__ = ["read_array_case"]
 RESERVED = frozenset({*FUNCTIONS, *TABLE, *CONSTANTS, NEWAXIS, "true", "false"})
 MAX_DIMS_COMBINATIONS = 64  # each combination is a full check of the case
 _KEYWORD_NAMES = frozenset({NEWAXIS, "true", "false"})
+_REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")  # module:attribute, as for scalars
 
 
 def read_array_case(case_builder, name: str) -> ArrayCase | None:  # noqa: ANN001
@@ -67,11 +71,7 @@ class _ArrayCaseBuilder(InstanceBuilder):
     def build(self, name: str) -> ArrayCase | None:
         settings = {key: self.base.setting(key) for key in ("samples", "seed", "expect")}
         tolerance, description = self.base.tolerance(), self.base.description()
-        if self.node("implementation") is not None:
-            # refused rather than ignored: users' array code is not compared yet
-            self.fail("'implementation' is not supported in array cases yet: state the "
-                      "backward pass as a gradient, jacobian or vjp claim",
-                      self.reader_key("implementation"))  # fmt: skip
+        implementation = self.implementation()
         for key in ("hessian",):
             if self.node(key) is not None:
                 self.fail(f"'{key}' is for scalar cases; an array case claims gradient, "
@@ -91,8 +91,10 @@ class _ArrayCaseBuilder(InstanceBuilder):
         variables = tuple(sorted({*declared, *scalars} - {cotangent}))
         wrt = self.wrt(variables)
         self.check_claim_names(claims, wrt, variables)
-        domain = self.domain(variables, cotangent, declared, dims, claims)
+        wants_cotangent = bool(claims["vjp"]) or getattr(implementation, "vjp", None) is not None
+        domain = self.domain(variables, cotangent, declared, dims, wants_cotangent)
         instances = self.instances(syntaxes, declared, dims, scalars, cotangent, claims)
+        self.check_code_kinds(implementation, instances)
         points = read_array_points(self, variables, cotangent, declared, dims, domain)
         self.check_nothing_claimed(settings["expect"], claims, name)
         self.check_samples(settings["samples"], points, variables, domain)
@@ -107,11 +109,41 @@ class _ArrayCaseBuilder(InstanceBuilder):
             variables=variables, scalars=tuple(sorted(scalars)), cotangent=cotangent,
             domain=MappingProxyType(domain), points=points, samples=settings["samples"],
             seed=settings["seed"], tolerance=tolerance, expect=settings["expect"] or "correct",
-            instances=instances,
+            instances=instances, implementation=implementation,
         )  # fmt: skip
 
     def reader_key(self, key: str) -> yaml.Node:
         return self.base.fields[key][0]
+
+    def implementation(self) -> ArrayImplementation | None:
+        """`module:attribute` references to the user's forward, gradient and vjp code."""
+        node = self.node("implementation")
+        if node is None:
+            return None
+        references: dict[str, str] = {}
+        for key, _, value_node in self.reader.mapping(node, "implementation",
+                                                      ARRAY_IMPLEMENTATION_KEYS):  # fmt: skip
+            text = self.reader.text(value_node, f"implementation {key}")
+            if text is not None and not _REFERENCE.fullmatch(text.strip()):
+                self.fail(f"implementation {key} must be 'module:attribute' (as in "
+                          f"'mypackage.ops:linear_backward'), got {text!r}",
+                          value_node)  # fmt: skip
+            elif text is not None:
+                references[key] = text.strip()
+        if isinstance(node, yaml.MappingNode) and not node.value:
+            self.fail("implementation needs 'function', 'gradient' or 'vjp'", node)
+        return ArrayImplementation(*(references.get(key) for key in ARRAY_IMPLEMENTATION_KEYS),
+                                   self.reader.at(node))  # fmt: skip
+
+    def check_code_kinds(self, implementation: ArrayImplementation | None, instances: list
+                         ) -> None:  # fmt: skip
+        if implementation is None or implementation.gradient is None or not instances:
+            return
+        shape = instances[0].function.shape
+        if shape != ():
+            self.fail(f"implementation gradient needs a scalar function, but the function has "
+                      f"shape {show_shape(shape)}: name a vjp (what a backward pass returns)",
+                      find_value(self.node("implementation"), "gradient"))  # fmt: skip
 
     # ---- dims and shapes -------------------------------------------------------------
 
@@ -270,7 +302,7 @@ class _ArrayCaseBuilder(InstanceBuilder):
                               f"{suggest(name, set(wrt))}", key_node)  # fmt: skip
                 claimed[name] = kind
 
-    def domain(self, variables, cotangent, declared, dims, claims) -> dict:  # noqa: ANN001
+    def domain(self, variables, cotangent, declared, dims, wants_cotangent) -> dict:  # noqa: ANN001
         given: dict = {}
         node = self.node("domain")
         if node is not None:
@@ -282,7 +314,7 @@ class _ArrayCaseBuilder(InstanceBuilder):
                           f"{suggest(name, set(variables))}", key_node)  # fmt: skip
         merged = {**self.base.defaults.domain, **given}
         domain = {name: merged[name][0] for name in variables if name in merged}
-        if claims["vjp"]:
+        if wants_cotangent:
             domain[cotangent] = merged[cotangent][0] if cotangent in merged else Interval(-1, 1)
         self.invalid_domains = {name for name, value in domain.items() if value is None}
         return {name: value for name, value in domain.items() if value is not None}

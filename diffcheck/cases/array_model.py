@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..arrays.ir import Node
 from ..errors import Location
 from ..symbolic.parse import parse_expression
-from .model import Implementation, Interval, Tolerance
+from .model import Interval, Tolerance
 
 __all__ = [
+    "ARRAY_IMPLEMENTATION_KEYS",
     "ARRAY_KEYS",
     "CLAIM_KINDS",
+    "CODE_KINDS",
     "MAX_ARRAY_ENTRIES",
     "STRUCTURED",
     "ArrayCase",
+    "ArrayImplementation",
     "ArrayInstance",
     "ArrayText",
     "Structure",
@@ -35,6 +38,10 @@ __all__ = [
 
 ARRAY_KEYS = ("shapes", "dims", "jacobian", "vjp", "cotangent")
 CLAIM_KINDS = ("gradient", "jacobian", "vjp")
+ARRAY_IMPLEMENTATION_KEYS = ("function", "gradient", "vjp")
+# what the user's code gives, compared like claims of these kinds: the function's value, a
+# scalar function's gradient, a backward pass's vjp
+CODE_KINDS = ("implementation function", "implementation gradient", "implementation vjp")
 # entries of one array (a variable, a claim's value or a Jacobian): 2**24 float64 is
 # 128 MiB, and a check holds several such arrays at once per point
 MAX_ARRAY_ENTRIES = 1 << 24
@@ -46,6 +53,19 @@ class Structure:
     """A structured domain: every point's array is drawn with this structure."""
 
     kind: str  # spd, symmetric, orthogonal, simplex, onehot
+
+
+@dataclass(frozen=True)
+class ArrayImplementation:
+    """The user's own code for an array case: `module:attribute` references (from a case
+    file) or callables (from the Python API), called once per point with the variables as
+    keyword arguments (NumPy float64 arrays; `vjp` also gets the cotangent). A `function`
+    that is PyTorch code is called on tensors and its backward pass run by diffcheck."""
+
+    function: str | Callable[..., Any] | None
+    gradient: str | Callable[..., Any] | None
+    vjp: str | Callable[..., Any] | None
+    location: Location
 
 
 @dataclass(frozen=True)
@@ -99,7 +119,7 @@ class ArrayCase:
     tolerance: Tolerance
     expect: str
     instances: tuple[ArrayInstance, ...]
-    implementation: Implementation | None = None
+    implementation: ArrayImplementation | None = None
     gradient: Mapping[str, Any] = field(default_factory=dict)  # no scalar claims
     hessian: Mapping[str, Any] = field(default_factory=dict)
 

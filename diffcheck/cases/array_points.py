@@ -1,9 +1,10 @@
-"""Explicit points of an array case: nested lists of the declared shapes -> NumPy arrays.
+"""Points of an array case: explicit ones (nested lists -> NumPy arrays) and random ones.
 
 A point gives each array variable as a nested list (and may give the cotangent), each
 scalar as a number; a variable it leaves out takes its fixed domain value. A point is
 checked at the sizes its arrays fit; one that fits no combination of `dims` is an error.
 Main function: `read_array_points`.
+Random points: `draw_point`, then `complete_point` (fixed values spread, cotangent drawn).
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ..arrays.domains import draw_interval, draw_structured
 from ..symbolic.parse import suggest
 from .array_model import (
     MAX_ARRAY_ENTRIES,
+    ArrayCase,
+    ArrayInstance,
     Structure,
     resolve_shape,
     show_shape,
@@ -25,7 +29,7 @@ from .array_model import (
 )
 from .model import Interval
 
-__all__ = ["read_array_points"]
+__all__ = ["complete_point", "draw_point", "read_array_points"]
 
 MAX_POINT_DEPTH = 32  # nested lists deeper than any array a case declares
 
@@ -131,3 +135,34 @@ def _fits_some_size(builder, what, node, point, declared, dims) -> bool:  # noqa
                         f"its declared shape {shape}"
                         f"{' at any size of dims' if dims else ''}", node)  # fmt: skip
     return False
+
+
+def draw_point(case: ArrayCase, instance: ArrayInstance, rng) -> dict[str, Any]:  # noqa: ANN001
+    """One random point: every variable drawn from its domain at this size."""
+    values: dict[str, Any] = {}
+    for name in case.variables:
+        values[name] = _draw_one(case.domain.get(name), instance.shapes.get(name, ()), rng)
+    return values
+
+
+def _draw_one(domain: Any, shape: tuple[int, ...], rng) -> Any:  # noqa: ANN001
+    if isinstance(domain, Structure):
+        return draw_structured(domain.kind, shape, rng)
+    if isinstance(domain, Interval):
+        value = draw_interval(domain.low, domain.high, shape, rng)
+        return value if shape else float(value)
+    return np.full(shape, float(domain)) if shape else float(domain)
+
+
+def complete_point(case, instance, values, rng) -> dict[str, Any]:  # noqa: ANN001
+    """Fixed values spread to their shapes, and the cotangent drawn where a point lacks it."""
+    complete = dict(values)
+    for name, value in values.items():
+        shape = instance.shapes.get(name, ())
+        if shape and np.ndim(value) == 0:
+            complete[name] = np.full(shape, float(value))
+    needs = instance.function.shape != () or case.claims["vjp"]
+    if needs and case.cotangent not in complete:
+        domain = case.domain.get(case.cotangent, Interval(-1.0, 1.0))
+        complete[case.cotangent] = _draw_one(domain, instance.function.shape, rng)
+    return complete

@@ -59,35 +59,31 @@ def derive(
     Given a CASE_FILE (*.yaml), derive the function of one of its cases through its
     `where` intermediates: the chain rule factor by factor.
     """
-    from ..explain.relay import point_warnings, relay_at
     from ..report import derivation as derivation_report
-    from ..report.chain_rows import tidy
-    from ..report.matrix import render_array_derivation
-    from ..run.array_derive import derive_array_case
     from ..run.targets import derivation_variables, explain_target, select_target
-    from ..symbolic.derive import derive_gradient, format_expression
 
     with exit_on_errors():
         target = select_target(expression, case_name)
         variables = derivation_variables(target, wrt)
         if target.is_array:  # matrix notation, each derivative verified as a claim
+            from ..report.matrix import render_array_derivation
+            from ..run.array_derive import derive_array_case
+
             derivation = derive_array_case(target.case, variables, steps, at)
-            shown = "text" if output_format == "markdown" else output_format
-            text = render_array_derivation(derivation, shown)
-            click.echo(f"```\n{text}\n```" if output_format == "markdown" else text)
+            click.echo(render_array_derivation(derivation, output_format))
             return
         point = _derive_point(target, at)
     with exit_on_errors("error: "):
         plain = output_format == "text" and not steps and point is None
         if target.case is None and plain:
-            gradient = derive_gradient(target.expr, variables)
-            click.echo("\n".join(f"∂/∂{n} = {format_expression(tidy(p))}"
-                                  for n, p in gradient.items()))  # fmt: skip
+            click.echo(derivation_report.render_plain(target.expr, variables))
             return
+        from ..explain.relay import relay_at
+
         derivations = explain_target(target, variables)
         relay = relay_at(derivations, point) if point is not None else None
     if point is not None:
-        for warning in point_warnings(target.function(), point):
+        for warning in _point_warnings(target, derivations, relay, point):
             click.echo(f"warning: {warning}", err=True)
     if output_format == "json":
         case = target.case
@@ -99,6 +95,21 @@ def derive(
         click.echo(derivation_markdown(derivations, steps, relay), nl=False)
     else:
         click.echo(derivation_report.render_text(derivations, steps, relay))
+
+
+def _point_warnings(target: Any, derivations: Any, relay: Any, point: dict) -> list[str]:
+    """`point_warnings`; for a large function, through the intermediates the relay has
+    evaluated already (a kink is then named by an intermediate's definition)."""
+    from ..explain.chain import MAX_RESOLVED_NODES
+    from ..explain.relay import point_warnings
+    from ..symbolic.trees import more_nodes_than
+
+    first = next(iter(derivations.values()))
+    if not first.names or not more_nodes_than(target.function(), MAX_RESOLVED_NODES):
+        return point_warnings(target.function(), point)
+    values = {node.name.name: node.value for node in relay.nodes[1:]}
+    parts = [definition for _, definition in first.names] + [first.function]
+    return point_warnings(target.function(), values, relay.nodes[0].value, parts)
 
 
 def _derive_point(target: Any, at: str | None) -> dict[str, float] | None:
@@ -212,6 +223,42 @@ def plot(case_file: str, case_name: str | None, wrt: str | None, output: str) ->
     click.echo(f"wrote {output}: {drawn}")
 
 
+def _scalar_graph(target: Any, point: dict[str, float]) -> str:
+    """The DOT text of a scalar case or expression, its warnings on standard error."""
+    from ..explain.relay import point_warnings
+
+    dot, named = _graph_dot(target, point)
+    if named is None:
+        warnings = point_warnings(target.function(), point)
+    else:
+        value = named.pop("")
+        parts = [expression.expr for _, expression in target.case.where]
+        warnings = point_warnings(target.function(), named, value, [*parts, target.expr])
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return dot
+
+
+def _graph_dot(target: Any, point: dict[str, float]) -> tuple[str, dict[str, float] | None]:
+    """The DOT text of `graph`, and values found on the way (`where_graph_dot`): a case
+    whose written-out function is large is drawn through its intermediates as defined,
+    so the graph grows with them, not with what SymPy made of them written out."""
+    import sympy as sp
+
+    from ..explain.chain import MAX_RESOLVED_NODES
+    from ..explain.graph import where_graph_dot
+    from ..run.targets import target_graph
+    from ..symbolic.trees import more_nodes_than
+
+    case = target.case
+    if case is None or not case.where:
+        return target_graph(target, point), None
+    if not more_nodes_than(target.function(), MAX_RESOLVED_NODES):
+        return target_graph(target, point), None
+    where = [(sp.Symbol(name), expression.expr) for name, expression in case.where]
+    return where_graph_dot(target.expr, where, point, case.name)
+
+
 @click.command()
 @click.argument("case_file", metavar="CASE_FILE|EXPRESSION")
 @CASE
@@ -228,21 +275,27 @@ def plot(case_file: str, case_name: str | None, wrt: str | None, output: str) ->
 )
 def graph(case_file: str, case_name: str | None, at: str | None, output: str | None) -> None:
     """Draw the computational graph of a case at a point: every node labelled by its
-    operation, its forward value and the adjoint flowing into it."""
+    operation, its forward value and the adjoint flowing into it. An array case is drawn
+    without a point: each edge labelled by the shape flowing along it."""
     from ..explain.graph import IMAGE_FORMATS, render_graph
-    from ..explain.relay import point_warnings
     from ..report.output import write_output
-    from ..run.targets import select_target, target_graph, target_point
+    from ..run.targets import OptionError, select_target, target_point
 
     with exit_on_errors():
         target = select_target(case_file, case_name)
+        if target.is_array and at is not None:
+            raise OptionError(f"case {target.case.name} is an array case: its graph shows "
+                              "shapes, not values at a point", "--at")  # fmt: skip
         if at is None and target.case is not None and not target.is_array:
             point = _derive_point(target, "")  # the case's default point, named
-        else:
+        elif not target.is_array:
             point = target_point(target, at)
-    for warning in point_warnings(target.function(), point):
-        click.echo(f"warning: {warning}", err=True)
-    dot = target_graph(target, point)
+    if target.is_array:
+        from ..explain.array_graph import array_graph_dot
+
+        dot = array_graph_dot(target.case)
+    else:
+        dot = _scalar_graph(target, point)
     if output is None:
         click.echo(dot, nl=False)
         return

@@ -9,12 +9,15 @@ closeness test (`excess`); no projection can hide a wrong entry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..cases.array_model import MAX_ARRAY_ENTRIES
 from ..cases.model import Tolerance
+from ..errors import DiffcheckError
 from .closeness import excess
 
 __all__ = [
@@ -23,8 +26,12 @@ __all__ = [
     "ClaimResult",
     "OracleCheck",
     "Worst",
+    "check_claim_budget",
+    "compare_blocks",
     "compare_entries",
     "format_index",
+    "oracle_evidence",
+    "skipped_notes",
 ]
 
 # a difference within this many ulps of its array's scale may be float64 rounding (an
@@ -57,6 +64,9 @@ class Worst:
     score: float  # what made it the worst: its difference for the array's scale, if wrong
     expected_text: str | None = None  # mpmath's value where float64 cannot hold it
     claimed_text: str | None = None
+    # decided in float64 at a point where float64 did not overflow: an entry central
+    # differences (float64) can confirm, preferred over one only mpmath could decide
+    plain: bool = True
 
 
 @dataclass
@@ -101,6 +111,51 @@ class OracleCheck:
     oracle: float
     error: float  # the oracle's own error bar
     agrees: bool
+    # why it disagrees, naming the suspect; or why it was skipped (then it says nothing)
+    note: str = ""
+    skipped: bool = False
+    every_entry: bool = False  # compared at every entry (autodiff), not along a direction
+    # central differences side with the reference against this oracle: an odd one out,
+    # a warning as for scalar cases, not a conflict
+    overruled: bool = False
+
+
+def oracle_evidence(checks: Iterable[OracleCheck]) -> str:
+    """What the oracle checks that ran and agreed add to a verdict's evidence:
+    "; the reference agrees with complex step along random directions; PyTorch autograd
+    agrees at every entry"."""
+    checks = [check for check in checks if not check.skipped]
+    directional = sorted({check.method for check in checks if not check.every_entry})
+    entrywise = sorted({check.method for check in checks if check.every_entry})
+    text = ""
+    if directional:
+        text += f"; the reference agrees with {' and '.join(directional)} along random directions"
+    if entrywise:
+        verb = "agree" if len(entrywise) > 1 else "agrees"
+        text += f"; {' and '.join(entrywise)} {verb} with it at every entry"
+    return text
+
+
+def skipped_notes(checks: Iterable[OracleCheck]) -> list[str]:
+    """Why oracles asked for did not run (once per reason)."""
+    return list(dict.fromkeys(check.note for check in checks if check.skipped))
+
+
+def check_claim_budget(claims: Iterable[ClaimResult], label: str = "") -> None:
+    """Refuse a claim whose value alone would exceed the budget of entries per array: a
+    Jacobian grows as the product of two sizes, and its claim is evaluated whole.
+
+    Raises:
+        DiffcheckError: naming the claim, its entries and the budget.
+    """
+    for claim in claims:
+        if claim.entries > MAX_ARRAY_ENTRIES:
+            at = f" at {label}" if label else ""
+            raise DiffcheckError(
+                f"the claimed {claim.kind} of '{claim.name}' has {claim.entries:_} entries{at}, "
+                f"above the budget of {MAX_ARRAY_ENTRIES:_} per array: claim a vjp (what a "
+                "backward pass returns) instead"
+            )
 
 
 def compare_entries(
@@ -136,7 +191,115 @@ def compare_entries(
     _fold_errors(result, reference, difference, finite)
     if wrong.any():
         result.wrong_points += 1
-    _keep_worst(result, point, reference, claimed, ratio, wrong, texts, difference, scale)
+    # entries only mpmath could decide, or a point where float64 overflowed, are shown
+    # only when no entry float64 decided is wrong
+    settled = doubtful is not None and settle is not None
+    plain = np.zeros_like(wrong) if suspect else (wrong & ~doubtful if settled else wrong)
+    _keep_worst(result, point, reference, claimed, ratio, wrong, texts, difference, scale, plain)
+
+
+def compare_blocks(
+    result: ClaimResult,
+    point: int,
+    blocks: Iterable[tuple[int, np.ndarray]],
+    claimed: np.ndarray,
+    tolerance: Tolerance,
+) -> None:
+    """`compare_entries` for a Jacobian too large to hold: the reference comes as blocks
+    of rows (first row, rows; a row per function entry in row-major order), each compared
+    at every entry with the claim's rows and dropped. What is kept between blocks is the
+    map of wrong entries and their differences, never the reference: an entry apart by
+    no more than rounding of the Jacobian's scale, known only once every block is seen,
+    is not called wrong (as `compare_entries` without mpmath)."""
+    leading = result.shape[: result.leading]
+    claim_rows = np.broadcast_to(np.asarray(claimed, dtype=float), result.shape)
+    claim_rows = claim_rows.reshape(int(np.prod(leading)), -1)
+    seen = _Blocks(scale=_scale(claim_rows))
+    for start, reference in blocks:
+        reference = np.asarray(reference, dtype=float).reshape(len(reference), -1)
+        seen.add(result, start, reference, claim_rows[start : start + len(reference)],
+                 tolerance)  # fmt: skip
+    result.checked += 1
+    wrong, worst = seen.finish(result, point, claim_rows)
+    if wrong.any():
+        result.wrong_points += 1
+    if _replace_worst(result, worst, int(wrong.sum()), wrong.reshape(result.shape)):
+        result.expected = result.claimed = None  # not held whole: no pattern diagnosis
+
+
+@dataclass
+class _Blocks:
+    """What `compare_blocks` keeps between blocks."""
+
+    scale: float  # the largest finite magnitude seen, claim and reference
+    flats: list[np.ndarray] = field(default_factory=list)  # entries not close, row-major
+    gaps: list[np.ndarray] = field(default_factory=list)  # their differences; inf where
+    # rounding cannot explain them (not finite, or nothing allowed)
+    top: tuple | None = None  # (key, flat, reference, claimed, ratio, difference): the
+    fixed: tuple | None = None  # largest difference not close; the largest with gap inf
+    closest: tuple | None = None  # (ratio, flat, reference, claimed): least close right
+
+    def add(self, result: ClaimResult, start: int, reference: np.ndarray, claim: np.ndarray,
+            tolerance: Tolerance) -> None:  # fmt: skip
+        ratio = np.asarray(excess(claim, reference, tolerance), dtype=float)
+        with np.errstate(all="ignore"):
+            difference = np.abs(claim - reference)
+        finite = bool(np.isfinite(difference).all())
+        self.scale = max(self.scale, _scale(reference, finite))
+        _fold_errors(result, reference, difference, finite)
+        width, apart = reference.shape[1], ratio > 1
+        if apart.any():
+            rows, columns = np.nonzero(apart)
+            flats = (start + rows) * width + columns
+            gaps = np.where(np.isfinite(ratio[apart]), difference[apart], np.inf)
+            self.flats.append(flats)
+            self.gaps.append(gaps)
+            keys = np.where(np.isfinite(difference[apart]), difference[apart], np.inf)
+            self.top = _larger(self.top, keys, flats, rows, columns, reference, claim, ratio,
+                               difference)  # fmt: skip
+            fixed = np.where(gaps == np.inf, keys, -1.0)
+            if fixed.max() >= 0:
+                self.fixed = _larger(self.fixed, fixed, flats, rows, columns, reference, claim,
+                                     ratio, difference)  # fmt: skip
+        close = np.where(apart, -1.0, ratio)
+        if close.size and (self.closest is None or close.max() > self.closest[0]):
+            row, column = np.unravel_index(int(np.argmax(close)), close.shape)
+            self.closest = (float(close[row, column]), (start + int(row)) * width + int(column),
+                            reference[row, column], claim[row, column])  # fmt: skip
+
+    def finish(self, result: ClaimResult, point: int, claim_rows: np.ndarray):  # noqa: ANN201
+        """The map of wrong entries, and this point's worst entry as a `Worst`."""
+        wrong = np.zeros(claim_rows.size, dtype=bool)
+        if self.flats:
+            flats, gaps = np.concatenate(self.flats), np.concatenate(self.gaps)
+            rounding = gaps <= ROUNDING_ULPS * EPS * self.scale
+            result.rounding += int(rounding.sum())
+            wrong[flats[~rounding]] = True
+        if wrong.any():
+            # the largest difference is wrong unless rounding explains it; then so it does
+            # every other finite one, and the wrong entries are those with gap inf
+            _, flat, expected, claimed, ratio, difference = (
+                self.top if wrong[self.top[1]] else self.fixed)  # fmt: skip
+            scale = max(self.scale, np.finfo(float).tiny)
+            score = difference / scale if np.isfinite(difference) else np.inf
+        else:
+            fallback = None if self.top is None else (0.0, *self.top[1:4])
+            ratio, flat, expected, claimed = self.closest or fallback or (0.0, 0, 0.0, 0.0)
+            score = ratio
+        shape = result.shape
+        index = tuple(int(i) for i in np.unravel_index(int(flat), shape)) if shape else ()
+        worst = Worst(point, index, float(expected), float(claimed), float(ratio), float(score))
+        return wrong, worst
+
+
+def _larger(kept, keys, flats, rows, columns, reference, claim, ratio, difference):  # noqa: ANN001, ANN202
+    """The entry of the largest key among these and `kept` (the first on a tie)."""
+    top = int(np.argmax(keys))
+    if kept is not None and not keys[top] > kept[0]:
+        return kept
+    row, column = int(rows[top]), int(columns[top])
+    return (float(keys[top]), int(flats[top]), reference[row, column], claim[row, column],
+            ratio[row, column], difference[row, column])  # fmt: skip
 
 
 def _fold_errors(result: ClaimResult, reference: np.ndarray, difference: np.ndarray,
@@ -205,16 +368,19 @@ def _mp_text(value: Any) -> str:
 
 
 def _keep_worst(result, point, reference, claimed, ratio, wrong, texts,  # noqa: ANN001
-                difference, scale) -> None:  # noqa: ANN001 # fmt: skip
+                difference, scale, plain=None) -> None:  # noqa: ANN001 # fmt: skip
     """Keep this point's worst entry if it is the worst so far (by more than WORST_TIE).
     Among wrong entries the worst is the largest difference for the array's scale (an
-    entry whose reference is nearly 0 has a huge relative error but says little); a
-    right claim keeps its least close entry."""
+    entry whose reference is nearly 0 has a huge relative error but says little), taken
+    among those float64 decided (`plain`) when there are any; a right claim keeps its
+    least close entry."""
     count = int(wrong.sum())
+    plain = wrong if plain is None else plain
     if count:
         scale = max(scale, np.finfo(float).tiny)
+        among = plain if plain.any() else wrong
         with np.errstate(all="ignore"):
-            score = np.where(wrong, np.where(np.isfinite(difference), difference / scale, np.inf),
+            score = np.where(among, np.where(np.isfinite(difference), difference / scale, np.inf),
                              -1)  # fmt: skip
     else:
         undecided = np.isnan(ratio)
@@ -222,16 +388,26 @@ def _keep_worst(result, point, reference, claimed, ratio, wrong, texts,  # noqa:
     flat = int(np.argmax(score)) if score.size else 0
     index = tuple(int(i) for i in np.unravel_index(flat, result.shape)) if result.shape else ()
     value = float(score.reshape(-1)[flat]) if score.size else 0.0
+    expected_text, claimed_text = texts.get(index, (None, None))
+    worst = Worst(point, index, float(reference[index]), float(claimed[index]),
+                  float(ratio[index]), value, expected_text, claimed_text,
+                  bool(np.asarray(plain)[index]) or not count)  # fmt: skip
+    if _replace_worst(result, worst, count, wrong):
+        result.expected = np.array(reference)
+        result.claimed = np.array(claimed)
+
+
+def _replace_worst(result: ClaimResult, worst: Worst, count: int, wrong: np.ndarray) -> bool:
+    """Make `worst` (with `count` wrong entries at its point) the claim's worst, unless the
+    one kept is at least as bad."""
     previous = result.worst
-    if previous is not None and (count > 0, value) <= (
+    if previous is not None and (count > 0, worst.plain, worst.score) <= (
         result.wrong_entries > 0,
+        previous.plain,
         previous.score * (1 + WORST_TIE),
     ):
-        return
-    expected_text, claimed_text = texts.get(index, (None, None))
-    result.worst = Worst(point, index, float(reference[index]), float(claimed[index]),
-                         float(ratio[index]), value, expected_text, claimed_text)  # fmt: skip
+        return False
+    result.worst = worst
     result.wrong_entries = count
     result.wrong_map = np.array(wrong)
-    result.expected = np.array(reference)
-    result.claimed = np.array(claimed)
+    return True

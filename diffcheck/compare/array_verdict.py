@@ -12,22 +12,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import counted
-from .array_compare import ClaimResult, OracleCheck, format_index
+from .array_compare import ClaimResult, OracleCheck, format_index, oracle_evidence, skipped_notes
 from .verdict import Verdict
 
 __all__ = ["claim_label", "decide_array_verdict", "describe_wrong", "entry_label"]
 
-_KIND = {"gradient": "∂f/∂", "vjp": "vjp ", "jacobian": "jacobian ", "unclaimed": "∂f/∂"}
+_KIND = {"gradient": "∂f/∂", "vjp": "vjp ", "jacobian": "jacobian ", "unclaimed": "∂f/∂",
+         "implementation gradient": "the implementation's ∂f/∂",
+         "implementation vjp": "the implementation's vjp ",
+         "implementation function": "the implementation's function"}  # fmt: skip
+# the scalar verdict's words for the same finding
+FLOAT32_HINT = (
+    "the implementation returned float32 values: their rounding (~1e-7 relative) exceeds the "
+    "tolerance — use `tolerance: float32` for single-precision code"
+)
 
 
 def claim_label(claim: ClaimResult) -> str:
-    """`∂f/∂W`, `vjp z`, `jacobian z`."""
+    """`∂f/∂W`, `vjp z`, `jacobian z`, `the implementation's vjp z`."""
     return f"{_KIND[claim.kind]}{claim.name}"
 
 
 def entry_label(claim: ClaimResult, index: tuple[int, ...]) -> str:
     """`W[3, 1]`; for a Jacobian the function's entry and the variable's apart:
-    `∂f[2]/∂z[0]`."""
+    `∂f[2]/∂z[0]`; `f[2]` for the implementation's function."""
+    if claim.kind == "implementation function":
+        return format_index("f", index)
     if claim.kind != "jacobian":
         return format_index(claim.name, index)
     out, entry = index[: claim.leading], index[claim.leading :]
@@ -37,7 +47,8 @@ def entry_label(claim: ClaimResult, index: tuple[int, ...]) -> str:
 def decide_array_verdict(instances: Sequence) -> Verdict:  # InstanceResult from the run
     """The case's verdict: every size's claims, oracle checks and set-aside points."""
     warnings = tuple(_warnings(instances))
-    conflicts = [(inst, check) for inst in instances for check in inst.oracles if not check.agrees]
+    conflicts = [(inst, check) for inst in instances for check in inst.oracles
+                 if not check.agrees and not check.overruled]  # fmt: skip
     checked = sum(inst.checked for inst in instances)
     if conflicts:
         return Verdict("inconclusive", "", (_conflict(*conflicts[0], len(conflicts)),), warnings)
@@ -62,9 +73,12 @@ def describe_wrong(instance, claim: ClaimResult) -> str:  # noqa: ANN001
     at = f"point {worst.point + 1}" + (f" ({instance.label})" if instance.label else "")
     expected = worst.expected_text or f"{worst.expected:.6g}"
     claimed = worst.claimed_text or f"{worst.claimed:.6g}"
+    if expected == claimed:  # apart beyond 6 digits (float32 rounding): show the digits
+        expected, claimed = f"{worst.expected:.10g}", f"{worst.claimed:.10g}"
+    verb = "returned" if claim.kind.startswith("implementation") else "claimed"
     parts = [
         f"{claim_label(claim)}: {entry_label(claim, worst.index)} at {at}: "
-        f"expected {expected}, claimed {claimed}",
+        f"expected {expected}, {verb} {claimed}",
         f"{claim.wrong_entries} of {claim.entries} entries wrong there, wrong at "
         f"{claim.wrong_points} of {counted(claim.checked, 'point')}",
     ]
@@ -73,6 +87,8 @@ def describe_wrong(instance, claim: ClaimResult) -> str:  # noqa: ANN001
     backed = [c for c in claim.confirmations if c.agrees]
     if backed:
         parts.append(f"{backed[0].method} agree with the expected value")
+    if getattr(instance, "single", {}).get((claim.kind, claim.name)):
+        parts.append(FLOAT32_HINT)
     return "; ".join(parts)
 
 
@@ -81,8 +97,8 @@ def _conflict(instance, check: OracleCheck, count: int) -> str:  # noqa: ANN001
     return (
         f"the array reference disagrees with the {check.method} at {at}: {check.what} is "
         f"{check.reference:.10g} by reverse mode, {check.oracle:.10g} ± {check.error:.2g} by "
-        f"the {check.method} ({counted(count, 'disagreement')} in all); the reference is in "
-        "doubt"
+        f"the {check.method} ({counted(count, 'disagreement')} in all); "
+        f"{check.note or 'the reference is in doubt'}"
     )
 
 
@@ -95,19 +111,29 @@ def _unbacked(claim: ClaimResult, check: OracleCheck) -> str:
     )
 
 
+def _odd_one_out(instance, check: OracleCheck) -> str:  # noqa: ANN001
+    at = f"point {check.point + 1}" + (f" ({instance.label})" if instance.label else "")
+    return (
+        f"{check.method} disagrees with the array reference at {at}: {check.what} is "
+        f"{check.oracle:.10g} by {check.method}, {check.reference:.10g} by the reference; "
+        f"{check.note}"
+    )
+
+
 def _evidence(instances: Sequence) -> str:
     checked = sum(inst.checked for inst in instances)
     entries = sum(claim.entries for inst in instances for claim in inst.claims)
-    methods = sorted({check.method for inst in instances for check in inst.oracles})
     sizes = [inst.label for inst in instances if inst.label]
     proved = sorted({name for inst in instances for name in inst.proved})
     text = f"every entry agrees at {counted(checked, 'point')}"
     if proved and all(inst.proved for inst in instances):
         text = f"proved symbolically entry by entry for {', '.join(proved)}; " + text
+    code = sorted({claim.kind.split()[1] for inst in instances for claim in inst.claims
+                   if claim.kind.startswith("implementation")})  # fmt: skip
     if entries:
-        text += f" ({counted(entries, 'entry', 'entries')} per point across the claims)"
-    if methods:
-        text += f"; the reference agrees with {' and '.join(methods)} along random directions"
+        among = f", the implementation's {' and '.join(code)} included" if code else ""
+        text += f" ({counted(entries, 'entry', 'entries')} per point across the claims{among})"
+    text += oracle_evidence(check for inst in instances for check in inst.oracles)
     if len(sizes) > 1:
         text += f"; sizes {'; '.join(sizes)}"
     return text
@@ -117,6 +143,9 @@ def _warnings(instances: Sequence) -> list[str]:
     found = []
     for inst in instances:
         prefix = f"{inst.label}: " if inst.label else ""
+        found.extend(f"{prefix}{note}" for note in skipped_notes(inst.oracles))
+        found.extend(f"{prefix}{_odd_one_out(inst, check)}" for check in inst.oracles
+                     if check.overruled)  # fmt: skip
         if inst.undefined:
             found.append(f"{prefix}{counted(len(inst.undefined), 'point')} outside the "
                          f"function's domain, left out (e.g. {inst.undefined[0]})")  # fmt: skip

@@ -96,6 +96,9 @@ class Discrepancy:
     first_values: np.ndarray | None = None
     first_errors: np.ndarray | None = None
     methods_agree: np.ndarray | None = None
+    # the points it was judged at (the `checked` of `oracle_discrepancy`): judging it again
+    # with the same reference there would give it back, and is skipped
+    judged_at: np.ndarray | None = field(default=None, repr=False)
 
     @cached_property
     def abs_error(self) -> np.ndarray:

@@ -196,9 +196,17 @@ def _rescued(comparison: Comparison, result: VariableResult, name: str,
     )
 
 
+def _contradicted(result: VariableResult) -> bool:
+    """Whether any oracle contradicts the reference anywhere (rarely: the masks built
+    from contradictions are then all False, and their passes over the points are saved)."""
+    return any(discrepancy.failing.any() for discrepancy in result.oracles.values())
+
+
 def _unbacked(result: VariableResult) -> np.ndarray:
     """Points where some oracle contradicts the reference and none backs it there."""
     contradicted = np.zeros(result.checked.shape, dtype=bool)
+    if not _contradicted(result):
+        return contradicted
     backed = np.zeros(result.checked.shape, dtype=bool)
     for discrepancy in result.oracles.values():
         contradicted |= discrepancy.failing
@@ -212,6 +220,8 @@ def table_suspects(result: VariableResult) -> np.ndarray:
     that read the table (reverse mode) back the reference. A wrong entry would make the
     derivation and reverse mode agree with each other: their agreement proves nothing."""
     contradicted = np.zeros(result.checked.shape, dtype=bool)
+    if not _contradicted(result):
+        return contradicted
     backed, backed_by_table = contradicted.copy(), contradicted.copy()
     for name, discrepancy in result.oracles.items():
         agreeing = ~discrepancy.unreliable & ~discrepancy.failing
@@ -305,8 +315,10 @@ def _conflict(comparison: Comparison, result: VariableResult) -> str | None:
 def _breakdown(comparison: Comparison, result: VariableResult, name: str,
                discrepancy: Discrepancy) -> str | None:  # fmt: skip
     """A framework's autograd returning NaN or inf where the derivative is finite."""
+    if name not in FRAMEWORKS:
+        return None
     broken = result.checked & ~np.isfinite(discrepancy.values) & np.isfinite(result.reference)
-    if name not in FRAMEWORKS or not broken.any():
+    if not broken.any():
         return None
     index = int(np.flatnonzero(broken)[0])
     point = format_point(comparison.variables, comparison.points[:, index])
@@ -333,6 +345,8 @@ def diagnose(comparison: Comparison) -> Findings:
         for name, discrepancy in result.oracles.items():
             if (note := _rescued(comparison, result, name, discrepancy)) is not None:
                 notes.append(note)
+            if not discrepancy.failing.any():
+                continue
             alone = discrepancy.failing & backing(result, name) & ~suspects
             if alone.any():
                 sentence = _sentence(comparison, result, name, discrepancy, alone)

@@ -3,7 +3,8 @@
 Input: a `Problem`, claimed partials (SymPy), a points array and a `Tolerance`.
 Output: a `Comparison` with one `VariableResult` per variable; `verdict` reads it.
 Main function: `compare_gradient`. Float64 decides where it is clear; wherever a value
-is non-finite or a comparison fails, both sides are re-evaluated in mpmath first.
+is non-finite or a comparison fails, both sides are re-evaluated in mpmath first, except
+where the claim is wrong beyond any rounding: of those points only the worst is.
 """
 
 from __future__ import annotations
@@ -153,11 +154,13 @@ def _compare_partial(
         for oracle, e in zip(oracles, estimates, strict=True)
     }  # fmt: skip
     doubtful = partial.doubtful()
+    disputed = np.zeros(usable.shape, dtype=bool)  # where the reference itself is in doubt
     if implemented is not None:  # where the user's code disagrees, refine the reference
-        doubtful |= excess(implemented, partial.reference, tolerance) > 1
+        disputed |= excess(implemented, partial.reference, tolerance) > 1
     for draft in drafts.values():
-        doubtful |= draft.failing
-    misjudged = partial.refine(partial.choose(doubtful & usable))
+        disputed |= draft.failing
+    decisive = partial.decisive((doubtful | disputed) & usable, disputed)
+    misjudged = partial.refine(partial.choose(decisive))
     results, late_misjudged = _settle(problem, partial, name, claim is None, usable, oracles,
                                       drafts)  # fmt: skip
     misjudged += late_misjudged
@@ -174,9 +177,9 @@ def _compare_partial(
     if implemented is not None:
         code = _fixed_claim("implementation", implemented, partial.reference, tolerance, checked)
     float64 = partial.values.values[partial.slots[0]]
-    exact = oracle_discrepancy(
-        "exact", "float64", float64, np.zeros_like(float64), partial.reference, tolerance, checked
-    )
+    no_error = np.broadcast_to(0.0, float64.shape)
+    exact = oracle_discrepancy("exact", "float64", float64, no_error, partial.reference,
+                               tolerance, checked)  # fmt: skip
     return VariableResult(
         name=name, derived=problem.gradient[name], claim=claim, reference=partial.reference,
         checked=checked, claimed=claimed, oracles=oracle_results, proved=proved,

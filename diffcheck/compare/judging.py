@@ -13,7 +13,7 @@ from ..errors import counted
 from ..oracles.finite import USEFUL
 from ..oracles.problem import Estimate, Oracle, Problem
 from ..oracles.program import by_chunks
-from .closeness import FD_RTOL, FD_SAFETY, MAX_REFINED, Discrepancy, excess
+from .closeness import FD_RTOL, FD_SAFETY, MAX_REFINED, Discrepancy
 
 __all__ = ["oracle_discrepancy", "rejudge", "second_opinion", "wanted", "widen"]
 
@@ -33,13 +33,32 @@ def _judge_oracle(
     magnitude = np.abs(reference)
     # the size of the quantity: the oracle's own value counts too, since the reference
     # may be a float64 0 that mpmath has yet to refine
-    size = np.fmax(magnitude, np.abs(values))
+    size = np.abs(values)
+    np.fmax(size, magnitude, out=size)
+    size *= USEFUL
+    size += tolerance.atol
     # beyond float64's range (a reference mpmath found to be 1e400) nothing is compared
-    unreliable = ~(bar <= USEFUL * size + tolerance.atol) | ~checked
-    unreliable |= ~np.isfinite(values) | ~np.isfinite(reference)
-    bar[~np.isfinite(bar)] = 0.0
-    widened = replace(tolerance, rtol=max(tolerance.rtol, FD_RTOL))
-    return excess(values, reference, widened, slack=bar), unreliable
+    reliable = bar <= size  # NaN: not reliable
+    reliable &= checked
+    reliable &= np.isfinite(values)
+    reliable &= np.isfinite(reference)
+    finite_bar = np.isfinite(bar)
+    if not finite_bar.all():
+        bar[~finite_bar] = 0.0
+    # `excess` with rtol at least FD_RTOL and the bar as slack, in place: the same
+    # operations in the same order, a third fewer passes
+    allowed = magnitude
+    allowed *= max(tolerance.rtol, FD_RTOL)
+    allowed += tolerance.atol
+    allowed += bar
+    with np.errstate(all="ignore"):  # inf - inf and 0/0 are NaN: decided just below
+        difference = values - reference
+        np.abs(difference, out=difference)
+        ratio = np.divide(difference, allowed, out=allowed)
+    undecided = np.isnan(ratio)  # NaN on a side (not close), or 0/0 (close)
+    if undecided.any():
+        ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
+    return ratio, ~reliable
 
 
 def oracle_discrepancy(
@@ -54,8 +73,17 @@ def oracle_discrepancy(
     """Agreement within the tolerance (rtol at least FD_RTOL) widened by the oracle's
     own error bar; where the bar is wider than a tenth of the value, the oracle cannot
     say anything. The same test as `excess`, fused for speed."""
-    ratio, unreliable = by_chunks(_judge_oracle, values, errors, reference, checked, tolerance)
-    return Discrepancy(name, method, values, reference, ratio, unreliable, errors)
+    if values is reference and not errors.any():  # the reference against itself
+        finite = np.isfinite(reference)
+        if finite.all():  # zeros from calloc: pages no one writes
+            ratio, unreliable = np.zeros(reference.shape), ~checked
+        else:
+            ratio, unreliable = np.where(finite, 0.0, np.inf), ~checked | ~finite
+    else:
+        ratio, unreliable = by_chunks(_judge_oracle, values, errors, reference, checked,
+                                      tolerance)  # fmt: skip
+    return Discrepancy(name, method, values, reference, ratio, unreliable, errors,
+                       judged_at=checked)  # fmt: skip
 
 
 def widen(estimate: Estimate, usable: np.ndarray) -> Estimate:
@@ -86,7 +114,11 @@ def rejudge(
     method: str | None = None,
 ) -> Discrepancy:
     """The same oracle judged again (new reference, points or values), keeping what its
-    second opinions learnt."""
+    second opinions learnt; the draft itself where nothing changed."""
+    if values is None and errors is None and method is None and reference is draft.reference:
+        judged_at = draft.judged_at
+        if judged_at is not None and (judged_at is checked or np.array_equal(judged_at, checked)):
+            return draft
     judged = oracle_discrepancy(
         draft.source,
         method or draft.method,

@@ -3,7 +3,8 @@
 `usable_points` sets aside points outside the function's domain or at its kinks (and
 re-evaluates overflowing ones in mpmath, setting aside those beyond its reach); `Partial`
 compares a claim with the reference in float64 and re-decides the doubtful points in
-mpmath, at most MAX_REFINED of them.
+mpmath, at most MAX_REFINED of them: only those that can change the verdict (of the
+points where the claim is wrong beyond float64's rounding, the worst alone).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..cases.model import Tolerance
-from ..oracles.exact import ExactValues
+from ..oracles.exact import ExactValues, rounding_bound
 from ..oracles.problem import Problem, on_kinks
 from ..oracles.program import by_chunks
 from .closeness import MAX_REFINED, allowance, excess
@@ -50,12 +51,35 @@ def usable_points(problem: Problem, values: ExactValues) -> tuple[Any, ...]:
     return usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond
 
 
-def _judge_claim(
-    claim: np.ndarray, reference: np.ndarray, tolerance: Tolerance
-) -> tuple[np.ndarray, ...]:
-    ratio = excess(claim, reference, tolerance)
-    doubtful = (ratio > 1) | ~np.isfinite(claim) | ~np.isfinite(reference)
-    return ratio, doubtful
+def _in_doubt(value: np.ndarray, conditioning: np.ndarray, tolerance: Tolerance) -> np.ndarray:
+    """Points where float64 rounding alone may carry the value beyond the tolerance."""
+    return ~(rounding_bound(value, conditioning) <= allowance(value, tolerance))
+
+
+def _judge_claim(reference: np.ndarray, reference_conditioning: np.ndarray, claim: np.ndarray,
+                 claim_conditioning: np.ndarray, tolerance: Tolerance
+                 ) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The claim's excess, and where float64 cannot be trusted: one pass for both sides.
+    `excess` written out, so that the reference's allowance serves twice."""
+    allowed = np.abs(reference)
+    allowed *= tolerance.rtol
+    allowed += tolerance.atol
+    difference = claim - reference
+    np.abs(difference, out=difference)
+    ratio = difference / allowed
+    undecided = np.isnan(ratio)  # NaN on a side (not close), or 0/0 (close)
+    if undecided.any():
+        ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
+    doubtful = ratio > 1
+    doubtful |= ~np.isfinite(claim)
+    doubtful |= ~np.isfinite(reference)
+    doubtful |= ~(rounding_bound(reference, reference_conditioning) <= allowed)
+    return ratio, doubtful | _in_doubt(claim, claim_conditioning, tolerance)
+
+
+def _judge_derived(reference: np.ndarray, conditioning: np.ndarray, tolerance: Tolerance
+                   ) -> tuple[np.ndarray, ...]:  # fmt: skip
+    return (_in_doubt(reference, conditioning, tolerance) | ~np.isfinite(reference),)
 
 
 class Partial:
@@ -84,16 +108,48 @@ class Partial:
         """Compare in float64; return the points where float64 cannot be trusted: a value
         not finite, the two sides apart, or either side's rounding possibly beyond the
         tolerance (1 - tanh(x)**2 is 0.0 for x > 19, and a claim twice it is 0.0 too)."""
-        doubtful = self._rounding_in_doubt(self.slots[0])
+        conditioning = self.values.conditioning
+        reference_slot, claim_slot = self.slots
         if self.claim is None:
-            return doubtful | ~np.isfinite(self.reference)
-        self.excess, differing = by_chunks(_judge_claim, self.claim, self.reference, self.tolerance)
-        return doubtful | differing | self._rounding_in_doubt(self.slots[1])
+            (doubtful,) = by_chunks(_judge_derived, self.reference,
+                                    conditioning[reference_slot], self.tolerance)  # fmt: skip
+            return doubtful
+        self.excess, doubtful = by_chunks(
+            _judge_claim, self.reference, conditioning[reference_slot], self.claim,
+            conditioning[claim_slot], self.tolerance,
+        )  # fmt: skip
+        return doubtful
 
-    def _rounding_in_doubt(self, slot: int) -> np.ndarray:
-        """Points where float64 rounding alone may carry the value beyond the tolerance."""
-        value = self.values.values[slot]
-        return ~(self.values.rounding_bound(slot) <= allowance(value, self.tolerance))
+    def clearly_wrong(self, among: np.ndarray) -> np.ndarray:
+        """The points of `among` where the claim is out of tolerance beyond any float64
+        rounding: the gap between claim and reference, less both sides' rounding bounds,
+        exceeds what the tolerance allows the reference at its largest. mpmath cannot
+        change their judgement, so one of them (the worst) is enough to settle."""
+        clear = np.zeros(self.reference.shape, dtype=bool)
+        indices = np.flatnonzero(among)
+        if self.claim is None or not indices.size:
+            return clear
+        reference_slot, claim_slot = self.slots
+        with np.errstate(invalid="ignore"):
+            reference_bound = self.values.rounding_bound(reference_slot, indices)
+            claim_bound = self.values.rounding_bound(claim_slot, indices)
+            reference = self.reference[indices]
+            gap = np.abs(self.claim[indices] - reference) - claim_bound - reference_bound
+            largest = np.abs(reference) + reference_bound
+            clear[indices] = gap > allowance(largest, self.tolerance)  # NaN: False
+        return clear
+
+    def decisive(self, doubtful: np.ndarray, disputed: np.ndarray) -> np.ndarray:
+        """The doubtful points whose mpmath values can change the verdict: every one but
+        the clearly wrong ones (`clearly_wrong`) where no oracle disputes the reference,
+        of which only the worst is kept (with any tied with it, so the counterexample is
+        the one full refinement would pick), since one settled wrong point decides."""
+        clear = self.clearly_wrong(doubtful & ~disputed)
+        if not clear.any():
+            return doubtful
+        excess = np.where(clear, self.excess, -np.inf)
+        worst = excess >= excess.max() * (1 - 1e-9)
+        return (doubtful & ~clear) | worst
 
     def choose(self, doubtful: np.ndarray) -> np.ndarray:
         """The doubtful points worth mpmath, at most MAX_REFINED: half of them the worst
@@ -110,7 +166,11 @@ class Partial:
         return chosen
 
     def checked(self, usable: np.ndarray) -> np.ndarray:
-        """Usable points where this partial exists and has a settled value."""
+        """Usable points where this partial exists and has a settled value (`usable`
+        itself while none is left out, so judgements made there can be reused)."""
+        left_out = (self.undefined, self.unsettled, self.unexamined, self.unreachable)
+        if not any(mask.any() for mask in left_out):
+            return usable
         return usable & ~self.undefined & ~self.unsettled & ~self.unexamined & ~self.unreachable
 
     def refine(self, indices: np.ndarray) -> int:

@@ -20,7 +20,7 @@ from ..arrays import ir, ops
 from ..arrays.evaluate import evaluate
 from ..arrays.reverse import depending_nodes, vjp_expressions
 from ..cases.array_model import ArrayCase
-from .matrix import CaseBuild, DimensionNames, UnitSums, case_builds
+from .matrix import CaseBuild, DimensionNames, UnitSums, case_builds, case_folding
 from .matrix_convert import TermBuilder
 from .matrix_print import print_term
 from .matrix_terms import MatrixFormError
@@ -173,6 +173,7 @@ def delta_chain(case: ArrayCase, wrt: Sequence[str]) -> DeltaChain:
     probe_steps, probe_names = _steps(case, probe, wrt) if probe is not None else (None, {})
     if probe_steps is not None and [s[:2] for s in probe_steps] != [s[:2] for s in real_steps]:
         probe_steps = None
+    folding = case_folding(case, real, probe, names)
     found = []
     for position, (target, variable, node, rules, direct) in enumerate(real_steps):
         other = probe_steps[position][2] if probe_steps else None
@@ -181,7 +182,7 @@ def delta_chain(case: ArrayCase, wrt: Sequence[str]) -> DeltaChain:
             term = TermBuilder(real_names, UnitSums(case)).term(node)
             if other is not None:
                 term = names.merge(term, TermBuilder(probe_names, UnitSums(case)).term(other))
-            text = print_term(term)
+            text = print_term(folding.simplify(term))
         except MatrixFormError as error:
             found.append(DeltaStep(target, variable, None, shape, rules, direct, str(error)))
             continue

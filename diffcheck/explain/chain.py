@@ -21,13 +21,21 @@ from ..cases.loader import Case
 from ..limits import deep_recursion
 from ..symbolic.derive import derive_gradient, fold_intermediates
 from ..symbolic.rules import PRIMITIVES, rule_for
-from ..symbolic.trees import nodes_in_order, substitute
+from ..symbolic.trees import (
+    more_nodes_than,
+    nodes_in_order,
+    substitute,
+    symbols_in,
+    tree_size,
+)
 from .steps import ClosedForm, Step, closed_form, explain_steps, recognise_nodes
 
 __all__ = [
     "MAX_CALL_DEPTH",
     "MAX_INLINE_SIZE",
     "MAX_PATHS",
+    "MAX_RESOLVED_NODES",
+    "MAX_RESULT_NODES",
     "Derivation",
     "Factor",
     "explain_case",
@@ -41,6 +49,15 @@ __all__ = [
 MAX_CALL_DEPTH = 3  # nested function calls and powers
 MAX_INLINE_SIZE = 60  # nodes of the expression written out as a tree
 MAX_PATHS = 16  # more paths through the intermediates are shown as adjoint sums instead
+# Beyond this many distinct nodes in the function written out, the result is the chain
+# rule's sum of products of the factors (each from `derive_gradient` of a definition), not
+# `derive_gradient` of the written-out function: SymPy merges intermediates into their
+# users there (0.5*(a + b) is 0.5*a + 0.5*b), so a chain of n intermediates can hold n²
+# nodes, and its derivative, written out, grows exponentially.
+MAX_RESOLVED_NODES = 1000
+# A result (derive_gradient's, folded into the names) larger than this written out is
+# replaced by the chain's product of factors, which says the same in the names.
+MAX_RESULT_NODES = 2000
 _ADD, _MUL = PRIMITIVES["add"], PRIMITIVES["mul"]
 
 
@@ -63,7 +80,9 @@ class Derivation:
 
     `paths` lists the chains of factors (indices into `factors`) from the output down to
     the variable, None when there are more than MAX_PATHS; `product` is their sum of
-    products; `result` is derive_gradient's partial, written with the names; `resolved`
+    products; `result` is derive_gradient's partial, written with the names (the
+    `product` instead when that partial is larger than MAX_RESULT_NODES written out, or
+    the function larger than MAX_RESOLVED_NODES: the same derivative, linear); `resolved`
     maps the output and each name to the expression it stands for. Without
     intermediates there is one factor, ∂output/∂variable, and its steps are the whole
     derivation.
@@ -172,6 +191,7 @@ class _Graph:
         for name, definition in names:
             if definition.free_symbols & reaches:
                 reaches.add(name)
+        self.ranked = {name: i for i, name in enumerate(self.order)}  # nearer names first
         live = {output}  # what the output uses, directly or not
         self.edges: list[tuple[sp.Symbol, sp.Symbol]] = []
         for of in self.order:
@@ -184,13 +204,16 @@ class _Graph:
 
     def _uses(self, of: sp.Symbol, reaches: set[sp.Symbol]) -> list[sp.Symbol]:
         symbols = self.definitions[of].free_symbols & reaches
-        ranked = {name: i for i, name in enumerate(self.order)}  # nearer names first
+        ranked = self.ranked
         return sorted(symbols, key=lambda s: ranked.get(s, len(ranked)))
 
     def paths(self) -> list[list[tuple[sp.Symbol, sp.Symbol]]] | None:
+        uses: dict[sp.Symbol, list[sp.Symbol]] = {}
+        for of, by in self.edges:
+            uses.setdefault(of, []).append(by)
         count: dict[sp.Symbol, int] = {self.variable: 1}
         for of in reversed(self.order):
-            count[of] = sum(count.get(by, 0) for o, by in self.edges if o == of)
+            count[of] = sum(count.get(by, 0) for by in uses.get(of, ()))
         if count[self.order[0]] > MAX_PATHS:
             return None
         found: list[list[tuple[sp.Symbol, sp.Symbol]]] = []
@@ -200,19 +223,21 @@ class _Graph:
             if node == self.variable:
                 found.append(path)
                 continue
-            for of, by in reversed(self.edges):
-                if of == node:
-                    stack.append((by, [*path, (of, by)]))
+            for by in reversed(uses.get(node, ())):
+                stack.append((by, [*path, (node, by)]))
         return found
 
 
-def _factor(graph: _Graph, of: sp.Symbol, by: sp.Symbol, folding: Mapping) -> Factor:
+def _factor(
+    graph: _Graph, of: sp.Symbol, by: sp.Symbol, names: Mapping, folding: Mapping
+) -> Factor:
+    """∂of/∂by; `names` maps each definition to its name, `folding` those folded into
+    the partial."""
     definition = graph.definitions[of]
     with deep_recursion():
         partial = derive_gradient(definition, [by.name])[by.name]
-        expr = fold_intermediates(partial, folding)
+        expr = substitute(partial, folding)
     steps = explain_steps(definition, by, {str(name) for name in graph.definitions})
-    names = {resolved: name for name, resolved in folding.items()}
     return Factor(of, by, expr, steps, closed_form(definition, by.name, steps.result, names))
 
 
@@ -221,14 +246,17 @@ def _derivation(
     function: sp.Expr,
     names: tuple[tuple[sp.Symbol, sp.Expr], ...],
     variable: str,
-    result: sp.Expr,
+    result: sp.Expr | None,
     resolved: Mapping[sp.Symbol, sp.Expr],
 ) -> Derivation:
+    """The chain of factors; `result` None: their sum of products is the result."""
     x = sp.Symbol(variable)
     graph = _Graph(output, function, names, x)
     # a factor is written with the names of what it contains (σ(u1) is u2)
     folding = {output: function, **dict(names)} if names else {}
-    factors = [_factor(graph, of, by, folding) for of, by in graph.edges]
+    definitions = {definition: name for name, definition in folding.items()}
+    folded = {d: name for d, name in definitions.items() if not d.is_Symbol and symbols_in(d)}
+    factors = [_factor(graph, of, by, definitions, folded) for of, by in graph.edges]
     index = {(f.of, f.by): i for i, f in enumerate(factors)}
     paths = graph.paths()
     product = None
@@ -237,9 +265,22 @@ def _derivation(
             product = sp.Add(*(sp.Mul(*(factors[index[e]].expr for e in path))
                                for path in paths))  # fmt: skip
         paths = [tuple(index[e] for e in path) for path in paths]
+    if product is not None and (result is None or tree_size(result) > MAX_RESULT_NODES):
+        result = product  # the chain's product: linear in the intermediates
+    elif result is None:  # too many paths: derived written out after all
+        result = _written_out(resolved[output], [variable], resolved)[variable]
     return Derivation(output, function, names, x, tuple(factors),
                       None if paths is None else tuple(paths), product, result,
                       resolved)  # fmt: skip
+
+
+def _written_out(
+    resolved: sp.Expr, wrt: Sequence[str], names: Mapping[sp.Symbol, sp.Expr]
+) -> dict[str, sp.Expr]:
+    """derive_gradient's partials of the written-out function, folded into `names`."""
+    with deep_recursion():
+        gradient = derive_gradient(resolved, list(wrt))
+        return {n: fold_intermediates(g, names) for n, g in gradient.items()}
 
 
 def explain_where(
@@ -270,10 +311,10 @@ def explain_where(
     with deep_recursion():
         if resolved is None:
             resolved = substitute(function, dict(substitutions))
-        gradient = derive_gradient(resolved, list(wrt))
-        folding = {output: resolved, **substitutions} if names else {}
-        results = {n: fold_intermediates(g, folding) for n, g in gradient.items()}
     everything = MappingProxyType({output: resolved, **substitutions})
+    results: dict[str, sp.Expr | None] = dict.fromkeys(wrt)
+    if not names or not more_nodes_than(resolved, MAX_RESOLVED_NODES):
+        results = _written_out(resolved, wrt, everything if names else {})
     return {name: _derivation(output, function, names, name, results[name], everything)
             for name in wrt}  # fmt: skip
 

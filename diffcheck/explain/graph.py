@@ -22,17 +22,25 @@ from ..oracles.reverse import ReverseMode
 from ..symbolic.derive import format_expression
 from ..symbolic.rules import PRIMITIVES, rule_for
 from ..symbolic.trees import nodes_in_order, substitute
+from .relay import local_sweep
 
-__all__ = ["IMAGE_FORMATS", "graph_dot", "node_names", "render_graph"]
+__all__ = [
+    "IMAGE_FORMATS",
+    "graph_dot",
+    "node_names",
+    "quote_dot",
+    "render_graph",
+    "where_graph_dot",
+]
 
 IMAGE_FORMATS = ("svg", "png")
 _OPERATORS = {PRIMITIVES["add"]: "+", PRIMITIVES["mul"]: "×", PRIMITIVES["pow"]: "^"}
 
 
-def _quote(text: str) -> str:
+def quote_dot(text: str) -> str:
     """A DOT string: backslashes and quotes escaped, lines ended by DOT's \\n.
 
-    >>> print(_quote('say "hi"\\nbye'))
+    >>> print(quote_dot('say "hi"\\nbye'))
     "say \\"hi\\"\\nbye"
     """
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
@@ -104,27 +112,122 @@ def graph_dot(
         values, adjoints = ReverseMode().sweep(program, point)
     order = nodes_in_order([function])
     index = {node: i for i, node in enumerate(order)}
-    lines = [f"digraph {_quote(title)} {{", "  rankdir=BT;",
-             '  node [shape=box, style=rounded, fontname="Helvetica"];']  # fmt: skip
+    lines = _header(title)
     constant: dict[sp.Basic, bool] = {}  # SymPy's is_number walks every occurrence
     for node in order:
         constant[node] = node.is_number if not node.args else all(map(constant.get, node.args))
     for i, node in enumerate(order):
-        if constant[node]:
-            lines.append(f"  n{i} [shape=plaintext, label={_quote(_operation(node, True))}];")
-            continue
-        label = _operation(node, False)
-        if node in names and names[node] != label:
-            label = f"{names[node]} = {label}"
-        adjoint = "—" if adjoints[i] is None else _number(adjoints[i])
-        text = f"{label}\nvalue {_number(values[i])}\nadjoint {adjoint}"
-        shape = ", shape=ellipse" if node.is_Symbol else ""
-        peripheries = ", peripheries=2" if i == len(order) - 1 else ""  # the output
-        lines.append(f"  n{i} [label={_quote(text)}{shape}{peripheries}];")
+        name = names.get(node)
+        lines.append(_node_line(i, node, constant[node], name, values[i], adjoints[i],
+                                i == len(order) - 1))  # fmt: skip
     for i, node in enumerate(order):
         lines.extend(f"  n{index[arg]} -> n{i};" for arg in dict.fromkeys(node.args))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _header(title: str) -> list[str]:
+    return [f"digraph {quote_dot(title)} {{", "  rankdir=BT;",
+            '  node [shape=box, style=rounded, fontname="Helvetica"];']  # fmt: skip
+
+
+def _node_line(
+    i: int,
+    node: sp.Basic,
+    constant: bool,
+    name: str | None,
+    value: float,
+    adjoint: float | None,
+    output: bool,
+) -> str:
+    """One node: a constant as plain text; else its operation (with its name), value
+    and adjoint, a variable as an ellipse, the output with a double border."""
+    if constant:
+        return f"  n{i} [shape=plaintext, label={quote_dot(_operation(node, True))}];"
+    label = _operation(node, False)
+    if name is not None and name != label:
+        label = f"{name} = {label}"
+    shown = "—" if adjoint is None else _number(adjoint)
+    text = f"{label}\nvalue {_number(value)}\nadjoint {shown}"
+    shape = ", shape=ellipse" if node.is_Symbol else ""
+    peripheries = ", peripheries=2" if output else ""
+    return f"  n{i} [label={quote_dot(text)}{shape}{peripheries}];"
+
+
+def where_graph_dot(
+    function: sp.Expr,
+    where: Sequence[tuple[sp.Symbol, sp.Expr]],
+    point: Mapping[str, float],
+    title: str = "diffcheck",
+) -> tuple[str, dict[str, float]]:
+    """DOT text for the graph of `function` through its intermediates, drawn as they are
+    defined: one node per distinct sub-expression of each definition, an intermediate
+    one node however often it is used. Linear in the definitions, where the written-out
+    function SymPy builds may hold the square of their number (0.5*(a + b) is
+    0.5*a + 0.5*b) and `graph_dot` draws it all.
+
+    Args:
+        function: the function, written with the intermediates' names.
+        where: (name, definition) pairs in order, each written with earlier names.
+        point: variable -> value.
+        title: the graph's name.
+
+    Returns:
+        The DOT text, and the value of each variable and intermediate at `point`,
+        and of the function under the name "".
+    """
+    output = sp.Dummy("output")
+    definitions = [*where, (output, function)]
+    known = {sp.Symbol(name): float(value) for name, value in point.items()}
+    sweeps = []
+    with np.errstate(all="ignore"):
+        for name, definition in definitions:  # forward: one small sweep a definition
+            index, values, local = local_sweep(definition, known)
+            known[name] = values[index[definition]]
+            sweeps.append((nodes_in_order([definition]), index, values, local))
+    adjoints: dict[sp.Basic, float | None] = {output: 1.0}
+    for (name, _), (_, index, _, local) in zip(reversed(definitions), reversed(sweeps),
+                                                strict=True):  # fmt: skip
+        flow = adjoints.get(name)
+        for symbol in (node for node in index if node.is_Symbol):
+            if flow is not None and local[index[symbol]] is not None:
+                adjoints[symbol] = flow * local[index[symbol]] + (adjoints.get(symbol) or 0.0)
+    names = {name for name, _ in where}
+    drawn = function if function in names else output  # the node drawn as the output
+    values = {"" if symbol is output else symbol.name: value for symbol, value in known.items()}
+    return _where_lines(definitions, sweeps, known, adjoints, drawn, title), values
+
+
+def _where_lines(definitions, sweeps, known, adjoints, drawn: sp.Symbol, title: str) -> str:
+    """The DOT lines of `where_graph_dot`: variables first, then each definition's nodes,
+    an intermediate's name on the node of its definition."""
+    ids: dict[sp.Basic, int] = {}  # a variable or an intermediate -> its node
+    lines, edges = _header(title), []
+    for variable in sorted(set(known) - {name for name, _ in definitions}, key=str):
+        ids[variable] = len(ids)
+        lines.append(_node_line(ids[variable], variable, False, None, known[variable],
+                                adjoints.get(variable), False))  # fmt: skip
+    count = len(ids)
+    for (name, definition), (order, index, values, local) in zip(definitions, sweeps,
+                                                                  strict=True):  # fmt: skip
+        mine: dict[sp.Basic, int] = {}
+        flow = adjoints.get(name)
+        for node in order:
+            if node.is_Symbol:
+                mine[node] = ids[node]
+                continue
+            mine[node] = count
+            count += 1
+            constant = not (node.free_symbols)
+            adjoint = None if flow is None or local[index[node]] is None else (
+                flow * local[index[node]])  # fmt: skip
+            root = node is definition
+            shown = name.name if root and not isinstance(name, sp.Dummy) else None
+            lines.append(_node_line(mine[node], node, constant, shown, values[index[node]],
+                                    adjoint, root and name == drawn))  # fmt: skip
+            edges.extend(f"  n{mine[arg]} -> n{mine[node]};" for arg in dict.fromkeys(node.args))
+        ids[name] = mine[definition]
+    return "\n".join([*lines, *edges, "}"]) + "\n"
 
 
 def render_graph(dot: str, image_format: str) -> bytes:

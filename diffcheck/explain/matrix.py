@@ -24,6 +24,7 @@ from ..arrays.reverse import vjp_expressions
 from ..cases.array_model import ArrayCase, Structure, resolve_shape, size_combinations
 from ..errors import DiffcheckError
 from .matrix_convert import TermBuilder
+from .matrix_fold import Folding
 from .matrix_print import print_shape, print_term
 from .matrix_terms import MatrixFormError, Term
 
@@ -35,6 +36,7 @@ __all__ = [
     "UnitSums",
     "build_case",
     "case_builds",
+    "case_folding",
     "matrix_derivatives",
     "output_name",
 ]
@@ -210,6 +212,15 @@ class DimensionNames:
         except _Mismatch:
             return real
 
+    def merge_exactly(self, real: Term, probe: Term | None) -> Term | None:
+        """`merge`, or None when the probe's term differs in structure."""
+        if probe is None or not self.by_prime:
+            return real
+        try:
+            return self._merge(real, probe)
+        except _Mismatch:
+            return None
+
     def _merge(self, real: Any, probe: Any) -> Any:
         if isinstance(real, Term):
             if type(real) is not type(probe):
@@ -239,6 +250,35 @@ class MatrixDerivative:
     notes: tuple[str, ...] = ()
 
 
+def _definitions(case: ArrayCase, build: CaseBuild) -> dict[str, Term]:
+    """Each `where` name's term, the other names kept (a name without one is left out)."""
+    named = build.names()
+    found = {}
+    for name, node in build.intermediates:
+        if named.get(id(node)) != name:
+            continue
+        others = {key: value for key, value in named.items() if key != id(node)}
+        try:
+            found[name] = TermBuilder(others, UnitSums(case)).term(node)
+        except MatrixFormError:
+            continue
+    return found
+
+
+def case_folding(case: ArrayCase, real: CaseBuild, probe: CaseBuild | None,
+                 names: DimensionNames) -> Folding:  # fmt: skip
+    """The rewrites that write the case's derivatives with its `where` names, its
+    definitions named as the derivatives are (a definition the probe does not confirm
+    is left out)."""
+    probe_terms = _definitions(case, probe) if probe is not None else {}
+    found = {}
+    for name, term in _definitions(case, real).items():
+        merged = names.merge_exactly(term, probe_terms.get(name))
+        if merged is not None and (probe is None or name in probe_terms):
+            found[name] = merged
+    return Folding(found)
+
+
 def reference_adjoints(case: ArrayCase, build: CaseBuild, wrt: Sequence[str]) -> dict[str, Node]:
     """The reverse mode's derivative of the function for each variable, as IR."""
     shapes = {name: build.shapes.get(name, ()) for name in wrt}
@@ -261,6 +301,7 @@ def matrix_derivatives(case: ArrayCase, wrt: Sequence[str]) -> dict[str, MatrixD
     names = DimensionNames(real.sizes, probe.sizes if probe else None)
     real_adjoints = reference_adjoints(case, real, wrt)
     probe_adjoints = reference_adjoints(case, probe, wrt) if probe else {}
+    folding = case_folding(case, real, probe, names)
     found = {}
     for name in wrt:
         units = UnitSums(case)
@@ -269,7 +310,7 @@ def matrix_derivatives(case: ArrayCase, wrt: Sequence[str]) -> dict[str, MatrixD
             other = None
             if probe is not None:
                 other = TermBuilder(probe.names(), UnitSums(case)).term(probe_adjoints[name])
-            text = print_term(names.merge(term, other))
+            text = print_term(folding.simplify(names.merge(term, other)))
         except MatrixFormError as error:
             found[name] = MatrixDerivative(name, kind, None, f"no matrix form: {error}")
             continue

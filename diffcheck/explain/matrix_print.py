@@ -39,7 +39,8 @@ __all__ = ["print_number", "print_shape", "print_term"]
 COMPARE, SUM, TERM, UNARY, POWER, POSTFIX, ATOM = range(7)
 _LETTERS = "ijklmnopqrstuvwxyzabcdefgh"
 _SOFTMAX = ("softmax", "log_softmax")
-_AXIS_LAST = ("sum", "prod", "max", "min", "logsumexp", "norm", *_SOFTMAX)  # axis=-1 reads best
+# axis=-1 reads best
+_AXIS_LAST = ("sum", "mean", "prod", "max", "min", "logsumexp", "norm", *_SOFTMAX)
 
 
 def print_term(term: Term) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 __all__ = [
@@ -153,8 +152,23 @@ def is_scalar(term: Term) -> bool:
     return len(term.shape) == 0
 
 
-def broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(np.broadcast_shapes(*shapes))
+def broadcast(*shapes: tuple[Any, ...]) -> tuple[Any, ...]:
+    """NumPy's broadcast of `shapes`, also for sizes that are dimension names (SymPy).
+
+    Raises:
+        ValueError: two sizes of one axis differ and neither is 1.
+    """
+    rank = max((len(shape) for shape in shapes), default=0)
+    found: list[Any] = []
+    for axis in range(rank):
+        size: Any = 1
+        for shape in shapes:
+            other = shape[axis - rank + len(shape)] if axis - rank + len(shape) >= 0 else 1
+            if other != 1 and size != 1 and other != size:
+                raise ValueError(f"shapes {[list(s) for s in shapes]} do not broadcast")
+            size = other if size == 1 else size
+        found.append(size)
+    return tuple(found)
 
 
 def filled(value: Any, shape: tuple[int, ...] = ()) -> Filled:

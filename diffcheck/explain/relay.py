@@ -25,7 +25,16 @@ from ..symbolic.parse import parse_expression
 from ..symbolic.trees import nodes_in_order
 from .chain import Derivation
 
-__all__ = ["NodeValue", "Relay", "complete_point", "parse_point", "point_warnings", "relay_at"]
+__all__ = [
+    "NodeValue",
+    "Relay",
+    "complete_point",
+    "local_sweep",
+    "named_sweep",
+    "parse_point",
+    "point_warnings",
+    "relay_at",
+]
 
 
 @dataclass(frozen=True)
@@ -119,23 +128,36 @@ def _sweep(function: sp.Expr, variables: Sequence[str], column: Sequence[float])
     return {node: i for i, node in enumerate(nodes_in_order([function]))}, values, adjoints
 
 
-def _local_sweep(expr: sp.Expr, known: Mapping[sp.Symbol, float]):
-    """Value of `expr` over the values `known` so far, and ∂expr/∂symbol for each of
-    its symbols there: one small sweep per node, so each node is evaluated once."""
+def local_sweep(expr: sp.Expr, known: Mapping[sp.Symbol, float]):
+    """`expr` over the values `known` so far: node -> position in `nodes_in_order`, and
+    there each node's value and ∂expr/∂node (None: not reached)."""
     symbols = sorted(expr.free_symbols, key=str)
-    index, values, adjoints = _sweep(expr, [s.name for s in symbols], [known[s] for s in symbols])
-    return values[index[expr]], {s: adjoints[index[s]] for s in symbols if s in index}
+    return _sweep(expr, [s.name for s in symbols], [known[s] for s in symbols])
 
 
-def _named_relay(first: Derivation, point: Mapping[str, float]):
-    """Forward values in topological order, then adjoints from the output back through
-    the named definitions (a variable or name the output does not reach gets None)."""
+def named_sweep(
+    definitions: Sequence[tuple[sp.Symbol, sp.Expr]], point: Mapping[str, float]
+) -> tuple[dict[sp.Symbol, float], dict[sp.Symbol, float | None]]:
+    """Forward values in topological order, then adjoints from the last definition (the
+    output) back through the others (a variable or name it does not reach gets None).
+
+    Args:
+        definitions: (name, definition) pairs in order, each written with earlier
+            names; the last is the output.
+        point: variable -> value.
+
+    Returns:
+        name or variable -> value, and -> adjoint.
+    """
     known: dict[sp.Symbol, float] = {sp.Symbol(n): float(v) for n, v in point.items()}
     locals_: dict[sp.Symbol, dict[sp.Symbol, float | None]] = {}
-    for name, definition in (*first.names, (first.output, first.function)):
-        known[name], locals_[name] = _local_sweep(definition, known)
-    adjoints: dict[sp.Symbol, float | None] = {first.output: 1.0}
-    for name in [first.output, *(n for n, _ in reversed(first.names))]:
+    for name, definition in definitions:  # one small sweep each: every node evaluated once
+        index, values, local = local_sweep(definition, known)
+        known[name] = values[index[definition]]
+        symbols = sorted(definition.free_symbols, key=str)  # a fixed order: fixed sums
+        locals_[name] = {s: local[index[s]] for s in symbols if s in index}
+    adjoints: dict[sp.Symbol, float | None] = {definitions[-1][0]: 1.0}
+    for name, _ in reversed(definitions):
         flow = adjoints.get(name)
         if flow is None:
             continue
@@ -153,16 +175,27 @@ def _evaluate(exprs: Sequence[sp.Expr], variables: list[str], column: list[float
     return [float(values[0]) for values in program.evaluate(points)]
 
 
-def point_warnings(function: sp.Expr, point: Mapping[str, float]) -> list[str]:
+def point_warnings(
+    function: sp.Expr,
+    point: Mapping[str, float],
+    value: float | None = None,
+    parts: Sequence[sp.Expr] | None = None,
+) -> list[str]:
     """Why values at `point` may mislead: the function is not finite there, or the point
     is on a kink (relu at 0), where no derivative may exist and the adjoints shown take
-    one side."""
+    one side.
+
+    `value` is the function's value at `point` and `parts` its intermediates'
+    definitions, if known (then `point` gives each intermediate's value too): compiling
+    and walking the written-out function may cost far more than its intermediates."""
     names, column = list(point), list(point.values())
     warnings = []
-    value = _evaluate([function], names, column)[0]
+    if value is None:
+        value = _evaluate([function], names, column)[0]
     if not math.isfinite(value):
         warnings.append(f"the function is {value} at this point: outside its domain")
-    kinks = kink_expressions(function)
+    everything = [function] if parts is None else parts
+    kinks = tuple(dict.fromkeys(k for part in everything for k in kink_expressions(part)))
     if not kinks:
         return warnings
     points = np.asarray(column, dtype=float).reshape(-1, 1)
@@ -188,7 +221,7 @@ def relay_at(derivations: Mapping[str, Derivation], point: Mapping[str, float]) 
     """
     first = next(iter(derivations.values()))
     output = first.output
-    known, adjoints = _named_relay(first, point)
+    known, adjoints = named_sweep([*first.names, (output, first.function)], point)
     nodes = [NodeValue(output, first.function, known[output], 1.0)]
     for name, definition in reversed(first.names):
         nodes.append(NodeValue(name, definition, known[name], adjoints.get(name)))

@@ -22,7 +22,8 @@ from .program import OutOfReach, Program
 
 EPS = float(np.finfo(np.float64).eps)
 
-__all__ = ["PRECISIONS", "Exact", "ExactValues", "Refined", "refine_at", "settle"]
+__all__ = ["PRECISIONS", "Exact", "ExactValues", "Refined", "context", "refine_at",
+           "rounding_bound", "settle"]  # fmt: skip
 
 PRECISIONS = (30, 60, 120, 240, 480, 960)  # decimal digits, each try doubling the last
 # Two precisions agreeing to this many significant digits settle a value: cancellation
@@ -56,6 +57,21 @@ def _settled(ctx: Any, old: Any, new: Any, last: bool, exact_zero: bool) -> bool
     return abs(new - old) <= ctx.mpf(10) ** -SETTLED_DIGITS * abs(new)
 
 
+_CONTEXTS: dict[int, Any] = {}
+
+
+def context(digits: int) -> Any:
+    """The mpmath context of `digits` decimal digits, made once per process and reused:
+    making one costs ~1 ms, more than settling a typical point. Callers never change its
+    precision for good (kernels go through `workprec`, which restores it), and it is not
+    mpmath's global `mp`, whose precision belongs to the caller."""
+    if digits not in _CONTEXTS:
+        made = mpmath.MPContext()
+        made.dps = digits
+        _CONTEXTS[digits] = made
+    return _CONTEXTS[digits]
+
+
 def refine_at(program: Program, point: Sequence[float]) -> Refined:
     """Evaluate `program` at `point` in rising precision until the results settle."""
     return settle(lambda ctx: program.exact_zeros_mp(point, ctx))
@@ -68,10 +84,9 @@ def settle(evaluate: Callable[[Any], tuple[list[Any], list[bool]]]) -> Refined:
     zero that may be cancellation keeps the precision rising); if it raises OutOfReach,
     the result has no values and `beyond` set.
     """
-    ctx = mpmath.MPContext()
     previous: list[Any] | None = None
     for step, digits in enumerate(PRECISIONS):
-        ctx.dps = digits
+        ctx = context(digits)
         try:
             current, exact = evaluate(ctx)
         except OutOfReach as beyond:
@@ -95,6 +110,20 @@ def _change(ctx: Any, old: Any, new: Any) -> Any:
     return abs(new - old)
 
 
+def rounding_bound(value: np.ndarray, conditioning: np.ndarray) -> np.ndarray:
+    """How far float64 rounding may have moved `value`, given its conditioning (see
+    `ExactValues.rounding_bound`); elementwise, for callers that work chunk by chunk."""
+    if conditioning.strides == (0,) and conditioning.size:  # one factor everywhere
+        factor = float(conditioning[0])
+        if np.isinf(factor):
+            return np.full(value.shape, np.inf)
+        with np.errstate(all="ignore"):
+            return (16 * EPS) * factor * np.abs(value)
+    with np.errstate(all="ignore"):
+        bound = (16 * EPS) * conditioning * np.abs(value)
+    return np.where(np.isinf(conditioning), np.inf, bound)
+
+
 class ExactValues:
     """Expressions at every point in float64, refined with mpmath where asked."""
 
@@ -107,13 +136,14 @@ class ExactValues:
         self.conditioning = evaluated[len(exprs) :]
         self._refined: dict[int, Refined] = {}
 
-    def rounding_bound(self, slot: int) -> np.ndarray:
+    def rounding_bound(self, slot: int, indices: np.ndarray | None = None) -> np.ndarray:
         """How far float64 rounding may have moved expression `slot`'s value at each
-        point: inf where its sums cancelled to 0 or it underflowed (any value may hide)."""
-        magnitude = np.abs(self.values[slot])
-        with np.errstate(all="ignore"):
-            bound = (16 * EPS) * self.conditioning[slot] * magnitude
-        return np.where(np.isinf(self.conditioning[slot]), np.inf, bound)
+        point (or at `indices`): inf where its sums cancelled to 0 or it underflowed (any
+        value may hide)."""
+        value, conditioning = self.values[slot], self.conditioning[slot]
+        if indices is not None:
+            value, conditioning = value[indices], conditioning[indices]
+        return rounding_bound(value, conditioning)
 
     def refined(self, index: int) -> Refined:
         if index not in self._refined:

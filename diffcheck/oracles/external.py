@@ -10,7 +10,8 @@ one is installed, and nothing imports them until they are used.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,7 +20,8 @@ import numpy as np
 from .problem import Estimate, Problem
 from .program import Program, apply_rule
 
-__all__ = ["FRAMEWORKS", "MISSING", "ExternalAutodiff", "available"]
+__all__ = ["FRAMEWORKS", "INSTALL", "KERNELS", "MISSING", "ExternalAutodiff", "apply_kernel",
+           "available", "float64", "framework_namespace"]  # fmt: skip
 
 ROUNDING_ULPS = 64.0  # a framework's float64 autograd is trusted to this many ulps
 INSTALL = {
@@ -152,7 +154,9 @@ def available(framework: str) -> bool:
     return importlib.util.find_spec(framework) is not None
 
 
-def _namespace(framework: str) -> SimpleNamespace:
+def framework_namespace(framework: str) -> SimpleNamespace:
+    """The framework's modules, imported on first use: `t`/`F` (torch) or `np`/`nn`/
+    `special`/`lax`/`jax` (jax), and its `name`."""
     if framework == "torch":
         import torch  # noqa: PLC0415 - optional: imported only when asked for
 
@@ -167,7 +171,6 @@ def _namespace(framework: str) -> SimpleNamespace:
 
 def _run(program: Program, f: SimpleNamespace, inputs: list[Any], constant: Callable) -> Any:
     """The program's output with the framework's operations; `inputs` by variable row."""
-    kernels = KERNELS[f.name]
     values: list[Any] = []
     for step in program.steps:
         if step.row is not None:
@@ -176,17 +179,40 @@ def _run(program: Program, f: SimpleNamespace, inputs: list[Any], constant: Call
             values.append(constant(step.value))
         else:
             args = [values[a] for a in step.args]
-            values.append(_apply(step.rule, args, kernels, f))
+            values.append(apply_kernel(step.rule, args, f))
     return values[program.outputs[0]]
 
 
-def _apply(rule: Any, args: list[Any], kernels: dict, f: SimpleNamespace) -> Any:
+def apply_kernel(rule: Any, args: list[Any], f: SimpleNamespace) -> Any:
+    """One rule of the table on the framework's tensors: `apply_rule`'s dispatch, with
+    the framework's kernel for each table function.
+
+    Raises:
+        NotImplementedError: the framework has no differentiable counterpart.
+    """
+    kernels = KERNELS[f.name]
+
     def call(table_rule: Any, *xs: Any) -> Any:
         if table_rule.name not in kernels:
             raise NotImplementedError(f"{f.name} has no differentiable {table_rule.name}")
         return kernels[table_rule.name](f, *xs)
 
     return apply_rule(rule, args, lambda base, exponent: base**exponent, call)
+
+
+@contextmanager
+def float64(f: SimpleNamespace) -> Iterator[None]:
+    """JAX computes in float32 unless told otherwise: float64 inside the block, and back
+    as it was after; torch takes its dtype per tensor and needs nothing."""
+    if f.name != "jax":
+        yield
+        return
+    previous = f.jax.config.jax_enable_x64
+    f.jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        f.jax.config.update("jax_enable_x64", previous)
 
 
 class ExternalAutodiff:
@@ -200,7 +226,7 @@ class ExternalAutodiff:
 
     def gradient(self, problem: Problem, points: np.ndarray) -> Estimate:
         if self._f is None:
-            self._f = _namespace(self.name)
+            self._f = framework_namespace(self.name)
         compute = self._torch if self.name == "torch" else self._jax
         method = "autograd in float64"
         try:
@@ -227,9 +253,7 @@ class ExternalAutodiff:
 
     def _jax(self, problem: Problem, points: np.ndarray) -> dict[str, np.ndarray]:
         jax, jnp = self._f.jax, self._f.np
-        previous = jax.config.jax_enable_x64
-        jax.config.update("jax_enable_x64", True)  # float64, and back as it was after
-        try:
+        with float64(self._f):
             arrays = [jnp.asarray(row, dtype=jnp.float64) for row in points]
 
             def total(*inputs: Any) -> Any:
@@ -241,5 +265,3 @@ class ExternalAutodiff:
             grads = jax.grad(total, argnums=argnums)(*arrays)
             return {name: np.asarray(grad, dtype=float)
                     for name, grad in zip(problem.wrt, grads, strict=True)}  # fmt: skip
-        finally:
-            jax.config.update("jax_enable_x64", previous)

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .chunks import for_chunks
 from .problem import Estimate, Problem
-from .program import CHUNK, Program
+from .program import Program
 
 __all__ = ["EPS", "USEFUL", "FiniteDifferences", "central_difference"]
 
@@ -62,23 +63,31 @@ def central_difference(
     # the rounding model's scale: |f|, magnified where the function's sums cancel
     cancellation = np.ones(x.shape)
     f_above = evaluate(points, {row: above}, cancellation)
-    scale = cancellation * np.abs(f_above)
-    small = (f_above - evaluate(points, {row: below}, None)) / (above - below)
+    scale = np.abs(f_above)
+    scale *= cancellation
+    # in place where a result is fresh: each temporary is a chunk of memory to fault in,
+    # and the same operations in the same order give the same bits
+    small = f_above - evaluate(points, {row: below}, None)
+    small /= above - below
     h2 = 2 * h
-    large = (evaluate(points, {row: x + h2}, None) - evaluate(points, {row: x - h2}, None)) / (
-        4 * h
-    )
-    gap = small - large
-    # Richardson: the step-h difference has error c h^2, the 2h one 4c h^2, so the gap is
-    # 3c h^2; removing it leaves O(h^4), and gap/3 over-estimates what remains
-    estimate = small + gap / 3
+    large = evaluate(points, {row: x + h2}, None) - evaluate(points, {row: x - h2}, None)
+    large /= 4 * h
+    gap = np.subtract(small, large, out=large)
     # rounding: noise * |f| / h in the step-h difference, weighted 4/3 by the extrapolation
     error = np.abs(gap)
-    error += (4.5 * NOISE_ULPS * EPS) * scale / h
+    scale *= 4.5 * NOISE_ULPS * EPS
+    scale /= h
+    error += scale
     error /= 3
+    # Richardson: the step-h difference has error c h^2, the 2h one 4c h^2, so the gap is
+    # 3c h^2; removing it leaves O(h^4), and gap/3 over-estimates what remains
+    gap /= 3
+    estimate = np.add(small, gap, out=small)
     if kinks is not None:
         error[_crosses_kink(kinks, points, row, h2)] = np.inf
-    error[~np.isfinite(estimate)] = np.inf
+    finite = np.isfinite(estimate)
+    if not finite.all():
+        error[~finite] = np.inf
     return estimate, error
 
 
@@ -123,16 +132,19 @@ class FiniteDifferences:
         count = points.shape[1]
         values = {name: np.empty(count) for name in problem.wrt}
         errors = {name: np.empty(count) for name in problem.wrt}
+        evaluate, kinks = _function_of(problem), problem.kink_program
+
+        def chunk(start: int, stop: int) -> None:  # each chunk writes its own part only
+            at = points[:, start:stop]
+            for name in problem.wrt:
+                value, error = central_difference(evaluate, at, problem.row(name), kinks)
+                values[name][start:stop] = value
+                errors[name][start:stop] = error
+
         with np.errstate(all="ignore"):
             # chunk by chunk, so that the temporaries stay in cache
-            for start in range(0, count, CHUNK):
-                chunk = points[:, start : start + CHUNK]
-                for name in problem.wrt:
-                    value, error = central_difference(
-                        _function_of(problem), chunk, problem.row(name), problem.kink_program
-                    )
-                    values[name][start : start + CHUNK] = value
-                    errors[name][start : start + CHUNK] = error
+            for _ in for_chunks(count, chunk):
+                pass
         return Estimate(self.name, {n: "central" for n in problem.wrt}, values, errors)
 
     def second_opinion(

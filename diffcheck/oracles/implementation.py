@@ -1,10 +1,11 @@
 """Users' own code: import `module:attribute` references and call them on all points.
 
-A case's `implementation` names a `function` and/or a `gradient`; both are called with
-the case's variables as keyword arguments, NumPy arrays over all points at once. The
+A scalar case's `implementation` names a `function` and/or a `gradient`; both are called
+with the case's variables as keyword arguments, NumPy arrays over all points at once. The
 gradient returns a mapping variable -> array, or a tuple in `wrt` order. Main function:
-`evaluate_implementation`. Import problems are errors of the case file (exit 2); an
-exception raised inside the user's code is an error of the case.
+`evaluate_implementation` (array cases: `array_implementation`). Import problems are
+errors of the case file (exit 2); an exception raised inside the user's code is an error
+of the case.
 """
 
 from __future__ import annotations
@@ -19,10 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from ..cases.model import Case, Implementation
+from ..cases.model import Case
 from ..errors import CaseFileError, DiffcheckError, Location
 
-__all__ = ["ImplementationError", "ImplementationValues", "evaluate_implementation"]
+__all__ = [
+    "ImplementationError",
+    "ImplementationValues",
+    "call_code",
+    "code_callable",
+    "evaluate_implementation",
+    "gradient_items",
+]
+
+# frames in files below this folder are diffcheck's own, cut from the user's traceback
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class ImplementationError(DiffcheckError):
@@ -42,10 +53,7 @@ class ImplementationValues:
 
 def _resolve(reference: str, key: str, location: Location) -> Callable[..., Any]:
     module_name, _, attribute = reference.partition(":")
-    here = os.getcwd()
-    added = here not in sys.path
-    if added:  # "importable from the current directory", as `python -m` would have it
-        sys.path.insert(0, here)
+    added = _search_folders(location)
     try:
         target: Any = importlib.import_module(module_name)
     except KeyboardInterrupt:
@@ -56,8 +64,8 @@ def _resolve(reference: str, key: str, location: Location) -> Callable[..., Any]
             location,
         ) from error
     finally:
-        if added:
-            sys.path.remove(here)
+        for folder in added:
+            sys.path.remove(folder)
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise CaseFileError(
@@ -69,8 +77,29 @@ def _resolve(reference: str, key: str, location: Location) -> Callable[..., Any]
     return target
 
 
-def _callable(implementation: Implementation, key: str, allow_import: bool
-              ) -> Callable[..., Any] | None:  # fmt: skip
+def _search_folders(location: Location) -> list[str]:
+    """Put the current directory (as `python -m` would) and then the case file's folder
+    (code kept beside its cases, wherever pytest or CI is started) on `sys.path`; the
+    folders added, to take off again once imported."""
+    folders = [os.getcwd()]
+    case_folder = os.path.dirname(os.path.abspath(location.file))
+    if os.path.isdir(case_folder):
+        folders.append(case_folder)
+    added = []
+    for folder in folders:
+        if folder not in sys.path:
+            sys.path.insert(len(added), folder)
+            added.append(folder)
+    return added
+
+
+def code_callable(implementation: Any, key: str, allow_import: bool
+                  ) -> Callable[..., Any] | None:  # fmt: skip
+    """The callable `implementation.<key>` names (imported), or None if it names none.
+
+    Raises:
+        CaseFileError: it cannot be imported, is not callable, or importing is disabled.
+    """
     target = getattr(implementation, key)
     if target is None or callable(target):
         return target
@@ -83,11 +112,13 @@ def _callable(implementation: Implementation, key: str, allow_import: bool
     return _resolve(target, key, implementation.location)
 
 
-def _call(target: Callable[..., Any], key: str, arguments: dict[str, np.ndarray],
-          location: Location) -> Any:  # fmt: skip
+def call_code(target: Callable[..., Any], key: str, arguments: Mapping[str, Any],
+              location: Location) -> Any:  # fmt: skip
+    """`target(**arguments)`; whatever it raises becomes an `ImplementationError` holding
+    the traceback of the user's frames."""
     # fresh copies for each call: code that writes into its inputs (x *= 2) must change
     # neither the points nor what the next call sees
-    arguments = {name: values.copy() for name, values in arguments.items()}
+    arguments = {name: _fresh(values) for name, values in arguments.items()}
     try:
         with np.errstate(all="ignore"):
             return target(**arguments)
@@ -99,9 +130,21 @@ def _call(target: Callable[..., Any], key: str, arguments: dict[str, np.ndarray]
         )
         # the user's frames only: where diffcheck called the code is no help to them
         failure.trace = "".join(
-            traceback.format_exception(type(error), error, error.__traceback__.tb_next)
+            traceback.format_exception(type(error), error, _user_frames(error.__traceback__))
         )
         raise failure from error
+
+
+def _fresh(value: Any) -> Any:
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def _user_frames(trace: Any) -> Any:
+    """The traceback from the first frame outside diffcheck (torch's own frames stay: they
+    lead from `.backward()` to the user's backward)."""
+    while trace is not None and trace.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+        trace = trace.tb_next
+    return trace
 
 
 def _per_point(value: Any, what: str, count: int, location: Location) -> np.ndarray:
@@ -125,8 +168,14 @@ def _per_point(value: Any, what: str, count: int, location: Location) -> np.ndar
         ) from error
 
 
-def _gradient_values(returned: Any, wrt: Sequence[str], count: int, location: Location
-                     ) -> dict[str, np.ndarray]:  # fmt: skip
+def gradient_items(returned: Any, wrt: Sequence[str], location: Location, key: str = "gradient"
+                   ) -> list[tuple[str, Any]]:  # fmt: skip
+    """(variable, value) in `wrt` order from what a gradient returned: a mapping variable
+    -> value or a tuple in `wrt` order.
+
+    Raises:
+        ImplementationError: anything else, or a mapping with a name missing or extra.
+    """
     if isinstance(returned, Mapping):
         extra = sorted(set(map(str, returned)) - set(wrt))
         missing = [name for name in wrt if name not in returned]
@@ -134,19 +183,16 @@ def _gradient_values(returned: Any, wrt: Sequence[str], count: int, location: Lo
             problem = f"returned '{extra[0]}', which is not in wrt" if extra else (
                 f"returned no value for '{missing[0]}'")  # fmt: skip
             raise ImplementationError(
-                f"implementation gradient {problem} ({', '.join(wrt)})", location
+                f"implementation {key} {problem} ({', '.join(wrt)})", location
             )
-        items = [(name, returned[name]) for name in wrt]
-    elif isinstance(returned, (tuple, list)) and len(returned) == len(wrt):
-        items = list(zip(wrt, returned, strict=True))
-    else:
-        raise ImplementationError(
-            "implementation gradient must return a mapping variable -> values or a tuple in "
-            f"wrt order ({', '.join(wrt)}), got {type(returned).__name__}",
-            location,
-        )
-    return {name: _per_point(v, f"implementation gradient['{name}']", count, location)
-            for name, v in items}  # fmt: skip
+        return [(name, returned[name]) for name in wrt]
+    if isinstance(returned, (tuple, list)) and len(returned) == len(wrt):
+        return list(zip(wrt, returned, strict=True))
+    raise ImplementationError(
+        f"implementation {key} must return a mapping variable -> values or a tuple in "
+        f"wrt order ({', '.join(wrt)}), got {type(returned).__name__}",
+        location,
+    )
 
 
 def evaluate_implementation(case: Case, points: np.ndarray, allow_import: bool = True
@@ -161,14 +207,16 @@ def evaluate_implementation(case: Case, points: np.ndarray, allow_import: bool =
     location = implementation.location
     arguments = dict(zip(case.variables, points, strict=True))
     count = points.shape[1]
-    function = _callable(implementation, "function", allow_import)
-    gradient = _callable(implementation, "gradient", allow_import)
+    function = code_callable(implementation, "function", allow_import)
+    gradient = code_callable(implementation, "gradient", allow_import)
     values = None
     if function is not None:
-        values = _per_point(_call(function, "function", arguments, location),
+        values = _per_point(call_code(function, "function", arguments, location),
                             "implementation function", count, location)  # fmt: skip
     partials = {}
     if gradient is not None:
-        returned = _call(gradient, "gradient", arguments, location)
-        partials = _gradient_values(returned, case.wrt, count, location)
+        returned = call_code(gradient, "gradient", arguments, location)
+        partials = {name: _per_point(value, f"implementation gradient['{name}']", count,
+                                     location)
+                    for name, value in gradient_items(returned, case.wrt, location)}  # fmt: skip
     return ImplementationValues(values, partials)

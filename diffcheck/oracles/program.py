@@ -20,11 +20,12 @@ import sympy as sp
 from ..symbolic.rules import PRIMITIVES, Rule, rule_for
 from ..symbolic.trees import nodes_in_order
 from ..symbolic.values import apply_mp, float_atom, mp_atom
+from .chunks import CHUNK, by_chunks, for_chunks
+from .conditioning import Conditioning, cancellation_ratio, mark_unhealthy, scaled_up
 
 __all__ = ["CHUNK", "REACH_BITS", "Conditioning", "OutOfReach", "Program", "by_chunks",
            "mark_unhealthy"]  # fmt: skip
 
-CHUNK = 1 << 16  # points per pass: intermediates stay in cache and memory stays bounded
 # mpmath's cost grows with the size of a number's exponent: log or sin of 1e4932 take
 # microseconds, of 1e(1e6) seconds; e^a for a whole a above 2^600 is built by repeated
 # squaring, and x^1e400 takes 50 ms and 400 digits to settle. So no value beyond
@@ -41,72 +42,6 @@ _EXPONENT_LIMIT = REACH_BITS * math.log(2)
 _EXPONENT_BITS = math.floor(math.log2(_EXPONENT_LIMIT))  # below it, |a| < _EXPONENT_LIMIT
 
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
-
-
-def mark_unhealthy(factor: np.ndarray, value: Any) -> None:
-    """Set `factor` to inf where `value` overflowed (1/(1 + inf) = 0 hides it downstream)
-    or is subnormal (a few significant bits left)."""
-    magnitude = np.abs(value)
-    if _TINY <= magnitude.min() and magnitude.max() <= _HUGE:  # NaN fails both: the usual
-        return  # case, decided in three passes over the values instead of eight
-    with np.errstate(invalid="ignore"):
-        broken = ~np.isfinite(magnitude) | ((magnitude < _TINY) & (magnitude > 0))
-    factor[np.broadcast_to(broken, factor.shape)] = np.inf
-
-
-_TINY = np.finfo(np.float64).tiny
-_HUGE = np.finfo(np.float64).max
-
-
-def _cancellation(values: list[Any], args: tuple[int, ...], index: int) -> Any:
-    """sum(|terms|) / |sum| at a sum: 1 without cancellation, inf where it hit 0."""
-    terms = sum(np.abs(values[arg]) for arg in args)
-    with np.errstate(all="ignore"):
-        return np.where(terms == 0, 1.0, terms / np.abs(values[index]))
-
-
-class Conditioning:
-    """Per step, how much float64 rounding may be magnified at that value: the largest
-    cancellation factor of any sum it depends on, and inf where a result underflowed to
-    0 or below the normal range from arguments that did not. A value v is in doubt where
-    16 eps factor |v| exceeds what the tolerance allows."""
-
-    def __init__(self, program: Program):
-        self.program = program
-        self.factors: list[Any] = [1.0] * len(program.steps)
-
-    def __call__(self, index: int, values: list[Any]) -> None:
-        step = self.program.steps[index]
-        factor: Any = 1.0
-        for arg in step.args:
-            factor = np.fmax(factor, self.factors[arg])
-        if step.rule is _ADD:
-            factor = np.fmax(factor, _cancellation(values, step.args, index))
-        elif step.rule is not None and not step.rule.exact_zeros:  # relu(-1) = 0 is exact
-            tiny = np.finfo(np.float64).tiny
-            underflow = np.abs(values[index]) < tiny
-            for arg in step.args:
-                underflow = underflow & (np.abs(values[arg]) >= tiny)
-            factor = np.where(underflow, np.inf, factor)
-        self.factors[index] = factor
-
-
-def by_chunks(
-    function: Callable[..., tuple[np.ndarray, ...]], *arrays: Any
-) -> tuple[np.ndarray, ...]:
-    """Apply an elementwise `function` to 1-d `arrays` chunk by chunk (other arguments
-    are passed whole), so that its temporaries stay in cache; outputs are concatenated."""
-    count = next(len(a) for a in arrays if isinstance(a, np.ndarray))
-    outputs: list[np.ndarray] = []
-    with np.errstate(all="ignore"):
-        for start in range(0, count, CHUNK):
-            parts = function(*(a[start : start + CHUNK] if isinstance(a, np.ndarray) else a
-                               for a in arrays))  # fmt: skip
-            if not outputs:
-                outputs = [np.empty(count, dtype=part.dtype) for part in parts]
-            for output, part in zip(outputs, parts, strict=True):
-                output[start : start + CHUNK] = part
-    return tuple(outputs)
 
 
 class OutOfReach(ArithmeticError):
@@ -177,6 +112,7 @@ class Program:
         self.row_steps = {step.row: index for index, step in enumerate(self.steps)
                           if step.row is not None}  # fmt: skip
         self.last_use = self._last_uses()
+        self.mirrors = [scaled_up(self.steps, step, exactly=True) for step in self.steps]
         self._mp_constants: dict[tuple[int, int], Any] = {}
 
     def _last_uses(self) -> list[int]:
@@ -205,21 +141,32 @@ class Program:
         """
         count = points.shape[1]
         rows = rows or {}
-        extra = magnitude + (len(self.outputs) if conditioning else 0)
-        results = [np.empty(count, dtype=dtype if i < len(self.outputs) else float)
-                   for i in range(len(self.outputs) + extra)]  # fmt: skip
+        results: list[Any] = [np.empty(count, dtype=dtype) for _ in self.outputs]
+        results += [None] * (magnitude + (len(self.outputs) if conditioning else 0))
+
+        def chunk(start: int, stop: int) -> list[Any]:
+            def column(row: int) -> np.ndarray:
+                source = rows[row] if row in rows else points[row]
+                return source[start:stop].astype(dtype, copy=False)
+
+            return self._run(column, stop - start, dtype, magnitude, conditioning)
+
+        # a conditioning factor the same number at every point (1: no sum cancels) stays
+        # that number, broadcast: no array written and read back
+        uniform: dict[int, Any] = {}
         with np.errstate(all="ignore"):
-            for start in range(0, count, CHUNK):
+            for index, outputs in enumerate(for_chunks(count, chunk)):
+                start = index * CHUNK
                 stop = min(start + CHUNK, count)
-
-                def column(row: int, start: int = start, stop: int = stop) -> np.ndarray:
-                    source = rows[row] if row in rows else points[row]
-                    return source[start:stop].astype(dtype, copy=False)
-
-                outputs = self._run(column, stop - start, dtype, magnitude, conditioning)
-                for result, value in zip(results, outputs, strict=True):
-                    result[start:stop] = value
-        return results
+                for slot, value in enumerate(outputs):
+                    if results[slot] is None:
+                        if np.ndim(value) == 0 and uniform.setdefault(slot, value) == value:
+                            continue
+                        results[slot] = np.empty(count)
+                        results[slot][:start] = uniform.get(slot, np.nan)
+                    results[slot][start:stop] = value
+        return [np.broadcast_to(float(uniform.get(slot, np.nan)), (count,)) if result is None
+                else result for slot, result in enumerate(results)]  # fmt: skip
 
     def batch(
         self,
@@ -253,8 +200,9 @@ class Program:
                               observe=watch)  # fmt: skip
         outputs = [np.broadcast_to(values[output], (width,)) for output in self.outputs]
         extra = [cancellation] if magnitude else []
-        if watch is not None:
-            extra += [np.broadcast_to(watch.factors[o], (width,)) for o in self.outputs]
+        if watch is not None:  # scalars stay scalars (see `evaluate`)
+            factors = [watch.factors[o] for o in self.outputs]
+            extra += [f if np.ndim(f) == 0 else np.broadcast_to(f, (width,)) for f in factors]
         return [*outputs, *extra]
 
     def forward(
@@ -282,9 +230,10 @@ class Program:
                 values[index] = dtype(step.value)
             if cancellation is not None:
                 if step.rule is _ADD:
-                    np.fmax(cancellation, _cancellation(values, step.args, index),
+                    np.fmax(cancellation, cancellation_ratio(values, step.args, index),
                             out=cancellation)  # fmt: skip
-                mark_unhealthy(cancellation, values[index])
+                if not self.mirrors[index]:  # else its argument's test was this one
+                    mark_unhealthy(cancellation, values[index])
             if observe is not None:
                 observe(index, values)
             if not keep:

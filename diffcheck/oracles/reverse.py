@@ -19,10 +19,11 @@ import sympy as sp
 
 from ..symbolic.rules import OUT, PRIMITIVES, XI, Rule, X
 from ..symbolic.values import as_real
+from .chunks import CHUNK, for_chunks
 from .exact import settle
 from .finite import central_difference, complex_step
 from .problem import Estimate, Problem
-from .program import CHUNK, Program, mark_unhealthy
+from .program import Program, mark_unhealthy
 
 __all__ = ["ForwardOverReverse", "ReverseMode"]
 
@@ -91,21 +92,32 @@ class ReverseMode:
         count = points.shape[1]
         replace = replace or {}
         results = np.empty((len(rows), count), dtype=dtype)
+        self._compile(program)  # before the chunks run, not by two threads at once
+
+        def chunk(start: int, stop: int) -> None:  # each chunk writes its own part only
+            def column(row: int) -> np.ndarray:
+                source = replace[row] if row in replace else points[row]
+                return source[start:stop].astype(dtype, copy=False)
+
+            watched = None if cancellation is None else cancellation[start:stop]
+            forward = program.forward(column, dtype, cancellation=watched)
+            adjoints = self._backward(program, forward, self._local_numpy, health=watched)
+            for result, row in zip(results, rows, strict=True):
+                result[start:stop] = _variable_adjoint(program, adjoints, row, stop - start)
+
         with np.errstate(all="ignore"):
-            for start in range(0, count, CHUNK):
-                cut = slice(start, min(start + CHUNK, count))
-
-                def column(row: int, cut: slice = cut) -> np.ndarray:
-                    source = replace[row] if row in replace else points[row]
-                    return source[cut].astype(dtype, copy=False)
-
-                watched = None if cancellation is None else cancellation[cut]
-                forward = program.forward(column, dtype, cancellation=watched)
-                adjoints = self._backward(program, forward, self._local_numpy, health=watched)
-                for result, row in zip(results, rows, strict=True):
-                    width = cut.stop - cut.start
-                    result[cut] = _variable_adjoint(program, adjoints, row, width)
+            for _ in for_chunks(count, chunk):
+                pass
         return results
+
+    def _compile(self, program: Program) -> None:
+        """Compile the partial templates the backward sweep of `program` will use."""
+        for step in program.steps:
+            if step.rule is None or step.rule is _ADD or step.rule is _MUL:
+                continue
+            for position, arg in enumerate(step.args):
+                if program.steps[arg].rule is not None or program.steps[arg].row is not None:
+                    self._templates.program(step.rule, position)
 
     def sweep(self, program: Program, point: Sequence[float]) -> tuple[list[Any], list[Any]]:
         """The forward value and the adjoint of every step of `program` at one point,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..explain.steps import PRIMITIVE_RULES, ClosedForm, Step
+from ..symbolic.trees import tree_size
 from .lines import Derivative, Item, Product, Shown, Sum
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
 
 SMALL_STEP = 3  # a pending derivative of at most this many rule applications: one row
 TIDY_OPS = 24  # operations of the largest expression `tidy` tries to cancel
+TIDY_NODES = 8 * TIDY_OPS  # nodes written out: more than any expression of TIDY_OPS has
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,11 @@ def _pending(item: Item | Pending) -> bool:
 def tidy(expr: sp.Expr) -> sp.Expr:
     """`expr` with what cancels cancelled (x/x is 1), when that makes it much smaller;
     otherwise `expr` as derived, whose form the closed form and the claims follow.
-    Only small expressions are tried: cancel multiplies products of sums out."""
-    if sp.count_ops(expr) > TIDY_OPS:
+    Only small expressions are tried: cancel multiplies products of sums out. The size
+    is checked first by `tree_size`, which visits each shared sub-expression once:
+    `count_ops` walks every occurrence, exponentially many in a chain of intermediates
+    that each use the one before twice."""
+    if tree_size(expr) > TIDY_NODES or sp.count_ops(expr) > TIDY_OPS:
         return expr
     try:
         cancelled = sp.cancel(expr)

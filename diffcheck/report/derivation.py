@@ -12,10 +12,12 @@ from typing import Any
 
 import sympy as sp
 
-from ..explain.chain import Derivation, Factor
+from ..explain.chain import Derivation, Factor, name_subexpressions
 from ..explain.relay import Relay
 from ..explain.steps import ClosedForm, Step
+from ..symbolic.derive import derive_gradient, format_expression
 from ..symbolic.printing import print_expression
+from ..symbolic.trees import substitute, symbols_in, tree_size
 from .chain_rows import tidy
 from .lines import (
     Derivative,
@@ -34,9 +36,14 @@ from .lines import (
     step_lines,
 )
 
-__all__ = ["JSON_VERSION", "render_json", "render_text"]
+__all__ = ["JSON_VERSION", "MAX_WRITTEN_OUT", "render_json", "render_plain", "render_text"]
 
 JSON_VERSION = 1
+# A plain derivative longer than this many nodes written out (a tree, shared parts counted
+# at each use) is printed with names for the sub-expressions of the function instead:
+# written out, the derivative of f(f(...f(x))) grows with the square of the depth
+# (sigmoid at depth 10: 1089 characters, depth 80: 59119), named only linearly.
+MAX_WRITTEN_OUT = 400
 
 
 def _text(item: Item, position: int | None = None) -> str:
@@ -155,6 +162,24 @@ def render_text(
     return "\n".join(lines)
 
 
+def render_plain(expr: sp.Expr, wrt: Sequence[str]) -> str:
+    """Each partial of `expr` in closed form, one a line; when one is larger than
+    MAX_WRITTEN_OUT written out, every partial is written with names u1, u2, ... for the
+    sub-expressions of `expr`, defined after them under "where", innermost first."""
+    gradient = derive_gradient(expr, list(wrt))
+    if max(tree_size(partial) for partial in gradient.values()) > MAX_WRITTEN_OUT:
+        taken = {s.name for s in symbols_in(expr)} | set(wrt)
+        _, names, originals = name_subexpressions(expr, taken, force=True)
+        if names:
+            folding = {node: name for name, node in originals.items()}
+            lines = [f"∂/∂{n} = {print_expression(substitute(p, folding))}"
+                     for n, p in gradient.items()]  # fmt: skip
+            lines.append("where")
+            lines.extend(f"  {name} = {print_expression(e)}" for name, e in names)
+            return "\n".join(lines)
+    return "\n".join(f"∂/∂{n} = {format_expression(tidy(p))}" for n, p in gradient.items())
+
+
 # ---- JSON -----------------------------------------------------------------------------
 
 
@@ -209,6 +234,18 @@ def _variable_json(derivation: Derivation, relay: Relay | None) -> dict[str, Any
             "product": product, "factors": factors}  # fmt: skip
 
 
+def _where_json(derivations: Mapping[str, Derivation]) -> dict[str, str]:
+    """The names the derivatives use, and those their definitions use, in order: as a
+    case's `where` states them, so that a derivative with this `where` is a claim."""
+    first = next(iter(derivations.values()))
+    pairs = [*first.names, (first.output, first.function)]
+    needed = set().union(*(symbols_in(d.result) for d in derivations.values()))
+    for name, definition in reversed(pairs):
+        if name in needed:
+            needed |= symbols_in(definition)
+    return {name.name: print_expression(e) for name, e in pairs if name in needed}
+
+
 def render_json(
     derivations: Mapping[str, Derivation],
     relay: Relay | None = None,
@@ -222,6 +259,8 @@ def render_json(
     document["function"] = print_expression(first.function)
     document["intermediates"] = [{"name": name.name, "expression": print_expression(expr)}
                                  for name, expr in first.names]  # fmt: skip
+    if first.names:
+        document["where"] = _where_json(derivations)
     document["point"] = None if relay is None else dict(relay.point)
     document["relay"] = None if relay is None else [
         {"node": n.name.name, "value": _number(n.value), "adjoint": _number(n.adjoint)}

@@ -3,7 +3,7 @@
 For each case: its name and description, the function, each derivative as one `align*`
 chain with a reason at every "=" (`latex_derivation`), then the claims, a verification
 table and the verdict (`latex_tables`), from the same `check_case` as `diffcheck check`;
-an array case gets its function, claims and verdict. A standalone document loads
+an array case is written in matrix notation (`latex_arrays`). A standalone document loads
 amsmath, booktabs, array, graphicx and geometry; a fragment needs only amsmath (booktabs
 rules fall back to \\hline). Main functions: `explain_paths`, `latex_document`.
 """
@@ -19,6 +19,7 @@ from ..cases.array_model import ArrayCase
 from ..cases.loader import InvalidCase, load_case_file
 from ..errors import DiffcheckError
 from ..explain.chain import Derivation, explain_case
+from ..explain.matrix import MatrixDerivative, matrix_derivatives
 from ..limits import BudgetExceeded, time_limit
 from ..run.check import CaseResult, Settings, check_case, find_case_files
 from .latex import escape_breakable, escape_text
@@ -44,6 +45,7 @@ FRAGMENT_HEAD = r"""% diffcheck derivations: \input this file in a document that
 % (booktabs, if loaded, draws the tables' rules; figures need graphicx)
 \providecommand{\toprule}{\hline}\providecommand{\midrule}{\hline}
 \providecommand{\bottomrule}{\hline}
+\providecommand{\mathbb}{\mathbf}
 """
 # A case starts a new page rather than leave less than this at the foot of one: the
 # stretch lets TeX break before the case, and vanishes where it does not.
@@ -60,6 +62,7 @@ class Entry:
     result: CaseResult | None
     derivations: Mapping[str, Derivation] | None
     error: str | None = None
+    matrix: Mapping[str, MatrixDerivative] | None = None  # an array case's derivatives
 
 
 def _explain(result: CaseResult, settings: Settings) -> Entry:
@@ -71,6 +74,18 @@ def _explain(result: CaseResult, settings: Settings) -> Entry:
     except (DiffcheckError, BudgetExceeded) as problem:
         error = problem.message
     return Entry(case.file, case.name, case.description, result, derivations, error)
+
+
+def _explain_array(result: CaseResult, settings: Settings) -> Entry:
+    """An array case with its derivatives in matrix notation (`diffcheck derive`'s)."""
+    case = result.case
+    matrix, error = None, None
+    try:
+        with time_limit(settings.timeout, f"explaining timed out after {settings.timeout:g} s"):
+            matrix = matrix_derivatives(case, case.wrt)
+    except (DiffcheckError, BudgetExceeded) as problem:
+        error = problem.message
+    return Entry(case.file, case.name, case.description, result, None, error, matrix)
 
 
 def explain_paths(
@@ -99,7 +114,7 @@ def explain_paths(
                 entries.append(Entry(item.file, item.name, item.description, result, None,
                                      result.message))  # fmt: skip
             elif isinstance(item, ArrayCase):
-                entries.append(Entry(item.file, item.name, item.description, result, None))
+                entries.append(_explain_array(result, settings))
             else:
                 entries.append(_explain(result, settings))
     return entries, results
@@ -146,7 +161,7 @@ def _entry_latex(entry: Entry, fragment: bool, figures: Mapping[tuple[str, str],
     if entry.error is not None:
         parts.append(rf"\textit{{Not explained: {escape_text(entry.error)}}}\par")
     if array:
-        parts.extend(array_verification(entry.result))
+        parts.extend(array_verification(entry.result, entry.matrix))
     elif entry.result is not None and entry.result.status != "error":
         notation = notation or case_notation([entry.result.case.function.expr])
         parts.extend(verification(entry.result, notation, fragment))

@@ -4,10 +4,13 @@ The claims are printed as the user wrote them (factor order kept), in an `align*
 breaks long ones; the table (booktabs rules, footnotesize, fitted to the text width: the
 point column wraps) has a block per partial whose heading is its first row, so a
 heading is never parted from its table; then the verdict, from the same `check_case` as
-`diffcheck check`. An array case gets its claims as written and its verdict.
+`diffcheck check`. An array case is written in matrix notation (`latex_arrays`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -18,6 +21,7 @@ from ..errors import DiffcheckError
 from ..run.check import CaseResult
 from ..symbolic.parse import parse_expression
 from .latex import escape_text, latex_number
+from .latex_arrays import array_case_latex
 from .latex_derivation import Notation, item_chunks
 from .latex_layout import align_rows
 from .lines import Shown
@@ -162,20 +166,12 @@ def _verdict(result: CaseResult) -> str:
     return "\n".join(lines)
 
 
-def array_verification(result: CaseResult) -> list[str]:
-    """An array case: its function and claims as written, and its verdict; its
-    derivation in matrix notation is `diffcheck derive`'s."""
-    case = result.case
-    parts = [rf"Function: \texttt{{{escape_text(case.function.text)}}}\par"]
-    for name, text in case.where:
-        parts.append(rf"where \texttt{{{escape_text(name)} = {escape_text(text.text)}}}\par")
-    shapes = ", ".join(f"{name}: {list(shape)}" for name, shape in case.declared.items())
-    if shapes:
-        parts.append(rf"Shapes: \texttt{{{escape_text(shapes)}}}\par")
-    for kind, name in case.claimed:
-        text = escape_text(case.claims[kind][name].text)
-        parts.append(rf"Claimed {kind} for \texttt{{{escape_text(name)}}}: \texttt{{{text}}}\par")
-    parts.append(r"\textit{Matrix-notation derivation: see diffcheck derive.}\par")
+def array_verification(
+    result: CaseResult, derivatives: Mapping[str, Any] | None = None
+) -> list[str]:
+    """An array case in matrix notation: its function, shapes, the derivatives (`derivatives`,
+    variable -> `MatrixDerivative`), the claims as written, and its verdict."""
+    parts = array_case_latex(result.case, derivatives)
     if result.verdict is not None and result.status != "error":
         parts.append(_verdict(result))
     return parts

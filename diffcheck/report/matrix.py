@@ -1,4 +1,5 @@
-"""Report stage for `derive` on array cases: an `ArrayDerivation` -> text and JSON.
+"""Report stage for `derive` on array cases: an `ArrayDerivation` -> text and JSON (and
+Markdown, through `matrix_markdown`).
 
 The text gives the function and its intermediates, the δ recursion when asked (one line a
 step: the expression, its shape, the rule, its norm at the point), then each variable's
@@ -15,6 +16,7 @@ import numpy as np
 from ..explain.backprop import DeltaStep
 from ..run.array_derive import ArrayDerivation
 from .lines import format_number
+from .matrix_markdown import render_array_markdown
 
 __all__ = ["JSON_VERSION", "render_array_derivation", "render_array_json", "render_array_text"]
 
@@ -22,9 +24,11 @@ JSON_VERSION = 1
 
 
 def render_array_derivation(derivation: ArrayDerivation, output_format: str) -> str:
-    """`text` or `json`."""
+    """`text`, `json`, or `markdown` (LaTeX in $$...$$)."""
     if output_format == "json":
         return render_array_json(derivation)
+    if output_format == "markdown":
+        return render_array_markdown(derivation)
     return render_array_text(derivation)
 
 

@@ -1,29 +1,27 @@
 """Report stage, for notebooks: a `CaseResult` -> LaTeX and Markdown that Jupyter shows.
 
 `result_latex` is one `aligned` block in $$...$$: per variable the claim as written and
-the derived derivative (intermediates kept as names), then the verdict; `result_markdown`
-puts the verdict and its evidence in words above it. The Python API's results return
-them from `_repr_latex_` and `_repr_markdown_`.
+the derived derivative (intermediates kept as names; an array case in matrix notation),
+then the verdict; `result_markdown` puts the verdict and its evidence in words above it.
+The Python API's results return them from `_repr_latex_` and `_repr_markdown_`.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
+from ..cases.array_model import ArrayCase
 from ..cases.model import Case
 from ..errors import DiffcheckError
 from ..explain.chain import explain_case
+from ..explain.matrix import matrix_derivatives
 from ..run.check import CaseResult
+from .latex_arrays import ArrayNotation, whole_derivative
 from .latex_derivation import case_notation
 from .latex_tables import written
+from .matrix_markdown import markdown_text as _text
 
 __all__ = ["result_latex", "result_markdown"]
-
-
-def _text(words: str) -> str:
-    """Words for \\text{} in MathJax and LaTeX alike: braces and backslashes dropped."""
-    kept = "".join(char for char in words if char not in "\\{}$%&#^_~")
-    return rf"\text{{{kept}}}"
 
 
 def _rows(case: Case) -> list[str]:
@@ -48,9 +46,32 @@ def _rows(case: Case) -> list[str]:
     return rows
 
 
+def _array_rows(case: ArrayCase) -> list[str]:
+    """An array case in matrix notation (`ArrayNotation`, as `derive --format markdown`
+    and `latex` print it): its function, intermediates, claims and derived derivatives."""
+    derived = matrix_derivatives(case, case.wrt)
+    n = ArrayNotation(case, [d.text for d in derived.values() if d.text is not None])
+    rows = [rf"{n.output_symbol()} &= {n.tex(case.function.text)}"]
+    rows += [rf"{n.symbol(name)} &= {n.tex(text.text)} && {_text('where')}"
+             for name, text in case.where]  # fmt: skip
+    claimed = dict((name, kind) for kind, name in case.claimed)
+    for name in case.wrt:
+        derivative = derived[name]
+        kind = claimed.get(name, derivative.kind)
+        lhs = whole_derivative(n, name, "vjp" if kind == "vjp" else "gradient")
+        if name in claimed:
+            rows.append(rf"{lhs} &= {n.tex(case.claims[kind][name].text)} && {_text('claimed')}")
+            lhs = ""
+        if derivative.text is not None:
+            rows.append(rf"{lhs} &= {n.tex(derivative.text)} && {_text('derived')}")
+    return rows
+
+
 def result_latex(result: CaseResult) -> str:
     """The case's function, claims, derived derivatives and verdict, in $$...$$."""
     rows = _rows(result.case) if isinstance(result.case, Case) else []
+    if isinstance(result.case, ArrayCase):
+        rows = _array_rows(result.case)
     verdict = result.verdict.verdict if result.verdict is not None else "not run"
     rows.append(rf"&& {_text(f'verdict: {verdict}')}")
     return "$$\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}$$"

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from ..compare import Comparison, Discrepancy, VariableResult
 from ..compare.diagnosis import ORACLE_NAMES, claimed_values, format_point, format_values
 from ..errors import counted
 from ..run.check import CaseResult
 from ..symbolic.derive import fold_intermediates, format_expression
-from .arrays import array_details, array_variables_json
+from ..symbolic.trees import substitute, symbols_in
+from .arrays import array_code_json, array_details, array_oracles_json, array_variables_json
 
 __all__ = [
     "JSON_VERSION",
@@ -31,6 +33,7 @@ __all__ = [
 ]
 
 JSON_VERSION = 1
+MAX_DERIVED_CHARS = 400  # a failure message's formula; longer ones bury the numbers
 
 
 def summary(results: Sequence[CaseResult]) -> dict[str, int]:
@@ -99,31 +102,61 @@ def _claim_text(result: CaseResult, variable: VariableResult, pair: tuple | None
 
 
 def _wrong_at(comparison: Comparison, variable: VariableResult, claim: Discrepancy,
-              verb: str) -> list[str]:  # fmt: skip
-    """The worst point of a failing claim, both values labelled, and each oracle there."""
+              verb: str, inconclusive: bool = False) -> list[str]:  # fmt: skip
+    """The worst point of a failing claim, both values labelled, and each oracle there.
+    Under an inconclusive verdict the claim is not shown wrong: the line says only that
+    it disagrees with the derivation, and the oracles' lines say which one they back."""
     index = claim.worst(claim.failing)
     if index is None:
         return []
     point = format_point(comparison.variables, comparison.points[:, index])
     expected, actual = claimed_values(variable, claim, index)
-    return [
-        f"  wrong at {point}: expected {expected}, {verb} {actual} "
-        f"(abs error {claim.abs_error[index]:.3g}, rel error {claim.rel_error[index]:.3g})",
-        *(f"  {_oracle_line(n, d, index)}" for n, d in variable.oracles.items()),
-    ]
+    errors = f"abs error {claim.abs_error[index]:.3g}, rel error {claim.rel_error[index]:.3g}"
+    if inconclusive:
+        head = (
+            f"  {verb} {actual} disagrees with the derivation's {expected} at {point} "
+            f"({errors}); the verdict is inconclusive, so either may be the wrong one"
+        )
+    else:
+        head = f"  wrong at {point}: expected {expected}, {verb} {actual} ({errors})"
+    return [head, *(f"  {_oracle_line(n, d, index)}" for n, d in variable.oracles.items())]
+
+
+def in_names(expr: sp.Expr, substitutions: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """`expr` written with the case's `where` names, a reciprocal of one included: the
+    derivative of sqrt(1 + z**2) holds 1/sqrt(1 + z**2), which is 1/h for h = sqrt(...)."""
+    inverses = {
+        sp.Pow(resolved.base, -resolved.exp): 1 / name
+        for name, resolved in substitutions.items()
+        if resolved.is_Pow and not resolved.exp.is_Integer and symbols_in(resolved)
+    }
+    folded = substitute(expr, inverses) if inverses else expr
+    return fold_intermediates(folded, substitutions)
+
+
+def _derived_line(result: CaseResult, variable: VariableResult) -> str:
+    """derived ∂/∂x = ... in the intermediates' names; a formula that stays longer than
+    a message can carry is named by its length and where to read it, never inlined."""
+    case = result.case
+    derived = format_expression(in_names(variable.derived, case.substitutions if case else {}))
+    if case is None or not case.where or len(derived) <= MAX_DERIVED_CHARS:
+        return f"derived {variable.label} = {derived}"
+    return (
+        f"derived {variable.label}: {len(derived)} characters even with the names of "
+        f"'where'; diffcheck derive {case.file} --case {case.name} writes it step by step"
+    )
 
 
 def _variable_details(result: CaseResult, comparison: Comparison, variable: VariableResult,
                       claim_text: str) -> list[str]:  # fmt: skip
-    substitutions = result.case.substitutions if result.case else {}
-    derived = format_expression(fold_intermediates(variable.derived, substitutions))
-    lines = [f"derived {variable.label} = {derived}"]
+    lines = [_derived_line(result, variable)]
+    doubt = result.verdict is not None and result.verdict.verdict == "inconclusive"
     if variable.claimed is not None:
         lines.append(f"claimed {variable.label} = {claim_text}")
-        lines.extend(_wrong_at(comparison, variable, variable.claimed, "claimed"))
+        lines.extend(_wrong_at(comparison, variable, variable.claimed, "claimed", doubt))
     if variable.implemented is not None and variable.implemented.failing.any():
         lines.append(f"the implementation's {variable.label}:")
-        lines.extend(_wrong_at(comparison, variable, variable.implemented, "returned"))
+        lines.extend(_wrong_at(comparison, variable, variable.implemented, "returned", doubt))
     return lines
 
 
@@ -285,6 +318,8 @@ def _case_json(result: CaseResult) -> dict[str, Any]:
     entry["reasons"] = list(result.verdict.reasons)
     if result.arrays is not None:
         entry["points"], entry["variables"] = array_variables_json(result.arrays)
+        entry.update(array_code_json(result.arrays))
+        entry.update(array_oracles_json(result.arrays))
         return entry
     entry["points"] = int(comparison.points.shape[1])
     entry["variables"] = {

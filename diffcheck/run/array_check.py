@@ -10,42 +10,46 @@ random directions and at the worst entries. Main function: `compare_array_case`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import mpmath
 import numpy as np
 
-from ..arrays.domains import draw_interval, draw_structured
 from ..arrays.evaluate import evaluate_mp, evaluate_nodes
 from ..arrays.ir import Node, Variable, nodes_in_order
 from ..arrays.kernels import FloatKernels
 from ..arrays.ops import constant
-from ..arrays.oracles import (
-    central_difference_entries,
-    check_direction_mp,
-    check_directions,
-)
 from ..arrays.points import check_point
-from ..arrays.reverse import jacobian_values, vjp_expressions
-from ..cases.array_model import ArrayCase, ArrayInstance, Structure
-from ..cases.model import Interval, Tolerance
+from ..arrays.reverse import held_jacobian, jacobian_rows, vjp_expressions
+from ..cases.array_model import CODE_KINDS, ArrayCase, ArrayInstance
+from ..cases.array_points import complete_point, draw_point
+from ..cases.model import TOLERANCE_PRESETS, Tolerance
 from ..compare.array_compare import (
     ClaimResult,
     OracleCheck,
+    check_claim_budget,
+    compare_blocks,
     compare_entries,
-    format_index,
 )
 from ..compare.array_patterns import diagnose_pattern
-from ..compare.closeness import FD_RTOL, FD_SAFETY, excess
+from ..compare.closeness import excess
+from ..oracles.array_implementation import FUNCTION, ArrayCode, prepare_array_code, single_precision
+from .array_oracle_checks import (
+    MAX_SETTLED_ENTRIES,
+    confirm_worst_entry,
+    directional_checks,
+    framework_oracles,
+)
 from .array_proof import prove_array_claims
 
 __all__ = ["ArrayComparison", "InstanceResult", "compare_array_case"]
 
-MAX_SETTLED_ENTRIES = 4096  # beyond: mpmath on whole arrays costs more than a case may
-DIRECTIONS = 3  # random (u, v) pairs per checked point
 ORACLE_POINTS = 2  # points per size at which the reference meets the oracles
+SINGLE = Tolerance(**TOLERANCE_PRESETS["float32"])
+# kinds whose reference is a scalar function's gradient (a vjp for an array function)
+GRADIENT_KINDS = ("gradient", "unclaimed", "implementation gradient")
 
 
 @dataclass
@@ -62,6 +66,9 @@ class InstanceResult:
     overflowed: int = 0  # points where float64 overflows but mpmath finds the function
     checked: int = 0
     points: list[dict[str, Any]] = field(default_factory=list)  # the values, by index
+    # (kind, variable) of the user's code -> whether it gave float32 at every point, within
+    # single precision's rounding of the reference
+    single: dict[tuple[str, str], bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,49 +81,74 @@ class ArrayComparison:
 
 
 def compare_array_case(
-    case: ArrayCase, samples: int, seed: int, proof_budget: float = 0.0
+    case: ArrayCase,
+    samples: int,
+    seed: int,
+    proof_budget: float = 0.0,
+    allow_import: bool = True,
+    autodiff: Sequence[str] = (),
 ) -> ArrayComparison:
     """Every size of the case compared at its points; where every claim agrees and the
-    sizes are small, the claims are also proved entry by entry within `proof_budget`."""
+    sizes are small, the claims are also proved entry by entry within `proof_budget`.
+    The case's own code (`implementation`) is compared at every point like a claim.
+    Each framework in `autodiff` ("torch", "jax") joins the oracles of the reference.
+
+    Raises:
+        CaseFileError: the code cannot be imported, or importing is not allowed.
+        ImplementationError: the code raised or returned something unusable.
+    """
     rng = np.random.default_rng(seed)
+    code = prepare_array_code(case, allow_import)
     instances = []
     for instance in case.instances:
-        result = _instance(case, instance, samples, rng)
+        result = _instance(case, instance, samples, rng, code, autodiff)
         if proof_budget > 0 and result.checked and not any(c.wrong for c in result.claims):
             result.proved = sorted(prove_array_claims(case, instance, proof_budget))
         instances.append(result)
     return ArrayComparison(instances)
 
 
-def _instance(case: ArrayCase, instance: ArrayInstance, samples: int, rng) -> InstanceResult:  # noqa: ANN001
+def _instance(case: ArrayCase, instance: ArrayInstance, samples: int, rng,  # noqa: ANN001
+              code: ArrayCode | None = None,
+              autodiff: Sequence[str] = ()) -> InstanceResult:  # fmt: skip
     result = InstanceResult(instance.label(), dict(instance.dims))
     references = _references(case, instance)
     leading = instance.function.ndim
     result.claims = [ClaimResult(kind, name, _claim_shape(kind, name, instance),
                                  leading if kind == "jacobian" else 0)
                      for kind, name in _compared(case)]  # fmt: skip
+    check_claim_budget(result.claims, instance.label())
     explicit = [dict(case.points[i]) for i in instance.points]
-    drawn = (_draw(case, instance, rng) for _ in range(samples))
+    drawn = (draw_point(case, instance, rng) for _ in range(samples))
     for values in [*explicit, *drawn]:
-        values = _complete(case, instance, values, rng)
+        values = complete_point(case, instance, values, rng)
         index = len(result.points)
         result.points.append(values)
         memo: dict = {}  # this point's float64 values, shared by every evaluation below
         if not _usable(case, instance, values, result, memo):
             continue
         result.checked += 1
-        outcomes = _evaluate(case, instance, references, values, memo)
+        produced = _call_code(code, case, instance, values, result)
+        outcomes = _evaluate(case, instance, references, values, memo, result.claims, produced)
         for claim in result.claims:
             expected, claimed = outcomes[(claim.kind, claim.name)]
-            settle, suspect = _settler(case, instance, references, values, claim, memo)
+            if expected is None:  # a Jacobian too large to hold: by blocks of its rows
+                rows = jacobian_rows(instance.function, claim.name, values, memo=memo)
+                compare_blocks(claim, index, rows, claimed, case.tolerance)
+                continue
+            settle, suspect = _settler(case, instance, references, values, claim, memo,
+                                       produced)  # fmt: skip
             compare_entries(claim, index, expected, claimed, case.tolerance, settle, suspect)
+            _note_precision(result, claim, produced, expected)
         if result.checked <= ORACLE_POINTS:
             gradients = {name: expected for (kind, name), (expected, _) in outcomes.items()
-                         if kind in ("gradient", "unclaimed")}  # fmt: skip
-            result.oracles.extend(_directional(case, instance, values, index, rng, memo,
+                         if kind in GRADIENT_KINDS}  # fmt: skip
+            result.oracles.extend(directional_checks(case, instance, values, index, rng, memo,
                                                gradients))  # fmt: skip
+            result.oracles.extend(framework_oracles(autodiff, case, instance, references, values,
+                                              index, outcomes, result.claims, memo))  # fmt: skip
     for claim in result.claims:
-        _confirm(case, instance, claim, result, rng)
+        confirm_worst_entry(case, instance, claim, result.points, rng)
         if claim.wrong and claim.expected is not None:
             sizes = [*instance.dims.values(), *instance.function.shape, *claim.shape]
             claim.pattern = diagnose_pattern(claim.expected, claim.claimed, claim.wrong_map,
@@ -132,7 +164,40 @@ def _compared(case: ArrayCase) -> list[tuple[str, str]]:
     return claimed + [("unclaimed", name) for name in case.wrt if name not in names]
 
 
+def _call_code(code: ArrayCode | None, case: ArrayCase, instance: ArrayInstance,
+               values: dict[str, Any], result: InstanceResult) -> dict:  # fmt: skip
+    """What the user's code gives at this point; at the first point its claims join the
+    result (what PyTorch code gives is known once it has run), replacing the unclaimed
+    variables it covers."""
+    if code is None:
+        return {}
+    shapes = {name: instance.shapes.get(name, ()) for name in case.variables}
+    produced = code.call(values, shapes, instance.function.shape, len(result.points) - 1)
+    known = {(claim.kind, claim.name) for claim in result.claims}
+    if any(key not in known for key in produced):
+        covered = {name for kind, name in produced if kind != FUNCTION}
+        result.claims = [claim for claim in result.claims
+                         if not (claim.kind == "unclaimed" and claim.name in covered)]  # fmt: skip
+        result.claims += [ClaimResult(kind, name, _claim_shape(kind, name, instance))
+                          for kind, name in produced if (kind, name) not in known]  # fmt: skip
+    return produced
+
+
+def _note_precision(result: InstanceResult, claim: ClaimResult, produced: dict,
+                    expected: np.ndarray) -> None:  # fmt: skip
+    """Whether the code's values are float32 and apart from the reference by no more than
+    single precision's rounding, at every point so far."""
+    key = (claim.kind, claim.name)
+    if key not in produced:
+        return
+    values = produced[key]
+    single = single_precision(values) and bool(np.all(excess(values, expected, SINGLE) <= 1))
+    result.single[key] = result.single.get(key, True) and single
+
+
 def _claim_shape(kind: str, name: str, instance: ArrayInstance) -> tuple[int, ...]:
+    if kind == FUNCTION:
+        return instance.function.shape
     shape = instance.shapes.get(name, ())
     return instance.function.shape + shape if kind == "jacobian" else shape
 
@@ -153,20 +218,18 @@ def _one() -> Node:
     return constant(1)
 
 
-def _evaluate(case, instance, references, values, memo) -> dict:  # noqa: ANN001
+def _evaluate(case, instance, references, values, memo, claims, produced) -> dict:  # noqa: ANN001
     """(kind, name) -> (reference value, claimed value) at one point, shared work once:
     `memo` already holds the function's values (`evaluate_nodes` shares nodes of equal
-    structure, so a claim's `X @ W` is the function's)."""
+    structure, so a claim's `X @ W` is the function's). The code's values are `produced`."""
     kernels = FloatKernels(np.float64)
     wanted: list[Node] = []
     slots: dict[tuple[str, str], tuple[int | None, int | None]] = {}
-    scalar = instance.function.shape == ()
-    for kind, name in _compared(case):
-        base = "gradient" if kind in ("gradient", "unclaimed") and scalar else "vjp"
+    for kind, name in [(claim.kind, claim.name) for claim in claims]:
         reference_slot = None
         if kind != "jacobian":
             reference_slot = len(wanted)
-            wanted.append(references[base][name])
+            wanted.append(_reference(instance, references, kind, name))
         claim = instance.claims.get(kind, {}).get(name)
         claim_slot = None
         if claim is not None:
@@ -177,32 +240,47 @@ def _evaluate(case, instance, references, values, memo) -> dict:  # noqa: ANN001
     outcomes = {}
     for (kind, name), (ref, got) in slots.items():
         if kind == "jacobian":
-            expected = jacobian_values(instance.function, [name], values, memo=memo)[name]
+            expected = held_jacobian(instance.function, name, values, memo)
         else:
             expected = computed[ref]
-        claimed = computed[got] if got is not None else expected
-        outcomes[(kind, name)] = (np.asarray(expected, float), np.asarray(claimed, float))
+        claimed = computed[got] if got is not None else produced.get((kind, name), expected)
+        expected = None if expected is None else np.asarray(expected, float)
+        outcomes[(kind, name)] = (expected, np.asarray(claimed, float))
     return outcomes
 
 
-def _settler(case, instance, references, values, claim, memo):  # noqa: ANN001, ANN202
+def _reference(instance: ArrayInstance, references: dict, kind: str, name: str) -> Node:
+    """The IR whose value a claim of `kind` is compared with: the function itself for the
+    code's forward pass, else a gradient (scalar function) or vjp expression."""
+    if kind == FUNCTION:
+        return instance.function
+    scalar = instance.function.shape == ()
+    return references["gradient" if kind in GRADIENT_KINDS and scalar else "vjp"][name]
+
+
+def _settler(case, instance, references, values, claim, memo, produced):  # noqa: ANN001, ANN202
     """mpmath's (reference, claim) for `claim` at this point, when the arrays are small,
     and whether float64 overflowed on the way to either (a value of theirs not finite at
-    this point): then even a finite wrong entry may be float64's doing."""
+    this point): then even a finite wrong entry may be float64's doing. The user's code
+    has no mpmath value: what it returned is its value."""
     if claim.kind in ("jacobian", "unclaimed"):
         return None, False
     total = sum(int(np.size(v)) for v in values.values()) + claim.entries
     if total > MAX_SETTLED_ENTRIES:
         return None, False
-    scalar = instance.function.shape == ()
-    base = "gradient" if claim.kind == "gradient" and scalar else "vjp"
-    reference = references[base][claim.name]
-    claimed = instance.claims[claim.kind][claim.name]
+    reference = _reference(instance, references, claim.kind, claim.name)
+    code = claim.kind in CODE_KINDS
+    claimed = None if code else instance.claims[claim.kind][claim.name]
 
     def settle() -> tuple[np.ndarray, np.ndarray]:
-        return evaluate_mp(reference, values, 40), evaluate_mp(claimed, values, 40)
+        if code:
+            returned = produced[(claim.kind, claim.name)].astype(np.float64)
+            exact = np.vectorize(mpmath.mpf, otypes=[object])(returned)
+        else:
+            exact = evaluate_mp(claimed, values, 40)
+        return evaluate_mp(reference, values, 40), exact
 
-    nodes = nodes_in_order([reference, claimed])
+    nodes = nodes_in_order([reference] + ([] if code else [claimed]))
     suspect = not all(np.isfinite(memo[id(node)]).all() for node in nodes if id(node) in memo)
     return settle, suspect
 
@@ -232,80 +310,6 @@ def _overflow_only(function: Node, values: Mapping[str, Any], flags: list) -> bo
         return False
     exact = evaluate_mp(function, values, 30)
     return all(mpmath.isfinite(value) for value in np.asarray(exact, dtype=object).reshape(-1))
-
-
-def _draw(case: ArrayCase, instance: ArrayInstance, rng) -> dict[str, Any]:  # noqa: ANN001
-    values: dict[str, Any] = {}
-    for name in case.variables:
-        values[name] = _draw_one(case.domain.get(name), instance.shapes.get(name, ()), rng)
-    return values
-
-
-def _draw_one(domain: Any, shape: tuple[int, ...], rng) -> Any:  # noqa: ANN001
-    if isinstance(domain, Structure):
-        return draw_structured(domain.kind, shape, rng)
-    if isinstance(domain, Interval):
-        value = draw_interval(domain.low, domain.high, shape, rng)
-        return value if shape else float(value)
-    return np.full(shape, float(domain)) if shape else float(domain)
-
-
-def _complete(case, instance, values, rng) -> dict[str, Any]:  # noqa: ANN001
-    """Fixed values spread to their shapes, and the cotangent drawn where a point lacks it."""
-    complete = dict(values)
-    for name, value in values.items():
-        shape = instance.shapes.get(name, ())
-        if shape and np.ndim(value) == 0:
-            complete[name] = np.full(shape, float(value))
-    needs = instance.function.shape != () or case.claims["vjp"]
-    if needs and case.cotangent not in complete:
-        domain = case.domain.get(case.cotangent, Interval(-1.0, 1.0))
-        complete[case.cotangent] = _draw_one(domain, instance.function.shape, rng)
-    return complete
-
-
-def _directional(case, instance, values, index, rng, memo, gradients) -> list[OracleCheck]:  # noqa: ANN001
-    """The reference against the complex step (or central differences) along random
-    directions; a scalar function's gradients, evaluated already, are the reference."""
-    checks = check_directions(instance.function, list(case.wrt), values, rng, DIRECTIONS, memo,
-                              gradients)  # fmt: skip
-    found = []
-    for check in checks:
-        agrees = _agrees(check.reference, check.oracle, check.error, case.tolerance)
-        if not agrees and _small(values):  # float64 rounding, or a wrong reference?
-            settled = check_direction_mp(instance.function, list(case.wrt), values, check)
-            if _agrees(settled.reference, settled.oracle, settled.error, case.tolerance):
-                check, agrees = settled, True
-        found.append(OracleCheck(check.method, "u·J·v along a random direction", index,
-                                 check.reference, check.oracle, check.error, agrees))  # fmt: skip
-    return found
-
-
-def _small(values: Mapping[str, Any]) -> bool:
-    """Whether a point's arrays are small enough for mpmath."""
-    return sum(int(np.size(value)) for value in values.values()) <= MAX_SETTLED_ENTRIES
-
-
-def _agrees(reference: float, oracle: float, error: float, tolerance: Tolerance) -> bool:
-    widened = Tolerance(rtol=max(tolerance.rtol, FD_RTOL), atol=tolerance.atol)
-    return bool(excess(oracle, reference, widened, slack=FD_SAFETY * error) <= 1)
-
-
-def _confirm(case, instance, claim: ClaimResult, result: InstanceResult, rng) -> None:  # noqa: ANN001
-    """Central differences at the claim's worst entry: the reference is backed there."""
-    worst = claim.worst
-    if worst is None or claim.kind == "jacobian" or not claim.wrong:
-        return
-    values = result.points[worst.point]
-    scalar = instance.function.shape == ()
-    cotangent = None if scalar else np.asarray(values[case.cotangent])
-    estimate = central_difference_entries(instance.function, values, claim.name, rng, count=0,
-                                          entries=[worst.index], cotangent=cotangent)  # fmt: skip
-    value, error = float(estimate.values[0]), float(estimate.errors[0])
-    agrees = _agrees(worst.expected, value, error, case.tolerance)
-    check = OracleCheck("central differences", f"∂/∂{format_index(claim.name, worst.index)}",
-                        worst.point, worst.expected, value, error, agrees)  # fmt: skip
-    claim.confirmations.append(check)
 
 
 def values_as_lists(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from scipy import special
 from sympy.core.function import ArgumentIndexError
 
 from .kernels import (
-    MP53,
     float_kernel,
     mp,
     mp_betainc,
@@ -35,13 +34,16 @@ from .kernels import (
     mp_where,
     mp_xlogy,
     np_clip,
+    np_digamma,
     np_elu,
     np_erf,
+    np_erfinv,
     np_gelu,
     np_heaviside,
     np_logsumexp,
     np_max,
     np_min,
+    np_polygamma,
     np_sigmoid,
     np_softplus,
     np_where,
@@ -204,14 +206,14 @@ _ENTRIES = (
          test_domain=((1.2, 4.0),)),
     Rule("atanh", sp.atanh, 1, sp.atanh(X0), (1 / (1 - X0**2),), np.arctanh, mp("atanh"),
          r"\operatorname{artanh}", complex_step=True, test_domain=((-0.9, 0.9),)),
-    # ---- special functions: NumPy has none of these, so the float kernels loop ---------
+    # ---- special functions: NumPy has none; SciPy or a loop (kernels.py) ---------------
     Rule("erf", sp.erf, 1, sp.erf(X0), (2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),), np_erf,
          mp("erf"), r"\operatorname{erf}"),
     Rule("erfc", sp.erfc, 1, sp.erfc(X0), (-2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),),
          float_kernel(math.erfc), mp("erfc"), r"\operatorname{erfc}"),
     # (erf⁻¹)'(x) = 1 / erf'(erf⁻¹ x) = √π/2 · e^{OUT²}
     Rule("erfinv", sp.erfinv, 1, sp.erfinv(X0), (sp.sqrt(_PI) * sp.exp(OUT**2) / 2,),
-         float_kernel(MP53.erfinv), mp("erfinv"), r"\operatorname{erf}^{-1}",
+         np_erfinv, mp("erfinv"), r"\operatorname{erf}^{-1}",
          test_domain=((-0.9, 0.9),)),
     Rule("gamma", sp.gamma, 1, sp.gamma(X0), (OUT * sp.polygamma(0, X0),),
          float_kernel(math.gamma), mp("gamma"), r"\Gamma", test_domain=((0.5, 4.0),)),
@@ -220,10 +222,10 @@ _ENTRIES = (
          test_domain=((0.5, 4.0),)),
     # SymPy writes digamma as polygamma(0, x): the entry only names it
     Rule("digamma", sp.digamma, 1, sp.polygamma(0, X0), (sp.polygamma(1, X0),),
-         float_kernel(MP53.digamma), mp("digamma"), r"\psi", inline=True,
+         np_digamma, mp("digamma"), r"\psi", inline=True,
          test_domain=((0.5, 4.0),)),
     Rule("polygamma", sp.polygamma, 2, sp.polygamma(X0, X1), (None, sp.polygamma(X0 + 1, X1)),
-         float_kernel(lambda n, x: MP53.polygamma(int(n), x), 2),
+         np_polygamma,
          lambda ctx, n, x: ctx.polygamma(int(n), x), r"\psi", integer_args=(0,),
          test_domain=((1.0, 1.0), (0.5, 4.0))),
     # log1p and expm1 stay unexpanded: their point is accuracy near 0

@@ -19,6 +19,7 @@ import sympy as sp
 __all__ = [
     "MAX_PRINTED_NODES",
     "call",
+    "more_nodes_than",
     "nodes_in_order",
     "substitute",
     "symbols_in",
@@ -55,6 +56,25 @@ def nodes_in_order(roots: Iterable[sp.Basic], known: Container[sp.Basic] = ()) -
     return order
 
 
+def more_nodes_than(expr: sp.Basic, limit: int) -> bool:
+    """Whether `expr` has more than `limit` distinct sub-expressions; stops counting
+    there, so a huge expression costs no more than a small one.
+
+    >>> more_nodes_than(sp.Symbol("x") + 1, 2), more_nodes_than(sp.Symbol("x") + 1, 3)
+    (True, False)
+    """
+    seen: set[sp.Basic] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            if len(seen) > limit:
+                return True
+            stack.extend(node.args)
+    return False
+
+
 def symbols_in(expr: sp.Basic) -> set[sp.Symbol]:
     """`expr.free_symbols`, visiting each distinct sub-expression once (SymPy's own walks
     every occurrence: exponential in the depth of a chain that uses each link twice)."""
@@ -76,6 +96,14 @@ def too_large_to_print(expr: sp.Basic, limit: int = MAX_PRINTED_NODES) -> str | 
     if size <= limit:
         return None
     return f"too large to print: {size:.3g} nodes written out"
+
+
+# node -> (holds a call, holds a symbol), kept from one `substitute` to the next: a where
+# chain substitutes each intermediate into the next, and learning the facts of the
+# earlier ones afresh each time made reading n intermediates cost n³. The facts depend
+# on the node alone; the table is emptied when it grows past _MAX_FACTS.
+_FACTS: dict[sp.Basic, tuple[bool, bool]] = {}
+_MAX_FACTS = 1_000_000
 
 
 def _as_written(function: Callable[..., Any], has_call: bool, constant: bool) -> bool:
@@ -103,7 +131,9 @@ def substitute(expr: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic
     if expr in mapping or not mapping:
         return mapping.get(expr, expr)
     new: dict[sp.Basic, sp.Basic] = {}
-    facts: dict[sp.Basic, tuple[bool, bool]] = {}  # node -> (holds a call, holds a symbol)
+    facts = _FACTS
+    if len(facts) > _MAX_FACTS:
+        facts.clear()
 
     def learn(root: sp.Basic) -> None:  # the facts of each node not met before, once
         for node in nodes_in_order([root], known=facts):

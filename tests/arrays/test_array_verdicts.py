@@ -175,14 +175,42 @@ def test_transposed_claim_is_not_proved_and_is_incorrect(tmp_path: Path) -> None
     assert "the claim is the reference transposed" in result.verdict.reasons[0]
 
 
-def test_users_code_in_an_array_case_is_refused_not_ignored(tmp_path: Path) -> None:
+def test_users_code_in_an_array_case_is_kept_not_ignored(tmp_path: Path) -> None:
     path = tmp_path / "code.yaml"
     path.write_text(
         "cases:\n  - name: with-code\n    shapes: {x: [3]}\n    function: sum(x**2)\n"
         '    implementation: {gradient: "mymod:grad"}\n    domain: {x: [-1, 1]}\n'
     )
     (entry,) = load_case_file(str(path)).entries
-    assert [str(error) for error in entry.errors] == [
-        f"{path}:5:5: 'implementation' is not supported in array cases yet: state the "
-        "backward pass as a gradient, jacobian or vjp claim"
-    ]
+    assert entry.implementation.gradient == "mymod:grad"  # checked: test_array_implementation
+
+
+def test_the_worst_entry_is_one_float64_decided_when_there_is_one() -> None:
+    # point 0: an entry float64 could not compute (NaN), settled in mpmath far off; point
+    # 1: a plain wrong entry, smaller. The plain one is shown, and central differences
+    # (float64) can confirm it.
+    result = ClaimResult("gradient", "x", (2,))
+    exact = (np.array([1, 0.5], dtype=object), np.array([0, 0.5], dtype=object))
+    compare_entries(result, 0, np.array([np.nan, 0.5]), np.array([0.0, 0.5]), TIGHT,
+                    lambda: exact)  # fmt: skip
+    compare_entries(result, 1, np.array([0.3, 0.5]), np.array([0.2, 0.5]), TIGHT)
+    assert (result.worst.point, result.worst.index, result.worst.plain) == (1, (0,), True)
+    # alone, the settled entry is still the worst, marked as not decided in float64
+    alone = ClaimResult("gradient", "x", (2,))
+    compare_entries(alone, 0, np.array([np.nan, 0.5]), np.array([0.0, 0.5]), TIGHT,
+                    lambda: exact)  # fmt: skip
+    assert (alone.worst.index, alone.worst.plain) == ((0,), False)
+
+
+def test_a_wrong_claim_where_float64_overflows_at_some_points_is_incorrect(tmp_path) -> None:
+    path = tmp_path / "wide.yaml"
+    path.write_text(
+        "cases:\n  - name: log-sigmoid\n    shapes: {x: [10]}\n"
+        "    function: sum(log(sigmoid(x)))\n    gradient: {x: sigmoid(x)}\n"
+        "    domain: {x: [-800, 800]}\n",
+        encoding="utf-8",
+    )
+    (case,) = load_case_file(str(path)).cases
+    verdict = check_case(case).verdict
+    assert verdict.verdict == "incorrect", verdict
+    assert "central differences agree with the expected value" in verdict.reasons[0]

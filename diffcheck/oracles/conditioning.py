@@ -1,0 +1,107 @@
+"""How far float64 rounding may be magnified in a program's values, step by step.
+
+`Conditioning` follows a program's forward sweep and keeps, per step, the largest
+cancellation factor sum(|terms|) / |sum| of any sum the value depends on (inf where a
+result underflowed); `mark_unhealthy` flags overflowed and subnormal values. Both skip
+the passes over the values that cannot change their result.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..symbolic.rules import PRIMITIVES
+
+__all__ = ["Conditioning", "cancellation_ratio", "mark_unhealthy", "scaled_up"]
+
+_ADD, _MUL = PRIMITIVES["add"], PRIMITIVES["mul"]
+
+
+def mark_unhealthy(factor: np.ndarray, value: Any) -> None:
+    """Set `factor` to inf where `value` overflowed (1/(1 + inf) = 0 hides it downstream)
+    or is subnormal (a few significant bits left)."""
+    magnitude = np.abs(value)
+    if _TINY <= magnitude.min() and magnitude.max() <= _HUGE:  # NaN fails both: the usual
+        return  # case, decided in three passes over the values instead of eight
+    with np.errstate(invalid="ignore"):
+        broken = ~np.isfinite(magnitude) | ((magnitude < _TINY) & (magnitude > 0))
+    factor[np.broadcast_to(broken, factor.shape)] = np.inf
+
+
+_TINY = np.finfo(np.float64).tiny
+_HUGE = np.finfo(np.float64).max
+
+
+def cancellation_ratio(values: list[Any], args: tuple[int, ...], index: int) -> Any:
+    """sum(|terms|) / |sum| at a sum: 1 without cancellation, inf where it hit 0, and
+    NaN where every term is 0 (no cancellation either): it only ever raises factors of at
+    least 1 by np.fmax, to which NaN and 1 are the same, so that case costs no pass."""
+    terms = functools.reduce(np.add, [np.abs(values[arg]) for arg in args])
+    magnitude = np.abs(values[index])
+    with np.errstate(all="ignore"):
+        if np.ndim(magnitude) == 0 or np.ndim(terms) == 0:
+            return terms / magnitude
+        return np.divide(terms, magnitude, out=magnitude)
+
+
+def _larger(factor: Any, other: Any) -> Any:
+    """np.fmax(factor, other) for conditioning factors, without the passes that cannot
+    change anything: every factor is the scalar 1.0 or an array made by np.fmax from 1.0
+    (so >= 1 and never NaN), and the larger of such an array and 1.0, or of an array and
+    itself, is that array, bit for bit."""
+    if np.ndim(other) == 0 and other == 1.0:
+        return factor
+    if (np.ndim(factor) == 0 and factor == 1.0) or factor is other:
+        return other
+    return np.fmax(factor, other)
+
+
+def scaled_up(steps: Sequence[Any], step: Any, exactly: bool = False) -> bool:
+    """Whether the step multiplies at most one value by constants of magnitude >= 1
+    (-x, 2*x): its result is at least as large as that value, so it cannot underflow
+    where its arguments did not, and needs no test for it. With `exactly`, of magnitude
+    1 (-x): the result is as large as that value, healthy exactly where it is."""
+    if step.rule is not _MUL:
+        return False
+    constants = [steps[arg] for arg in step.args]
+    constants = [s for s in constants if s.rule is None and s.row is None]
+    return len(step.args) - len(constants) <= 1 and all(
+        abs(s.value) == 1 if exactly else abs(s.value) >= 1 for s in constants
+    )
+
+
+class Conditioning:
+    """Per step, how much float64 rounding may be magnified at that value: the largest
+    cancellation factor of any sum it depends on, and inf where a result underflowed to
+    0 or below the normal range from arguments that did not. A value v is in doubt where
+    16 eps factor |v| exceeds what the tolerance allows."""
+
+    def __init__(self, program: Any):  # a `Program` (which imports this module)
+        self.program = program
+        self.factors: list[Any] = [1.0] * len(program.steps)
+        self.scaled = [scaled_up(program.steps, step) for step in program.steps]
+
+    def __call__(self, index: int, values: list[Any]) -> None:
+        step = self.program.steps[index]
+        factor: Any = 1.0
+        for arg in step.args:
+            factor = _larger(factor, self.factors[arg])
+        if step.rule is _ADD:
+            ratio = cancellation_ratio(values, step.args, index)
+            if np.ndim(ratio) == 0:
+                factor = np.fmax(factor, ratio)
+            elif not ratio.max() <= 1.0:  # NaN too; else no term cancels: factor unchanged
+                # (and a factor that stays 1.0 stays a number, written out nowhere)
+                factor = np.fmax(factor, ratio, out=ratio)  # a fresh array: no new one
+        elif step.rule is not None and not step.rule.exact_zeros and not self.scaled[index]:
+            magnitude = np.abs(values[index])
+            if np.size(magnitude) and not _TINY <= np.min(magnitude):  # else none underflowed
+                underflow = magnitude < _TINY
+                for arg in step.args:
+                    underflow = underflow & (np.abs(values[arg]) >= _TINY)
+                factor = np.where(underflow, np.inf, factor)
+        self.factors[index] = factor

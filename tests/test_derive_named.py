@@ -44,7 +44,7 @@ def _plain_named(text: str) -> tuple[str, dict[str, str]]:
 
 def test_a_short_derivative_is_printed_written_out_as_before() -> None:
     assert _derive("sigmoid(sigmoid(x))") == (
-        "∂/∂x = (1 - sigmoid(x))*(1 - sigmoid(sigmoid(x)))*sigmoid(x)*sigmoid(sigmoid(x))\n"
+        "∂/∂x = sigmoid(x)*sigmoid(sigmoid(x))*(1 - sigmoid(x))*(1 - sigmoid(sigmoid(x)))\n"
     )
     assert "where" not in _derive(_nested("sigmoid", 6))
 

@@ -238,8 +238,9 @@ def test_fold_intermediates_without_substitutions() -> None:
 def test_format_expression_is_case_file_syntax() -> None:
     assert format_expression(p("x^2/2")) == "x**2/2"
     assert format_expression(p("Max(x, y) + Abs(x)")) == "abs(x) + max(x, y)"
+    assert format_expression(p("-t + y")) == "y - t"  # a positive term first
     assert format_expression(derive_gradient(p("sigmoid(x)"), ["x"])["x"]) == (
-        "(1 - sigmoid(x))*sigmoid(x)"
+        "sigmoid(x)*(1 - sigmoid(x))"
     )
 
 

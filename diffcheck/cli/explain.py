@@ -94,15 +94,17 @@ def derive(
 
         click.echo(derivation_markdown(derivations, steps, relay), nl=False)
     else:
-        written = _as_written(target.case, derivations)
+        written = _as_written(target.case, derivations, expression)
         click.echo(derivation_report.render_text(derivations, steps, relay, written))
 
 
-def _as_written(case: Any, derivations: Any) -> dict[str, str]:
-    """The case's function and intermediates as its file writes them, when the
-    derivation goes through exactly those intermediates."""
+def _as_written(case: Any, derivations: Any, typed: str) -> dict[str, str]:
+    """The case's function and intermediates as its file writes them (the expression as
+    typed), when the derivation goes through exactly those intermediates."""
     first = next(iter(derivations.values()))
-    if case is None or len(first.names) != len(case.where):
+    if case is None:
+        return {} if first.names else {"": typed.strip()}
+    if len(first.names) != len(case.where):
         return {}
     return {"": case.function.text.strip(), **{n: e.text.strip() for n, e in case.where}}
 

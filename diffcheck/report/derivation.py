@@ -15,12 +15,14 @@ import sympy as sp
 from ..explain.chain import Derivation, Factor, name_subexpressions
 from ..explain.relay import Relay
 from ..explain.steps import ClosedForm, Step
-from ..symbolic.derive import derive_gradient, format_expression
+from ..symbolic.derive import derive_gradient
 from ..symbolic.printing import print_expression
 from ..symbolic.trees import substitute, symbols_in, tree_size
+from ..symbolic.written import parse_as_written, written_forms
 from .chain_rows import tidy
 from .lines import (
     Derivative,
+    Forms,
     Item,
     Line,
     Partial,
@@ -48,12 +50,12 @@ MAX_WRITTEN_OUT = 400
 
 def _text(item: Item, position: int | None = None) -> str:
     if isinstance(item, Shown):
-        text = print_expression(item.expr, item.power_form)
+        text = print_expression(item.expr, item.power_form, item.as_written)
         inside = position is not None and needs_brackets(item.expr, position == 0)
         return f"({text})" if inside else text
     if isinstance(item, Derivative):
         d = "d" if item.expr.free_symbols <= {item.variable} else "∂"
-        text = print_expression(item.expr, item.power_form)
+        text = print_expression(item.expr, item.power_form, item.as_written)
         simple = item.expr.is_Atom or item.expr.is_Function or item.expr.is_Pow
         return f"{d}/{d}{item.variable} {text if simple else f'({text})'}"
     if isinstance(item, Partial):
@@ -66,7 +68,7 @@ def _text(item: Item, position: int | None = None) -> str:
 def _line_text(line: Line) -> str:
     label = line.label
     if line.where:
-        label += ", " + ", ".join(f"{u} = {print_expression(e)}" for u, e in line.where)
+        label += ", " + ", ".join(f"{u} = {_text(shown)}" for u, shown in line.where)
     text = " = ".join(_text(item) for item in line.items)
     if not line.label and len(line.items) == 1 and isinstance(line.items[0], Shown):
         text = f"= {text}"
@@ -76,7 +78,9 @@ def _line_text(line: Line) -> str:
     return "  " * line.depth + text + (f"    ({'; '.join(remarks)})" if remarks else "")
 
 
-def _factor_lines(factor: Factor, steps: bool, relay: Relay | None, seen: set) -> list[str]:
+def _factor_lines(
+    factor: Factor, steps: bool, relay: Relay | None, seen: set, forms: Forms
+) -> list[str]:
     value = ""
     if relay is not None and not factor.expr.is_number:
         value = f" = {format_number(relay.factors[(factor.of, factor.by)])}"
@@ -85,21 +89,21 @@ def _factor_lines(factor: Factor, steps: bool, relay: Relay | None, seen: set) -
         return [lines[0] + "    (as above)"] if steps or factor.closed_form else lines
     seen.add((factor.of, factor.by))
     if steps:
-        lines.extend(_line_text(line) for line in step_lines(factor.steps, 2))
+        lines.extend(_line_text(line) for line in step_lines(factor.steps, 2, forms=forms))
     if factor.closed_form is not None:
         lines.append(_line_text(closed_form_line(factor.closed_form, factor.steps.result, 2)))
     return lines
 
 
 def _variable_text(
-    derivation: Derivation, steps: bool, relay: Relay | None, seen: set
+    derivation: Derivation, steps: bool, relay: Relay | None, seen: set, forms: Forms
 ) -> list[str]:
     whole = Partial(derivation.output, derivation.variable)
     factor = derivation.factors[0] if derivation.factors else None
     if not derivation.names and factor is not None:
         lines = [f"{_text(whole)}, step by step:"] if steps else []
         if steps:
-            lines.extend(_line_text(line) for line in step_lines(factor.steps, 1))
+            lines.extend(_line_text(line) for line in step_lines(factor.steps, 1, forms=forms))
         if factor.closed_form is not None:
             lines.append(_line_text(closed_form_line(factor.closed_form, factor.steps.result, 1)))
         return [*lines, f"{_text(whole)} = {_text(Shown(tidy(derivation.result)))}"]
@@ -110,7 +114,7 @@ def _variable_text(
     else:
         lines = [f"{_text(whole)} = {_text(chain)}"]
     for factor in derivation.factors:
-        lines.extend(_factor_lines(factor, steps, relay, seen))
+        lines.extend(_factor_lines(factor, steps, relay, seen, forms))
     if chain is not None and len(derivation.factors) > 1:
         path = [Shown(derivation.factors[i].expr) for i in derivation.paths[0]]
         if len(derivation.paths) == 1:
@@ -152,9 +156,11 @@ def render_text(
 ) -> str:
     """The function and its intermediates, the relay at a point (if any), then each
     variable's chain of factors (with every factor's steps if `steps`). `written` gives
-    the function ("" key) and intermediates as the case file writes them: shown so."""
+    the function ("" key) and intermediates as the case file writes them: shown so,
+    and so are the expressions the steps differentiate."""
     first = next(iter(derivations.values()))
     written = written or {}
+    forms = written_forms(parse_as_written(text) for text in written.values()) if steps else {}
     lines = [f"{first.output} = {written.get('', '') or _text(Shown(first.function))}"]
     if first.names:
         lines.append("where")
@@ -164,7 +170,7 @@ def render_text(
         lines.extend(["", *_relay_text(relay)])
     seen: set[tuple[sp.Symbol, sp.Symbol]] = set()
     for derivation in derivations.values():
-        lines.extend(["", *_variable_text(derivation, steps, relay, seen)])
+        lines.extend(["", *_variable_text(derivation, steps, relay, seen, forms)])
     return "\n".join(lines)
 
 
@@ -183,7 +189,7 @@ def render_plain(expr: sp.Expr, wrt: Sequence[str]) -> str:
             lines.append("where")
             lines.extend(f"  {name} = {print_expression(e)}" for name, e in names)
             return "\n".join(lines)
-    return "\n".join(f"∂/∂{n} = {format_expression(tidy(p))}" for n, p in gradient.items())
+    return "\n".join(f"∂/∂{n} = {print_expression(tidy(p))}" for n, p in gradient.items())
 
 
 # ---- JSON -----------------------------------------------------------------------------

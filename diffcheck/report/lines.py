@@ -7,6 +7,7 @@ so the three formats cannot tell different derivations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Union
 
@@ -14,11 +15,13 @@ import sympy as sp
 
 from ..explain.chain import Derivation
 from ..explain.relay import Relay
-from ..explain.steps import PRIMITIVE_RULES, ClosedForm, Step
+from ..explain.steps import PRIMITIVE_RULES, ClosedForm, Step, Term
 from ..symbolic.printing import print_expression
+from ..symbolic.written import as_written_with
 
 __all__ = [
     "Derivative",
+    "Forms",
     "Item",
     "Line",
     "Partial",
@@ -38,10 +41,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Shown:
-    """An expression; `power_form` keeps powers as powers (for the power rule)."""
+    """An expression; `power_form` keeps powers as powers (for the power rule);
+    `as_written`: built without evaluation, in the user's order (`symbolic.written`)."""
 
     expr: sp.Expr
     power_form: bool = False
+    as_written: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Derivative:
     expr: sp.Expr
     variable: sp.Symbol
     power_form: bool = False
+    as_written: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class Sum:
 
 
 Item = Union[Shown, Derivative, Partial, Product, Sum]  # noqa: UP007 - a runtime alias
+Forms = Mapping[sp.Basic, sp.Basic]  # an expression -> as the user wrote it
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class Line:
     depth: int
     items: tuple[Item, ...]
     label: str = ""
-    where: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    where: tuple[tuple[sp.Symbol, Shown], ...] = ()
     rule: str | None = None
     note: str = ""
 
@@ -112,41 +119,67 @@ def _is_leaf(step: Step) -> bool:
     return step.outer is None and all(t.step.rule in ("constant", "variable") for t in step.terms)
 
 
-def step_lines(step: Step, depth: int = 0, label: str = "") -> list[Line]:
-    """`step` and the steps below it as lines, in the order a textbook writes them."""
+def _shown(expr: sp.Expr, forms: Forms, power_form: bool = False) -> Shown:
+    """`expr` as the user wrote it, when `forms` knows it."""
+    written = forms.get(expr)
+    return Shown(expr, power_form) if written is None else Shown(written, power_form, True)
+
+
+def _derivative(step: Step, forms: Forms, power_form: bool) -> Derivative:
+    written = forms.get(step.expr)
+    if written is None:
+        return Derivative(step.expr, step.variable, power_form)
+    return Derivative(written, step.variable, power_form, True)
+
+
+def step_lines(
+    step: Step, depth: int = 0, label: str = "", forms: Forms | None = None
+) -> list[Line]:
+    """`step` and the steps below it as lines, in the order a textbook writes them.
+
+    `forms` maps expressions to the user's way of writing them (`symbolic.written`):
+    what is differentiated is shown so, and an outer derivative at its argument keeps
+    the argument whole (2*(y - t), not -2*t + 2*y). Results are SymPy's."""
+    forms = forms or {}
     power = step.rule == "power"
-    head = Derivative(step.expr, step.variable, power)
+    head = _derivative(step, forms, power)
     if _is_leaf(step):
         return [Line(depth, (head, Shown(step.result, power)), label, rule=step.rule)]
     lines = [Line(depth, (head,), label, rule=step.rule)]
     if step.rewrite is not None:
-        rewrite = (Shown(step.expr), Shown(step.rewrite, True))
+        rewrite = (_shown(step.expr, forms), Shown(step.rewrite, True))
         lines.append(Line(depth + 1, rewrite, "rewrite"))
     if step.outer is None:
         for term in step.terms:
             if term.step.rule != "variable":
-                lines.extend(step_lines(term.step, depth + 1))
+                lines.extend(step_lines(term.step, depth + 1, forms=forms))
         lines.append(Line(depth + 1, (Shown(step.result),)))
         return lines
-    return lines + _chain_lines(step, depth + 1)
+    return lines + _chain_lines(step, depth + 1, forms)
 
 
-def _chain_lines(step: Step, depth: int) -> list[Line]:
+def _outer_at(derivative: sp.Expr, u: sp.Symbol, term: Term, forms: Forms, power: bool) -> Shown:
+    """The outer derivative at the argument: kept whole when the user wrote it."""
+    whole = as_written_with(derivative, {u: term.argument}, forms)
+    return Shown(term.local, power) if whole is None else Shown(whole, power, True)
+
+
+def _chain_lines(step: Step, depth: int, forms: Forms) -> list[Line]:
     outer = step.outer
     power = outer.rule == "power"
     lines: list[Line] = []
     for u, derivative, term in zip(outer.placeholders, outer.derivatives, step.terms, strict=True):
-        items = (
-            Derivative(outer.expr, u, power),
-            Shown(derivative, power),
-            Shown(term.local, power),
-        )
-        lines.append(Line(depth, items, "outer", ((u, term.argument),), outer.rule))
+        at = _outer_at(derivative, u, term, forms, power)
+        items = (Derivative(outer.expr, u, power), Shown(derivative, power), at)
+        where = ((u, _shown(term.argument, forms)),)
+        lines.append(Line(depth, items, "outer", where, outer.rule))
     for u, term in zip(outer.placeholders, step.terms, strict=True):
         if term.step.rule != "variable":
             label = "inner" if len(step.terms) == 1 else f"inner {u}"
-            lines.extend(step_lines(term.step, depth, label))
-    products = tuple(Product((Shown(t.local, power), Shown(t.step.result))) for t in step.terms)
+            lines.extend(step_lines(term.step, depth, label, forms))
+    products = tuple(Product((_outer_at(d, u, t, forms, power), Shown(t.step.result)))
+                     for d, u, t in zip(outer.derivatives, outer.placeholders, step.terms,
+                                        strict=True))  # fmt: skip
     combined = products[0] if len(products) == 1 else Sum(products)
     lines.append(Line(depth, (combined, Shown(step.result)), "product"))
     return lines

@@ -15,8 +15,9 @@ import sympy as sp
 from ..errors import RuleError
 from ..limits import deep_recursion, time_limit
 from .masks import mask_products
+from .printing import print_expression
 from .rules import PRIMITIVES, RULES, TableFunction, rule_for
-from .trees import call, nodes_in_order, substitute, symbols_in, too_large_to_print
+from .trees import call, nodes_in_order, substitute, symbols_in
 
 __all__ = [
     "KINK_ULPS",
@@ -207,14 +208,12 @@ def fold_intermediates(expr: sp.Expr, substitutions: Mapping[sp.Symbol, sp.Expr]
 
 
 def format_expression(expr: sp.Expr) -> str:
-    """Case-file syntax for `expr`: parsing the text gives the expression back.
+    """Case-file syntax for `expr`: parsing the text gives the expression back. Laid
+    out as derivations print it (`print_expression`), so a report's derived gradient
+    and `derive` read alike.
 
     >>> from diffcheck.symbolic.parse import parse_expression
-    >>> format_expression(parse_expression("x^2/2"))
-    'x**2/2'
+    >>> format_expression(parse_expression("x^2/2 - t"))
+    'x**2/2 - t'
     """
-    note = too_large_to_print(expr)
-    if note is not None:
-        return f"<{note}>"
-    with deep_recursion():
-        return str(expr)
+    return print_expression(expr)

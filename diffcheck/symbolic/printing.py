@@ -1,7 +1,8 @@
 """Symbolic stage, printing: expressions in case-file syntax as derivations show them.
 
-`print_expression(expr)` is `format_expression` with two things textbooks do: a product
-lists its plain factors before its sums (sigmoid(x)*(1 - sigmoid(x))), and with
+`print_expression(expr)` is `format_expression` with three things textbooks do: a sum
+starts with a positive term (y - t), a product lists its plain factors before its sums
+(sigmoid(x)*(1 - sigmoid(x))), and with
 `power_form=True` negative and fractional powers stay powers ((1 + exp(-x))**(-1)
 rather than 1/(1 + exp(-x))), as a power-rule step needs them. Parsing the text gives
 the same expression back either way.
@@ -55,6 +56,18 @@ class CaseFilePrinter(StrPrinter):
 
     _default_settings: dict[str, Any] = {**StrPrinter._default_settings, "power_form": False}
 
+    def __init__(self, settings: dict[str, Any] | None = None):
+        super().__init__(settings)
+        self._written = self._settings["order"] == "none"  # the user's order: kept
+
+    def _as_ordered_terms(self, expr: sp.Add, order: str | None = None) -> list[sp.Expr]:
+        """SymPy's order of terms, a positive one first, as people write sums: y - t,
+        not -t + y (the user's order is kept when written)."""
+        terms = super()._as_ordered_terms(expr, order)
+        if self._written:
+            return terms
+        return sorted(terms, key=lambda term: term.could_extract_minus_sign())  # stable
+
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         if not (self._settings["power_form"] and is_power_form(expr)):
             return super()._print_Pow(expr, rational)
@@ -66,6 +79,8 @@ class CaseFilePrinter(StrPrinter):
             coefficient, rest = expr.as_coeff_Mul()
             factors = sorted(sp.Mul.make_args(rest), key=lambda factor: factor.is_Add)
             return self._join_factors(coefficient, factors)
+        if self._written:
+            return super()._print_Mul(expr)
         ordered = ordered_factors(expr)
         if ordered is None or len(ordered) < 3:
             return super()._print_Mul(expr)
@@ -83,17 +98,23 @@ class CaseFilePrinter(StrPrinter):
         return f"{self.parenthesize(coefficient, PRECEDENCE['Mul'], strict=False)}*{body}"
 
 
-def print_expression(expr: sp.Basic, power_form: bool = False) -> str:
-    """Case-file syntax for `expr`, laid out as a derivation shows it.
+def print_expression(expr: sp.Basic, power_form: bool = False, as_written: bool = False) -> str:
+    """Case-file syntax for `expr`, laid out as a derivation shows it; `as_written` for
+    an expression built without evaluation (`written`): its terms and factors keep
+    their order.
 
     >>> from diffcheck.symbolic.parse import parse_expression as p
     >>> print_expression(p("sigmoid(x)*(1 - sigmoid(x))"))
     'sigmoid(x)*(1 - sigmoid(x))'
     >>> print_expression(p("-1/(1 + exp(-x))^2"), power_form=True)
     '-(1 + exp(-x))**(-2)'
+    >>> from diffcheck.symbolic.written import parse_as_written
+    >>> print_expression(parse_as_written("(1 - s)*s/2"), as_written=True)
+    '(1 - s)*s/2'
     """
     note = too_large_to_print(expr)
     if note is not None:
         return f"<{note}>"
     with deep_recursion():
-        return CaseFilePrinter({"power_form": power_form}).doprint(expr)
+        settings = {"power_form": power_form, **({"order": "none"} if as_written else {})}
+        return CaseFilePrinter(settings).doprint(expr)

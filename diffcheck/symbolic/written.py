@@ -1,0 +1,78 @@
+"""Symbolic stage, the user's form: expressions as written, and where SymPy's are.
+
+SymPy sorts the terms and factors of what it builds, so `(y - t)**2/2` comes back as
+`(-t + y)**2/2`, and a number multiplying a sum is spread over it (`2*(y - t)` is
+`-2*t + 2*y`). Derivations show the expressions people differentiate as they wrote
+them: `parse_as_written` parses a text without SymPy's evaluation (the tree is the
+grammar's, never `eval`), and `written_forms` maps each node of the evaluated tree to
+its written counterpart, so a step through SymPy's form can print the user's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import sympy as sp
+
+from ..errors import DiffcheckError
+from ..limits import deep_recursion
+from .parse import parse_expression
+from .trees import call, nodes_in_order
+
+__all__ = ["as_written_with", "parse_as_written", "written_forms"]
+
+
+def parse_as_written(text: str) -> sp.Expr | None:
+    """`text` parsed without evaluation: its terms and factors in the user's order.
+    None when it does not parse so (it parsed with evaluation, or it would not be here).
+
+    >>> sp.sstr(parse_as_written("(y - t)^2 / 2"), order="none")
+    '(y - t)**2/2'
+    """
+    try:
+        with sp.evaluate(False):
+            return parse_expression(text)
+    except (DiffcheckError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _evaluated(node: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
+    """`node` rebuilt from evaluated `args` as the parser builds it (`trees.call`)."""
+    if not node.args:
+        return node
+    if isinstance(node, sp.Function):
+        return call(node.func, args)
+    return node.func(*args)
+
+
+def written_forms(trees: Iterable[sp.Expr | None]) -> dict[sp.Basic, sp.Basic]:
+    """Each node of the evaluated form of `trees` (written as `parse_as_written` gives
+    them) -> the node as written. Symbols and numbers are left out: they print the same
+    either way."""
+    forms: dict[sp.Basic, sp.Basic] = {}
+    with deep_recursion():
+        for tree in trees:
+            if tree is None:
+                continue
+            evaluated: dict[sp.Basic, sp.Basic] = {}
+            for node in nodes_in_order([tree]):
+                done = _evaluated(node, [evaluated[arg] for arg in node.args])
+                evaluated[node] = done
+                # SymPy compares sums and products regardless of their order, so
+                # every compound node is kept, not only those that look different
+                if node.args and not done.is_number and done not in forms:
+                    forms[done] = node
+    return forms
+
+
+def as_written_with(
+    expr: sp.Expr, replacements: Mapping[sp.Symbol, sp.Expr], forms: Mapping[sp.Basic, sp.Basic]
+) -> sp.Expr | None:
+    """`expr` with each symbol of `replacements` replaced by its value as written, and
+    nothing evaluated: d/du u**2 = 2*u at u = y - t is `2*(y - t)`, where SymPy would
+    spread the 2. None when no value has a written form (SymPy's result is the same)."""
+    values = {u: forms[value] for u, value in replacements.items() if value in forms}
+    if not values:
+        return None
+    with sp.evaluate(False):
+        return expr.xreplace({u: values.get(u, value) for u, value in replacements.items()})

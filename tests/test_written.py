@@ -1,0 +1,62 @@
+"""Derivations keep the user's form: what is differentiated is printed as written, an
+outer derivative keeps its argument whole, and a sum starts with a positive term."""
+
+from __future__ import annotations
+
+import sympy as sp
+from click.testing import CliRunner
+
+from diffcheck.cli import main
+from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.printing import print_expression
+from diffcheck.symbolic.written import as_written_with, parse_as_written, written_forms
+
+
+def _derive(*args: str) -> str:
+    result = CliRunner().invoke(main, ["derive", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_each_evaluated_node_maps_to_its_written_form():
+    forms = written_forms([parse_as_written("(y - t)^2 / 2")])
+    printed = {str(k): print_expression(v, as_written=True) for k, v in forms.items()}
+    assert printed["-t + y"] == "y - t"
+    assert printed["(-t + y)**2"] == "(y - t)**2"
+    assert printed["(-t + y)**2/2"] == "(y - t)**2/2"
+
+
+def test_an_outer_derivative_keeps_its_written_argument_whole():
+    u = sp.Symbol("u")
+    forms = written_forms([parse_as_written("3*(y - t)")])
+    whole = as_written_with(2 * u, {u: parse_expression("y - t")}, forms)
+    assert print_expression(whole, as_written=True) == "2*(y - t)"
+    assert as_written_with(2 * u, {u: parse_expression("a + b")}, forms) is None
+
+
+def test_a_text_that_does_not_parse_has_no_written_form():
+    assert parse_as_written("(y - ") is None
+
+
+def test_a_sum_is_printed_with_a_positive_term_first():
+    assert print_expression(parse_expression("-t + y")) == "y - t"
+    assert print_expression(parse_expression("-2*t + 2*y")) == "2*y - 2*t"
+    assert print_expression(parse_expression("-t - y")) == "-t - y"
+
+
+def test_derive_steps_show_the_function_as_typed_and_its_parts_as_written():
+    text = _derive("(y - t)**2 / 2", "--steps", "--wrt", "t")
+    assert text.splitlines()[0] == "f = (y - t)**2 / 2"
+    assert "  ∂/∂t ((y - t)**2/2)    (constant multiple rule)" in text
+    assert "      outer, u = y - t: d/du u**2 = 2*u = 2*(y - t)    (power rule)" in text
+    assert "      inner: ∂/∂t (y - t)    (sum rule)" in text
+    assert "      product: 2*(y - t) · (-1) = 2*t - 2*y" in text
+    assert text.rstrip().endswith("∂f/∂t = t - y")
+    assert "-t + y" not in text
+
+
+def test_derive_steps_of_a_case_show_its_intermediates_as_the_file_writes_them():
+    text = _derive("cases/chain-rule.yaml", "--case", "two-layer-backprop", "--steps")
+    assert "    ∂/∂y ((y - t)**2/2)    (constant multiple rule)" in text
+    assert "    ∂/∂h (w0 + w1*h)    (sum rule)" in text
+    assert "∂f/∂w0 = y*(1 - y)*(y - t)" in text

@@ -15,6 +15,7 @@ from external_tools import require
 from test_latex import overfull_boxes
 
 from diffcheck.explain.chain import explain_expression
+from diffcheck.explain.steps import explain_steps
 from diffcheck.report.chain_rows import step_chain, tidy
 from diffcheck.report.document import explain_paths, latex_document
 from diffcheck.report.handout import compile_pdf
@@ -215,3 +216,10 @@ def test_expressions_print_as_written(text: str, latex: str) -> None:
 
     expression = Expression(text, parse_expression(text), None)
     assert latex_expression(written(expression), as_written=True) == latex
+
+
+def test_what_cancels_in_one_term_of_a_sum_is_cancelled():
+    # exp(log(x)) differentiates to x/x (SymPy turns exp(log(x)) back into x, uncancelled)
+    result = explain_steps(parse_expression("exp(log(x)) + s*sigmoid(x)"), "x").result
+    assert "x/x" in str(result)
+    assert str(tidy(result)) == "s*(1 - sigmoid(x))*sigmoid(x) + 1"

@@ -126,21 +126,33 @@ def _pending(item: Item | Pending) -> bool:
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:
-    """`expr` with what cancels cancelled (x/x is 1), when that makes it much smaller;
-    otherwise `expr` as derived, whose form the closed form and the claims follow.
-    Only small expressions are tried: cancel multiplies products of sums out. The size
-    is checked first by `tree_size`, which visits each shared sub-expression once:
-    `count_ops` walks every occurrence, exponentially many in a chain of intermediates
-    that each use the one before twice."""
+    """`expr` with what cancels cancelled (x/x is 1), when that makes it much smaller,
+    as a whole or term by term; otherwise `expr` as derived, whose form the closed form
+    and the claims follow. Only small expressions are tried: cancel multiplies products
+    of sums out. The size is checked first by `tree_size`, which visits each shared
+    sub-expression once: `count_ops` walks every occurrence, exponentially many in a
+    chain of intermediates that each use the one before twice."""
     if tree_size(expr) > TIDY_NODES or sp.count_ops(expr) > TIDY_OPS:
         return expr
+    whole = _cancelled(expr)
+    if whole is not None:
+        return whole
+    if expr.is_Add:  # exp(log(x)) + sigmoid(x) differentiates to x/x + ...: cancel x/x
+        terms = [_cancelled(term) for term in expr.args]
+        if any(term is not None for term in terms):
+            return sp.Add(*(new or old for new, old in zip(terms, expr.args, strict=True)))
+    return expr
+
+
+def _cancelled(expr: sp.Expr) -> sp.Expr | None:
+    """`expr` cancelled, if that at least halves it."""
     try:
         cancelled = sp.cancel(expr)
     except (sp.PolynomialError, TypeError, ValueError):  # not a rational function
-        return expr
+        return None
     if cancelled.is_number or sp.count_ops(cancelled) * 2 <= sp.count_ops(expr):
         return cancelled
-    return expr
+    return None
 
 
 def step_chain(step: Step, start: bool = True) -> list[Row]:

@@ -1,8 +1,10 @@
 """LaTeX of array cases: matrix notation (bold arrays, ^\\top, \\odot, 1^\\top X) for the
-function, intermediates, derivatives and claims, and the shipped array cases compiled."""
+function, intermediates, backpropagation's δ recursion, derivatives and claims, and the
+shipped array cases compiled."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,16 @@ from external_tools import require
 from test_latex import _compile
 
 from diffcheck.cases.loader import load_case_file
+from diffcheck.errors import DiffcheckError
+from diffcheck.explain.backprop import delta_chain
+from diffcheck.report import document
 from diffcheck.report.document import explain_paths, latex_document
-from diffcheck.report.latex_arrays import ArrayNotation, matrix_symbol
+from diffcheck.report.latex_arrays import (
+    ArrayNotation,
+    chain_notation,
+    matrix_symbol,
+    recursion_latex,
+)
 from diffcheck.report.latex_layout import LINE_EM, estimate_width
 
 CASES = Path(__file__).parent.parent / "cases"
@@ -116,3 +126,85 @@ def test_shipped_array_cases_compile_without_overfull_boxes(
 ) -> None:
     require("pdflatex", "pdftoppm")
     _compile(array_document, tmp_path)
+
+
+def test_a_network_gets_its_delta_recursion_in_order_with_rules(array_document: str) -> None:
+    mlp = _section(array_document, "mlp-tanh-softmax")
+    head = (
+        r"\par\smallskip \textbf{Backpropagation}, from $L$ back: "
+        r"$\boldsymbol{\delta}_u = \partial L / \partial u$:" + "\n\\begin{align*}"
+    )
+    assert head in mlp
+    block = mlp.split(head, 1)[1].split(r"\end{align*}", 1)[0]
+    rows = [row.strip() for row in block.strip().split(" \\\\\n")]
+    assert rows[0] == (
+        r"\boldsymbol{\delta}_{z_{2}} = \frac{\partial L}{\partial \mathbf{z}_{2}} &= "
+        r"\boldsymbol{\delta}_{2} \in \mathbb{R}^{k} \tag*{\small $\text{log\_softmax's VJP}$}"
+    )
+    assert rows[3] == (
+        r"\boldsymbol{\delta}_{h_{1}} &= \mathbf{W}_{2}^{\top} \boldsymbol{\delta}_{z_{2}} "
+        r"\in \mathbb{R}^{h} \tag*{\small $\text{matmul's VJP}$}"
+    )
+    assert rows[5] == (
+        r"\frac{\partial L}{\partial \mathbf{W}_{1}} &= \boldsymbol{\delta}_{z_{1}} "
+        r"\mathbf{x}^{\top} \in \mathbb{R}^{h \times d} \tag*{\small $\text{matmul's VJP}$}"
+    )
+    names = [row.split(" &= ", 1)[0] for row in rows]
+    assert names == [
+        r"\boldsymbol{\delta}_{z_{2}} = \frac{\partial L}{\partial \mathbf{z}_{2}}",
+        r"\frac{\partial L}{\partial \mathbf{W}_{2}}",
+        r"\frac{\partial L}{\partial \mathbf{b}_{2}}",
+        r"\boldsymbol{\delta}_{h_{1}}",
+        r"\boldsymbol{\delta}_{z_{1}}",
+        r"\frac{\partial L}{\partial \mathbf{W}_{1}}",
+        r"\frac{\partial L}{\partial \mathbf{b}_{1}}",
+    ]
+    assert r"\text{tanh's VJP from the rule table}" in rows[4]
+    # before the derivatives it leads to
+    assert mlp.index(head) < mlp.index(r"\tag*{\small $\text{derived}$}")
+
+
+def test_an_array_function_names_its_cotangent(array_document: str) -> None:
+    attention = _section(array_document, "attention-vjp")
+    assert (r"\textbf{Backpropagation}, from $\mathbf{f}$ back: $\boldsymbol{\delta}_u$ = the "
+            r"VJP for $u$ with cotangent $\mathbf{g}$:") in attention  # fmt: skip
+    assert r"\boldsymbol{\delta}_{P} &= \mathbf{g} \mathbf{V}^{\top} \in" in attention
+
+
+@pytest.mark.parametrize(
+    ("name", "steps"),
+    [("softmax-vjp", 1), ("trace-of-product", 2), ("logdet-spd", 1)],  # no `where` chain
+)
+def test_a_case_without_where_chain_has_no_backpropagation_block(
+    array_document: str, name: str, steps: int
+) -> None:
+    file = "arrays-layers.yaml" if name == "softmax-vjp" else "arrays-matrix-cookbook.yaml"
+    case = _case(name, file)
+    assert not case.where and len(delta_chain(case, case.wrt).steps) == steps
+    assert r"\textbf{Backpropagation}" not in _section(array_document, name)
+
+
+def test_a_step_without_matrix_form_says_so_in_words() -> None:
+    case = _case("mlp-tanh-softmax")
+    chain = delta_chain(case, case.wrt)
+    step = replace(chain.steps[3], text=None, problem="no matrix form for this contraction")
+    chain = replace(chain, steps=(*chain.steps[:3], step, *chain.steps[4:]))
+    block, note = recursion_latex(chain_notation(case, [], chain), chain, case.cotangent)
+    assert (r"\boldsymbol{\delta}_{h_{1}} &= \text{no matrix form} \in \mathbb{R}^{h} "
+            r"\tag*{\small $\text{matmul's VJP}$}") in block  # fmt: skip
+    assert note == (r"Note: $\boldsymbol{\delta}_{h_{1}}$: no matrix form for this "
+                    r"contraction.\par")  # fmt: skip
+
+
+def test_a_recursion_that_fails_leaves_the_rest_of_the_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def failing(case, wrt):  # noqa: ANN001, ANN202, ARG001
+        raise DiffcheckError("no recursion here")
+
+    monkeypatch.setattr(document, "delta_chain", failing)
+    entries, _ = explain_paths([str(CASES / "arrays-layers.yaml")])
+    entry = next(e for e in entries if e.name == "mlp-tanh-softmax")
+    assert entry.error is None and entry.matrix is not None and entry.chain is None
+    mlp = _section(latex_document([entry]), "mlp-tanh-softmax")
+    assert r"\textbf{Backpropagation}" not in mlp and r"\text{derived}" in mlp

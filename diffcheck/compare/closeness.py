@@ -50,7 +50,7 @@ def excess(candidate: Any, reference: Any, tolerance: Tolerance, slack: Any = 0.
     The one closeness test of diffcheck; works on float arrays and on mpmath numbers.
     NaN on either side gives inf (not close), 0/0 gives 0.
 
-    >>> float(excess(1.0 + 2e-7, 1.0, Tolerance(rtol=1e-7, atol=0.0)))
+    >>> round(float(excess(1.0 + 2e-7, 1.0, Tolerance(rtol=1e-7, atol=0.0))), 6)
     2.0
     """
     with np.errstate(invalid="ignore"):  # inf - inf is NaN, and NaN is "not close"

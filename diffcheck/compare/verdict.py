@@ -99,7 +99,7 @@ def _no_usable_points(comparison: Comparison) -> str:
     >>> from types import SimpleNamespace as Fake
     >>> _no_usable_points(Fake(points=np.zeros((1, 2)), undefined=np.array([True, True]),
     ...                        unexamined=0, at_kink=np.array([False, False]),
-    ...                        unreachable=None))
+    ...                        unreachable=None, beyond=None))
     'no point where the function can be checked: all 2 points are outside its domain'
     """
     total = comparison.points.shape[1]

@@ -46,7 +46,8 @@ _AXIS_LAST = ("sum", "mean", "prod", "max", "min", "logsumexp", "norm", *_SOFTMA
 def print_term(term: Term) -> str:
     """The term in the case language.
 
-    >>> from diffcheck.explain.matrix_terms import Name, product
+    >>> from diffcheck.explain.matrix_algebra import product
+    >>> from diffcheck.explain.matrix_terms import Name
     >>> print_term(product(sp.Rational(1, 2), [(Name((3,), "r"), 1)], (3,)))
     'r / 2'
     """

@@ -18,6 +18,7 @@ import sympy as sp
 from ..cases.array_model import ArrayCase
 from ..cases.loader import InvalidCase, load_case_file
 from ..errors import DiffcheckError
+from ..explain.backprop import DeltaChain, delta_chain
 from ..explain.chain import Derivation, explain_case
 from ..explain.matrix import MatrixDerivative, matrix_derivatives
 from ..limits import BudgetExceeded, time_limit
@@ -63,6 +64,7 @@ class Entry:
     derivations: Mapping[str, Derivation] | None
     error: str | None = None
     matrix: Mapping[str, MatrixDerivative] | None = None  # an array case's derivatives
+    chain: DeltaChain | None = None  # and its δ recursion (`derive --steps`'s)
 
 
 def _explain(result: CaseResult, settings: Settings) -> Entry:
@@ -77,15 +79,22 @@ def _explain(result: CaseResult, settings: Settings) -> Entry:
 
 
 def _explain_array(result: CaseResult, settings: Settings) -> Entry:
-    """An array case with its derivatives in matrix notation (`diffcheck derive`'s)."""
+    """An array case with its derivatives in matrix notation and its δ recursion
+    (`diffcheck derive --steps`'s)."""
     case = result.case
-    matrix, error = None, None
+    matrix, chain, error = None, None, None
+    limit = f"explaining timed out after {settings.timeout:g} s"
     try:
-        with time_limit(settings.timeout, f"explaining timed out after {settings.timeout:g} s"):
+        with time_limit(settings.timeout, limit):
             matrix = matrix_derivatives(case, case.wrt)
     except (DiffcheckError, BudgetExceeded) as problem:
         error = problem.message
-    return Entry(case.file, case.name, case.description, result, None, error, matrix)
+    try:  # the recursion is extra: without it the case still shows its derivatives
+        with time_limit(settings.timeout, limit):
+            chain = delta_chain(case, case.wrt)
+    except (DiffcheckError, BudgetExceeded):
+        chain = None
+    return Entry(case.file, case.name, case.description, result, None, error, matrix, chain)
 
 
 def explain_paths(
@@ -161,7 +170,7 @@ def _entry_latex(entry: Entry, fragment: bool, figures: Mapping[tuple[str, str],
     if entry.error is not None:
         parts.append(rf"\textit{{Not explained: {escape_text(entry.error)}}}\par")
     if array:
-        parts.extend(array_verification(entry.result, entry.matrix))
+        parts.extend(array_verification(entry.result, entry.matrix, entry.chain))
     elif entry.result is not None and entry.result.status != "error":
         notation = notation or case_notation([entry.result.case.function.expr])
         parts.extend(verification(entry.result, notation, fragment))

@@ -4,8 +4,10 @@
 dimensions, the cotangent, and δ names of the backward recursion), how many axes each has,
 and how each prints: arrays bold (\\mathbf{W}_{1}, \\boldsymbol{\\delta}), scalars not, a
 name of several letters upright, and no two names alike. `array_case_latex` writes an
-array case for the handout: its function and intermediates, shapes, the derivatives in
-matrix notation, the claims as written (factor order kept) and the verdict.
+array case for the handout: its function and intermediates, shapes, backpropagation's δ
+recursion when its `where` chain is a network (`recursion_latex`), the derivatives in matrix
+notation, the claims as written (factor order kept) and the verdict. The pieces of a δ row
+(`step_lhs`, `shape_space`, `recursion_head`) are shared with `derive --format markdown`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..arrays.build import build_array_expression
 from ..arrays.grammar import parse_array_syntax
 from ..arrays.ir import Node
 from ..cases.array_model import ArrayCase, size_combinations
+from ..explain.backprop import DeltaChain, DeltaStep
 from ..explain.matrix import MatrixDerivative, build_case
 from ..symbolic.rules import RULES
 from .latex import escape_text
@@ -27,7 +30,20 @@ from .latex_layout import Chunk, align_rows
 from .latex_matrix import MatrixPrinter
 from .latex_names import latex_symbol_name, verbatim_name
 
-__all__ = ["ArrayNotation", "array_case_latex", "matrix_symbol", "whole_derivative"]
+__all__ = [
+    "DELTA",
+    "ArrayNotation",
+    "array_case_latex",
+    "chain_notation",
+    "matrix_symbol",
+    "recursion_head",
+    "recursion_latex",
+    "shape_space",
+    "shows_recursion",
+    "step_lhs",
+    "step_symbol",
+    "whole_derivative",
+]
 
 _RESERVED = (r"\mathbf{1}", r"\mathbf{0}", r"\mathbf{I}")  # ones, zeros, eye
 DELTA = "δ_"  # the backward recursion's names: δ_Z2 is the adjoint of Z2
@@ -47,7 +63,7 @@ def matrix_symbol(name: str, array: bool) -> str:
     >>> matrix_symbol("W1", True), matrix_symbol("delta2", True), matrix_symbol("h_10", False)
     ('\\mathbf{W}_{1}', '\\boldsymbol{\\delta}_{2}', 'h_{10}')
     >>> matrix_symbol("xhat", True), matrix_symbol("loss", False)
-    ('\\mathbf{xhat}', '\\mathrm{loss}')
+    ('\\boldsymbol{\\hat{x}}', '\\mathrm{loss}')
     """
     full = latex_symbol_name(name)
     if not array:
@@ -174,6 +190,80 @@ def whole_derivative(notation: ArrayNotation, name: str, kind: str) -> str:
     return rf"\frac{{\partial {of}}}{{\partial {by}}}"
 
 
+# ---- the δ recursion: the pieces of a row, shared with `derive --format markdown` ---------
+
+
+def chain_notation(
+    case: ArrayCase, texts: Sequence[str], chain: DeltaChain | None
+) -> ArrayNotation:
+    """The case's notation for `texts` and, with a δ recursion, its steps: the δ name of
+    every intermediate, with the intermediate's shape."""
+    if chain is None:
+        return ArrayNotation(case, texts)
+    steps = [step.text for step in chain.steps if step.text is not None]
+    extra = {DELTA + name: node.shape for name, node in chain.build.intermediates}
+    return ArrayNotation(case, [*texts, *steps], extra)
+
+
+def shows_recursion(chain: DeltaChain | None) -> bool:
+    """Whether the recursion passes a δ through an intermediate: without one (no `where`,
+    or none on the way to a variable) its steps are only the derivatives again."""
+    return chain is not None and any(not step.variable for step in chain.steps)
+
+
+def step_symbol(n: ArrayNotation, output: str, step: DeltaStep) -> str:
+    """A step's name: ∂L/∂W (vjp_W for an array function) for a variable, else δ_u."""
+    if step.variable:
+        return whole_derivative(n, step.target, "gradient" if output == "L" else "vjp")
+    return n.symbol(step.label)
+
+
+def step_lhs(n: ArrayNotation, output: str, step: DeltaStep) -> str:
+    """A step's left side: δ_u = ∂L/∂u where the function alone uses u."""
+    lhs = step_symbol(n, output, step)
+    if step.direct and not step.variable and output == "L":
+        lhs += rf" = \frac{{\partial L}}{{\partial {n.symbol(step.target)}}}"
+    return lhs
+
+
+def shape_space(n: ArrayNotation, shape: str) -> str:
+    """A step's shape as a space: [m, k] -> \\mathbb{R}^{m \\times k}; [] -> \\mathbb{R}."""
+    sizes = [size for size in shape.strip("[]").split(", ") if size]
+    if not sizes:
+        return r"\mathbb{R}"
+    return r"\mathbb{R}^{" + r" \times ".join(n.tex(size) for size in sizes) + "}"
+
+
+def recursion_head(output: str, cotangent: str, title: str = "Backpropagation") -> str:
+    """What a δ means, after `title`; `cotangent` (an array function's) as it is to print."""
+    if output == "L":
+        return rf"{title}, from $L$ back: $\boldsymbol{{\delta}}_u = \partial L / \partial u$"
+    return (rf"{title}, from $\mathbf{{f}}$ back: $\boldsymbol{{\delta}}_u$ = the VJP for $u$ "
+            f"with cotangent {cotangent}")  # fmt: skip
+
+
+def _step_rows(n: ArrayNotation, output: str, step: DeltaStep) -> list[str]:
+    body = n.chunks(step.text) if step.text is not None else [Chunk("", r"\text{no matrix form}")]
+    chunks = [*body, Chunk(r"\in", shape_space(n, step.shape))]
+    reason = rf"\text{{{escape_text('; '.join(step.rules))}}}" if step.rules else ""
+    return align_rows(step_lhs(n, output, step), [(chunks, reason)])
+
+
+def recursion_latex(n: ArrayNotation, chain: DeltaChain, cotangent: str) -> list[str]:
+    """The δ recursion under its heading as one `align*`, a row a step: its expression and
+    shape, its rules at the right margin; a step without matrix form says so, and why."""
+    rows, notes = [], []
+    for step in chain.steps:
+        rows += _step_rows(n, chain.output, step)
+        if step.text is None:
+            why = escape_text(step.problem or "no matrix form")
+            notes.append(f"Note: ${step_symbol(n, chain.output, step)}$: {why}.\\par")
+    head = recursion_head(chain.output, f"${n.symbol(cotangent)}$", r"\textbf{Backpropagation}")
+    # no \par before the display: the heading never ends a page without its rows
+    block = "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+    return [rf"\par\smallskip {head}:" + "\n" + block, *notes]
+
+
 def _shape(notation: ArrayNotation, sizes: Sequence[object]) -> str:
     texts = [notation.symbol(str(size)) if isinstance(size, str) else str(size) for size in sizes]
     return r" \times ".join(texts)
@@ -213,17 +303,25 @@ def _derivative_rows(case: ArrayCase, n: ArrayNotation,
     return rows, notes
 
 
-def array_case_latex(case: ArrayCase, derivatives: Mapping[str, MatrixDerivative] | None,
-                     texts: Sequence[str] = ()) -> list[str]:  # fmt: skip
-    """The function and intermediates, the shapes, each derivative in matrix notation and
-    each claim as written, in `align*` blocks that break long formulas."""
+def array_case_latex(
+    case: ArrayCase,
+    derivatives: Mapping[str, MatrixDerivative] | None,
+    texts: Sequence[str] = (),
+    chain: DeltaChain | None = None,
+) -> list[str]:
+    """The function and intermediates, the shapes, the δ recursion (`chain`, if it passes
+    through an intermediate), each derivative in matrix notation and each claim as
+    written, in `align*` blocks that break long formulas."""
     derived = derivatives or {}
     shown = [d.text for d in derived.values() if d.text is not None]
-    n = ArrayNotation(case, [*shown, *texts])
+    recursion = chain if shows_recursion(chain) else None
+    n = chain_notation(case, [*shown, *texts], recursion)
     parts = [_function_block(case, n)]
     line = _shapes_line(case, n)
     if line:
         parts.append(line)
+    if recursion is not None:
+        parts += recursion_latex(n, recursion, case.cotangent)
     rows, notes = _derivative_rows(case, n, derived)
     if rows:
         parts.append("\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}")

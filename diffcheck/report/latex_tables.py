@@ -17,9 +17,8 @@ import sympy as sp
 
 from ..cases.nodes import Expression
 from ..compare import Comparison, Discrepancy, VariableResult
-from ..errors import DiffcheckError
 from ..run.check import CaseResult
-from ..symbolic.parse import parse_expression
+from ..symbolic.written import parse_as_written
 from .latex import escape_text, latex_number
 from .latex_arrays import array_case_latex
 from .latex_derivation import Notation, item_chunks
@@ -43,13 +42,10 @@ def _columns(fragment: bool) -> str:
 
 
 def written(expression: Expression) -> sp.Expr:
-    """An expression as the user wrote it: parsed again without evaluation, so SymPy
-    keeps the order of its terms and factors (the tree is the grammar's, never eval)."""
-    try:
-        with sp.evaluate(False):
-            return parse_expression(expression.text)
-    except (DiffcheckError, TypeError, ValueError, AttributeError):
-        return expression.expr
+    """An expression as the user wrote it (`symbolic.written`): SymPy keeps the order
+    of its terms and factors."""
+    as_written = parse_as_written(expression.text)
+    return expression.expr if as_written is None else as_written
 
 
 def _varying(comparison: Comparison) -> list[int]:
@@ -167,11 +163,12 @@ def _verdict(result: CaseResult) -> str:
 
 
 def array_verification(
-    result: CaseResult, derivatives: Mapping[str, Any] | None = None
+    result: CaseResult, derivatives: Mapping[str, Any] | None = None, chain: Any = None
 ) -> list[str]:
-    """An array case in matrix notation: its function, shapes, the derivatives (`derivatives`,
-    variable -> `MatrixDerivative`), the claims as written, and its verdict."""
-    parts = array_case_latex(result.case, derivatives)
+    """An array case in matrix notation: its function, shapes, its δ recursion (`chain`, a
+    `DeltaChain`), the derivatives (`derivatives`, variable -> `MatrixDerivative`), the
+    claims as written, and its verdict."""
+    parts = array_case_latex(result.case, derivatives, chain=chain)
     if result.verdict is not None and result.status != "error":
         parts.append(_verdict(result))
     return parts

@@ -14,7 +14,15 @@ from collections.abc import Iterable
 
 from ..explain.backprop import DeltaStep
 from ..run.array_derive import ArrayDerivation
-from .latex_arrays import DELTA, ArrayNotation, whole_derivative
+from .latex_arrays import (
+    ArrayNotation,
+    chain_notation,
+    recursion_head,
+    shape_space,
+    step_lhs,
+    step_symbol,
+    whole_derivative,
+)
 from .lines import format_number
 
 __all__ = ["aligned_block", "markdown_text", "render_array_markdown"]
@@ -38,19 +46,7 @@ def aligned_block(rows: Iterable[str]) -> str:
 def _notation(derivation: ArrayDerivation) -> ArrayNotation:
     """The case's names, and the δ names of the recursion with their intermediates' shapes."""
     texts = [d.text for d in derivation.derivatives.values() if d.text is not None]
-    extra = {}
-    if derivation.chain is not None:
-        texts += [step.text for step in derivation.chain.steps if step.text is not None]
-        extra = {DELTA + name: node.shape for name, node in derivation.chain.build.intermediates}
-    return ArrayNotation(derivation.case, texts, extra)
-
-
-def _space(n: ArrayNotation, shape: str) -> str:
-    """[m, k] -> \\mathbb{R}^{m \\times k}; [] -> \\mathbb{R}."""
-    sizes = [size for size in shape.strip("[]").split(", ") if size]
-    if not sizes:
-        return r"\mathbb{R}"
-    return r"\mathbb{R}^{" + r" \times ".join(n.tex(size) for size in sizes) + "}"
+    return chain_notation(derivation.case, texts, derivation.chain)
 
 
 def _function_rows(derivation: ArrayDerivation, n: ArrayNotation) -> list[str]:
@@ -62,27 +58,18 @@ def _function_rows(derivation: ArrayDerivation, n: ArrayNotation) -> list[str]:
 
 
 def _step_row(derivation: ArrayDerivation, n: ArrayNotation, step: DeltaStep) -> str:
-    kind = "gradient" if derivation.output == "L" else "vjp"
-    whole = whole_derivative(n, step.target, kind)
-    lhs = whole if step.variable else n.symbol(step.label)
-    if step.direct and not step.variable and kind == "gradient":
-        lhs += rf" = \frac{{\partial L}}{{\partial {n.symbol(step.target)}}}"
+    output = derivation.output
     body = n.tex(step.text) if step.text is not None else markdown_text(f"? ({step.problem})")
-    row = f"{lhs} &= {body} && {_space(n, step.shape)} && {markdown_text('; '.join(step.rules))}"
+    row = (f"{step_lhs(n, output, step)} &= {body} && {shape_space(n, step.shape)} && "
+           f"{markdown_text('; '.join(step.rules))}")  # fmt: skip
     if derivation.norms is not None:
         norm = format_number(derivation.norms[step.label])
-        row += rf" && \lVert {whole if step.variable else n.symbol(step.label)} \rVert = {norm}"
+        row += rf" && \lVert {step_symbol(n, output, step)} \rVert = {norm}"
     return row
 
 
 def _steps_head(derivation: ArrayDerivation) -> str:
-    if derivation.output == "L":
-        head = (
-            "Backpropagation, from $L$ back: $\\boldsymbol{\\delta}_u = \\partial L / \\partial u$"
-        )
-    else:
-        head = (f"Backpropagation, from $\\mathbf{{f}}$ back: $\\boldsymbol{{\\delta}}_u$ = the "
-                f"VJP for $u$ with cotangent `{derivation.case.cotangent}`")  # fmt: skip
+    head = recursion_head(derivation.output, f"`{derivation.case.cotangent}`")
     if derivation.norms is not None:
         head += f"; norms at {derivation.point_source}"
     return head + ":"

@@ -289,3 +289,23 @@ def test_refuted_needs_a_failure_nothing_doubts(tmp_path: Path) -> None:
     assert refuted(by_name["x"]) and not refuted(by_name["y"])
     unclaimed = replace(by_name["y"], claimed=None)
     assert not refuted(unclaimed)
+
+
+def test_the_oracles_doubts_are_sought_only_where_a_claim_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a claim failing nowhere is not refuted, whatever the oracles say: their doubts
+    # (a pass over every point) are not worked out for it
+    result = check_case(_case(tmp_path, REFUTED))
+    by_name = {r.name: r for r in result.comparison.results}
+    asked: list[str] = []
+    original = check.doubted
+
+    def recording(result):
+        asked.append(result.name)
+        return original(result)
+
+    monkeypatch.setattr(check, "doubted", recording)
+    assert not by_name["y"].claimed.failing.any()
+    assert refuted(by_name["x"]) and not refuted(by_name["y"])
+    assert asked == ["x"]

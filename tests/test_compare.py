@@ -289,3 +289,66 @@ def test_an_oracle_is_judged_by_the_one_closeness_test_bit_for_bit(tolerance: To
     widened = Tolerance(rtol=max(tolerance.rtol, FD_RTOL), atol=tolerance.atol)
     assert judged.excess.tobytes() == excess(values, reference, widened, slack).tobytes()
     assert judged.unreliable.tolist() == (~reliable).tolist()
+
+
+def test_oracles_judged_in_one_pass_are_each_judged_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # judge_sources reads the reference once for every oracle, chunk by chunk (in two
+    # threads here): each oracle's excess, unreliable and failing points are those it
+    # has judged alone, and the claim's judgement comes from the same chunks
+    from diffcheck.compare.judging import judge_sources
+    from diffcheck.oracles import chunks
+
+    monkeypatch.setattr(chunks, "CHUNK", 7)
+    monkeypatch.setattr(chunks, "PARALLEL_POINTS", 1)
+    monkeypatch.setattr(chunks, "_spare_core", lambda: True)
+    rng = np.random.default_rng(3)
+    count = 40
+    reference = rng.normal(size=count)
+    reference[[1, 5, 9]] = [np.inf, np.nan, 0.0]
+    checked = rng.random(count) < 0.8
+    sources = []
+    for scale in (1e-7, 1e-3):
+        values = reference + scale * rng.normal(size=count)
+        values[[2, 9, 11]] = [np.nan, 0.0, np.inf]
+        errors = np.abs(scale * rng.normal(size=count))
+        errors[[3, 4]] = [np.inf, np.nan]
+        sources.append((values, errors))
+    spans: list[slice] = []
+
+    def also(span: slice) -> tuple[np.ndarray, ...]:
+        spans.append(span)
+        return (reference[span] * 2, reference[span] > 0)
+
+    judged, disputed, (doubled, positive) = judge_sources(sources, reference, DEFAULT, checked,
+                                                          also)  # fmt: skip
+    expected_disputed = np.zeros(count, dtype=bool)
+    for (values, errors), (ratio, unreliable, failing) in zip(sources, judged, strict=True):
+        alone = oracle_discrepancy("o", "m", values, errors.copy(), reference, DEFAULT, checked)
+        assert ratio.tobytes() == alone.excess.tobytes()
+        assert unreliable.tolist() == alone.unreliable.tolist()
+        assert failing.tolist() == ((alone.excess > 1) & ~alone.unreliable).tolist()
+        expected_disputed |= failing
+    assert judged[1][2].any() and not judged[1][2].all()  # both kinds of point are there
+    assert disputed.tolist() == expected_disputed.tolist()
+    assert doubled.tobytes() == (reference * 2).tobytes()
+    assert positive.tolist() == (reference > 0).tolist()
+    assert len(spans) == 6
+
+
+def test_a_claim_judged_in_spans_is_judged_as_a_whole() -> None:
+    # a claim's excess and doubtful points at any cut into spans: non-finite values on
+    # either side, cancellation (x = 17) and a clear difference are doubtful
+    points = np.array([[0.5, 17.0, -1.0, 0.0, 3.0, 2.0]])
+    values = ExactValues([p("1/x + 2*x"), p("1 - tanh(x)^2"), p("2*(1 - tanh(x)^2) + log(x - 1)")],
+                         ["x"], points)  # fmt: skip
+    partial = Partial(values, 1, 2, DEFAULT)
+    whole = partial.judge_span(slice(0, 6))
+    parts = [partial.judge_span(slice(start, start + 2)) for start in range(0, 6, 2)]
+    for kept, cut in zip(whole, zip(*parts, strict=True), strict=True):
+        assert kept.tobytes() == np.concatenate(cut).tobytes()
+    doubtful = partial.doubtful()
+    assert doubtful.tolist() == whole[1].tolist()
+    assert doubtful.tolist() == [True, True, True, True, True, True]
+    assert partial.excess.tobytes() == whole[0].tobytes()
+    alone = Partial(values, 0, None, DEFAULT)  # 1/x + 2x: not finite at 0 only
+    assert alone.doubtful().tolist() == [False, False, False, True, False, False]

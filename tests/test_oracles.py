@@ -338,7 +338,8 @@ def _plain_factors(program: Program, points: np.ndarray) -> list[np.ndarray]:
     "text",
     ["sigmoid(x)*(1 - sigmoid(x))", "-x*exp(x) + 2*x - x", "(x - x)*3 + exp(-3*x*x)",
      "-exp(x)*0.5 + log(x) - 1", "x*y - 2 + y*y*y - exp(x*y)", "1/(1 + exp(-x))",
-     "x/4 + y", "x*sqrt(pi - 3)*(1 - exp(y))"],
+     "x/4 + y", "x*sqrt(pi - 3)*(1 - exp(y))", "-exp(x) - exp(y) - 1", "x*x + y*y + 0",
+     "exp(-x)*exp(y) + exp(x) + 2", "-exp(-x*x)/3 - 1/y"],
 )  # fmt: skip
 def test_conditioning_equals_its_definition_bit_for_bit(text: str) -> None:
     # sums cancelling to 0 and of zeros only, NaN, inf, underflow, subnormal arguments
@@ -377,9 +378,34 @@ def test_conditioning_makes_no_pass_that_changes_nothing(monkeypatch: pytest.Mon
     # 1, and is no array anywhere
     assert calls["fmax"] == 1
     assert cancelling.strides != (0,) and steady.strides == (0,) and steady[0] == 1.0
-    # sigmoid, exp, the product, the quotient (a power and a product): -x and -exp(-x)
-    # are negations
-    assert calls["min"] == 5
+    # of sigmoid, exp, the product, the quotient (a power and a product) only the last
+    # is negative, and needs its magnitudes to be tested for underflow (positive values
+    # are their own magnitudes); -x and -exp(-x) are negations
+    assert calls["min"] == 1
+
+
+def test_a_sum_of_terms_of_one_sign_costs_no_cancellation_ratio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # sum(|terms|) is |sum| bit for bit there: the ratio is 1 (or NaN) at every point
+    from diffcheck.oracles import conditioning
+    from diffcheck.oracles import program as program_module
+
+    ratios: list[int] = []
+    original = conditioning.cancellation_ratio
+
+    def counting(*args):
+        ratios.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(conditioning, "cancellation_ratio", counting)
+    monkeypatch.setattr(program_module, "cancellation_ratio", counting)
+    x = np.linspace(-30, 30, 101)[np.newaxis]
+    for text, expected in [("1/(1 + exp(-x))", 0), ("-exp(x) - 2 - x*x", 0),
+                           ("1 - sigmoid(x)", 1), ("x + 1", 1), ("exp(x) + x", 1)]:  # fmt: skip
+        ratios.clear()
+        Program([p(text)], ["x"]).evaluate(x, conditioning=True, magnitude=True)
+        assert len(ratios) == 2 * expected, text  # the conditioning, and the magnitude
 
 
 def _plain_central(problem: Problem, points: np.ndarray, row: int) -> tuple[np.ndarray, ...]:
@@ -447,3 +473,23 @@ def test_a_negation_is_not_tested_for_health_again(monkeypatch: pytest.MonkeyPat
     _, magnitude = program.evaluate(x, magnitude=True)
     assert len(tested) == len(program.steps) - 1  # all but -x
     assert magnitude.tolist() == [np.inf, np.inf, 1.0, np.inf, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1.0, 2.0, 1e300], [-1.0, -2.0, -1e300], [1.0, 1e-310, 2.0], [-1.0, -1e-310, -2.0],
+     [1.0, np.inf, 2.0], [-1.0, -np.inf], [-1.0, np.nan], [np.nan, 1.0], [1.0, 0.0],
+     [-0.0, -1.0], [-3.0, 2.0], [np.finfo(float).tiny, np.finfo(float).max],
+     [-np.finfo(float).max, -np.finfo(float).tiny], [5e-324]],
+)  # fmt: skip
+def test_unhealthy_values_are_marked_whatever_their_signs(values: list[float]) -> None:
+    # overflowed and subnormal values are found from one-signed values themselves too
+    from diffcheck.oracles.conditioning import mark_unhealthy
+
+    value = np.array(values)
+    factor = np.ones(value.shape)
+    mark_unhealthy(factor, value)
+    magnitude = np.abs(value)
+    with np.errstate(invalid="ignore"):
+        broken = ~np.isfinite(magnitude) | ((magnitude < np.finfo(float).tiny) & (magnitude > 0))
+    assert factor.tolist() == np.where(broken, np.inf, 1.0).tolist()

@@ -29,7 +29,15 @@ from .closeness import (
     VariableResult,
     excess,
 )
-from .judging import oracle_discrepancy, rejudge, second_opinion, wanted, widen
+from .judging import (
+    draft_of,
+    judge_sources,
+    oracle_discrepancy,
+    rejudge,
+    second_opinion,
+    wanted,  # fmt: skip
+    widen,
+)
 from .partial import Partial, usable_points
 
 __all__ = [
@@ -148,17 +156,19 @@ def _compare_partial(
     implemented: np.ndarray | None = None,
 ) -> VariableResult:
     tolerance = partial.tolerance
+    # every oracle and the claim judged in one pass over the points; `disputed`: where
+    # an oracle fails, so that the reference itself is in doubt
+    sources = [(e.values[name], e.errors[name]) for e in estimates]
+    judged, disputed, parts = judge_sources(sources, partial.reference, tolerance, usable,
+                                            partial.judge_span)  # fmt: skip
     drafts = {
-        oracle.name: oracle_discrepancy(e.oracle, e.method[name], e.values[name],
-                                        e.errors[name], partial.reference, tolerance, usable)
-        for oracle, e in zip(oracles, estimates, strict=True)
+        oracle.name: draft_of(e.oracle, e.method[name], e.values[name], e.errors[name],
+                              partial.reference, usable, judgement)
+        for oracle, e, judgement in zip(oracles, estimates, judged, strict=True)
     }  # fmt: skip
-    doubtful = partial.doubtful()
-    disputed = np.zeros(usable.shape, dtype=bool)  # where the reference itself is in doubt
+    doubtful = partial.judged(parts)
     if implemented is not None:  # where the user's code disagrees, refine the reference
         disputed |= excess(implemented, partial.reference, tolerance) > 1
-    for draft in drafts.values():
-        disputed |= draft.failing
     decisive = partial.decisive((doubtful | disputed) & usable, disputed)
     misjudged = partial.refine(partial.choose(decisive))
     results, late_misjudged = _settle(problem, partial, name, claim is None, usable, oracles,

@@ -4,22 +4,40 @@ and second opinions where an oracle disagrees or is unsure.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from ..cases.model import Tolerance
 from ..errors import counted
+from ..oracles.chunks import for_chunks
 from ..oracles.finite import USEFUL
 from ..oracles.problem import Estimate, Oracle, Problem
-from ..oracles.program import by_chunks
 from .closeness import FD_RTOL, FD_SAFETY, MAX_REFINED, Discrepancy
 
-__all__ = ["oracle_discrepancy", "rejudge", "second_opinion", "wanted", "widen"]
+__all__ = [
+    "draft_of",
+    "judge_sources",
+    "oracle_discrepancy",
+    "rejudge",
+    "second_opinion",
+    "wanted",
+    "widen",
+]
 
 # what a `Discrepancy` learnt from second opinions, kept when it is judged again
 _LEARNT = ("first_failing", "second", "second_method", "first_values", "first_errors",
            "methods_agree")  # fmt: skip
+
+
+def _reference_terms(reference: np.ndarray, tolerance: Tolerance) -> tuple[np.ndarray, ...]:
+    """What judging any oracle against `reference` starts from, computed once for all:
+    |reference|, where it is finite, and atol + max(rtol, FD_RTOL) |reference|."""
+    magnitude = np.abs(reference)
+    base = magnitude * max(tolerance.rtol, FD_RTOL)
+    base += tolerance.atol
+    return magnitude, np.isfinite(reference), base
 
 
 def _judge_oracle(
@@ -28,9 +46,12 @@ def _judge_oracle(
     reference: np.ndarray,
     checked: np.ndarray,
     tolerance: Tolerance,
+    terms: tuple[np.ndarray, ...] | None = None,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
+    """(excess, unreliable), into `out` if given; `terms` from `_reference_terms`."""
+    magnitude, finite_reference, base = terms or _reference_terms(reference, tolerance)
     bar = FD_SAFETY * errors
-    magnitude = np.abs(reference)
     # the size of the quantity: the oracle's own value counts too, since the reference
     # may be a float64 0 that mpmath has yet to refine
     size = np.abs(values)
@@ -41,24 +62,67 @@ def _judge_oracle(
     reliable = bar <= size  # NaN: not reliable
     reliable &= checked
     reliable &= np.isfinite(values)
-    reliable &= np.isfinite(reference)
-    finite_bar = np.isfinite(bar)
-    if not finite_bar.all():
-        bar[~finite_bar] = 0.0
+    reliable &= finite_reference
+    if not np.isfinite(np.add.reduce(bar)):  # a sum with inf or NaN in it is not finite
+        bar[~np.isfinite(bar)] = 0.0
     # `excess` with rtol at least FD_RTOL and the bar as slack, in place: the same
     # operations in the same order, a third fewer passes
-    allowed = magnitude
-    allowed *= max(tolerance.rtol, FD_RTOL)
-    allowed += tolerance.atol
-    allowed += bar
+    allowed = np.add(base, bar, out=size)
     with np.errstate(all="ignore"):  # inf - inf and 0/0 are NaN: decided just below
-        difference = values - reference
+        difference = np.subtract(values, reference, out=bar)
         np.abs(difference, out=difference)
-        ratio = np.divide(difference, allowed, out=allowed)
-    undecided = np.isnan(ratio)  # NaN on a side (not close), or 0/0 (close)
-    if undecided.any():
+        ratio = np.divide(difference, allowed, out=allowed if out is None else out[0])
+    _settle_undecided(ratio, difference)
+    return ratio, np.invert(reliable, out=None if out is None else out[1])
+
+
+def _settle_undecided(ratio: np.ndarray, difference: np.ndarray) -> None:
+    """NaN ratios (NaN on a side: not close; 0/0: close) made inf or 0, in place; one pass
+    without a mask where there are none (a sum with NaN in it is NaN)."""
+    if np.isnan(np.add.reduce(ratio)):
+        undecided = np.isnan(ratio)
         ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
-    return ratio, ~reliable
+
+
+def judge_sources(
+    sources: Sequence[tuple[np.ndarray, np.ndarray]],
+    reference: np.ndarray,
+    tolerance: Tolerance,
+    checked: np.ndarray,
+    also: Callable[[slice], tuple[np.ndarray, ...]] | None = None,
+) -> tuple[list[tuple[np.ndarray, ...]], np.ndarray, tuple[np.ndarray, ...]]:
+    """Every oracle's (values, errors) of `sources` judged as `oracle_discrepancy` does,
+    in one chunked pass over the points that reads the reference once for all of them
+    (and gives `also(span)`, the claim's judgement, from the same chunks).
+
+    Returns per source (excess, unreliable, failing), where any fails (the reference is
+    disputed there), and the arrays of `also`, each whole.
+    """
+    count = reference.shape[0]
+    judged = [(np.empty(count), np.empty(count, dtype=bool), np.empty(count, dtype=bool))
+              for _ in sources]  # fmt: skip
+    disputed = np.zeros(count, dtype=bool)
+    extra: list[np.ndarray] = []
+
+    def chunk(start: int, stop: int) -> tuple[slice, tuple[np.ndarray, ...]]:
+        span = slice(start, stop)  # each chunk writes its own part only
+        at, terms = reference[span], _reference_terms(reference[span], tolerance)
+        for (values, errors), outputs in zip(sources, judged, strict=True):
+            ratio, unreliable, failing = (output[span] for output in outputs)
+            _judge_oracle(values[span], errors[span], at, checked[span], tolerance, terms,
+                          (ratio, unreliable))  # fmt: skip
+            np.greater(ratio, 1, out=failing)
+            np.greater(failing, unreliable, out=failing)  # and reliable: True > False
+            disputed[span] |= failing
+        return span, () if also is None else also(span)
+
+    with np.errstate(all="ignore"):
+        for span, parts in for_chunks(count, chunk):
+            if not extra:
+                extra = [np.empty(count, dtype=part.dtype) for part in parts]
+            for whole, part in zip(extra, parts, strict=True):
+                whole[span] = part
+    return judged, disputed, tuple(extra)
 
 
 def oracle_discrepancy(
@@ -80,10 +144,25 @@ def oracle_discrepancy(
         else:
             ratio, unreliable = np.where(finite, 0.0, np.inf), ~checked | ~finite
     else:
-        ratio, unreliable = by_chunks(_judge_oracle, values, errors, reference, checked,
-                                      tolerance)  # fmt: skip
+        ((ratio, unreliable, failing),), _, _ = judge_sources(
+            [(values, errors)], reference, tolerance, checked
+        )  # fmt: skip
+        return draft_of(name, method, values, errors, reference, checked,
+                        (ratio, unreliable, failing))  # fmt: skip
     return Discrepancy(name, method, values, reference, ratio, unreliable, errors,
                        judged_at=checked)  # fmt: skip
+
+
+def draft_of(name: str, method: str, values: np.ndarray, errors: np.ndarray,
+             reference: np.ndarray, checked: np.ndarray,
+             judged: tuple[np.ndarray, ...]) -> Discrepancy:  # fmt: skip
+    """The `Discrepancy` of an oracle judged by `judge_sources` (excess, unreliable and
+    failing), its failing points known already."""
+    ratio, unreliable, failing = judged
+    draft = Discrepancy(name, method, values, reference, ratio, unreliable, errors,
+                        judged_at=checked)  # fmt: skip
+    draft.__dict__["failing"] = failing  # what the cached property would compute
+    return draft
 
 
 def widen(estimate: Estimate, usable: np.ndarray) -> Estimate:

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..cases.model import Tolerance
+from ..oracles.chunks import CHUNK
 from ..oracles.exact import ExactValues, rounding_bound
 from ..oracles.problem import Problem, on_kinks
-from ..oracles.program import by_chunks
 from .closeness import MAX_REFINED, allowance, excess
 
 __all__ = ["Partial", "usable_points"]
@@ -56,6 +56,14 @@ def _in_doubt(value: np.ndarray, conditioning: np.ndarray, tolerance: Tolerance)
     return ~(rounding_bound(value, conditioning) <= allowance(value, tolerance))
 
 
+def _not_finite(value: np.ndarray) -> np.ndarray | None:
+    """Where `value` is not finite; None where all of it is (found in one pass, no mask:
+    a sum with inf or NaN in it is not finite)."""
+    if np.isfinite(np.add.reduce(value)):
+        return None
+    return ~np.isfinite(value)
+
+
 def _judge_claim(reference: np.ndarray, reference_conditioning: np.ndarray, claim: np.ndarray,
                  claim_conditioning: np.ndarray, tolerance: Tolerance
                  ) -> tuple[np.ndarray, ...]:  # fmt: skip
@@ -67,12 +75,14 @@ def _judge_claim(reference: np.ndarray, reference_conditioning: np.ndarray, clai
     difference = claim - reference
     np.abs(difference, out=difference)
     ratio = difference / allowed
-    undecided = np.isnan(ratio)  # NaN on a side (not close), or 0/0 (close)
-    if undecided.any():
+    if np.isnan(np.add.reduce(ratio)):  # NaN on a side (not close), or 0/0 (close)
+        undecided = np.isnan(ratio)
         ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
     doubtful = ratio > 1
-    doubtful |= ~np.isfinite(claim)
-    doubtful |= ~np.isfinite(reference)
+    for side in (claim, reference):
+        broken = _not_finite(side)
+        if broken is not None:
+            doubtful |= broken
     doubtful |= ~(rounding_bound(reference, reference_conditioning) <= allowed)
     return ratio, doubtful | _in_doubt(claim, claim_conditioning, tolerance)
 
@@ -108,16 +118,31 @@ class Partial:
         """Compare in float64; return the points where float64 cannot be trusted: a value
         not finite, the two sides apart, or either side's rounding possibly beyond the
         tolerance (1 - tanh(x)**2 is 0.0 for x > 19, and a claim twice it is 0.0 too)."""
+        count = self.reference.shape[0]
+        parts = [self.judge_span(slice(start, min(start + CHUNK, count)))
+                 for start in range(0, count, CHUNK)]  # fmt: skip
+        return self.judged(tuple(np.concatenate(part) for part in zip(*parts, strict=True)))
+
+    def judge_span(self, span: slice) -> tuple[np.ndarray, ...]:
+        """`doubtful`'s float64 judgement at the points of `span` (elementwise: any cut
+        into spans gives the same): (excess, doubtful) with a claim, else (doubtful,)."""
         conditioning = self.values.conditioning
         reference_slot, claim_slot = self.slots
+        with np.errstate(all="ignore"):
+            if self.claim is None:
+                return _judge_derived(self.reference[span], conditioning[reference_slot][span],
+                                      self.tolerance)  # fmt: skip
+            return _judge_claim(self.reference[span], conditioning[reference_slot][span],
+                                self.claim[span], conditioning[claim_slot][span],
+                                self.tolerance)  # fmt: skip
+
+    def judged(self, parts: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Take `judge_span`'s arrays for all points: the claim's excess is kept; the
+        points where float64 cannot be trusted are returned."""
         if self.claim is None:
-            (doubtful,) = by_chunks(_judge_derived, self.reference,
-                                    conditioning[reference_slot], self.tolerance)  # fmt: skip
+            (doubtful,) = parts
             return doubtful
-        self.excess, doubtful = by_chunks(
-            _judge_claim, self.reference, conditioning[reference_slot], self.claim,
-            conditioning[claim_slot], self.tolerance,
-        )  # fmt: skip
+        self.excess, doubtful = parts
         return doubtful
 
     def clearly_wrong(self, among: np.ndarray) -> np.ndarray:

@@ -21,7 +21,13 @@ from ..symbolic.rules import PRIMITIVES, Rule, rule_for
 from ..symbolic.trees import nodes_in_order
 from ..symbolic.values import apply_mp, float_atom, mp_atom
 from .chunks import CHUNK, by_chunks, for_chunks
-from .conditioning import Conditioning, cancellation_ratio, mark_unhealthy, scaled_up
+from .conditioning import (
+    Conditioning,
+    cancellation_ratio,
+    mark_unhealthy,
+    one_signed,
+    scaled_up,  # fmt: skip
+)
 
 __all__ = ["CHUNK", "REACH_BITS", "Conditioning", "OutOfReach", "Program", "by_chunks",
            "mark_unhealthy"]  # fmt: skip
@@ -229,7 +235,8 @@ class Program:
             else:
                 values[index] = dtype(step.value)
             if cancellation is not None:
-                if step.rule is _ADD:
+                # a sum whose terms share a sign cancels nowhere (its ratio is 1 or NaN)
+                if step.rule is _ADD and not one_signed(values, step.args):
                     np.fmax(cancellation, cancellation_ratio(values, step.args, index),
                             out=cancellation)  # fmt: skip
                 if not self.mirrors[index]:  # else its argument's test was this one

@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from ..cases.array_model import ArrayCase
-from ..cases.loader import Case, Interval, InvalidCase, load_case_file
+from ..cases.loader import CASE_SUFFIXES, Case, Interval, InvalidCase, load_case_file
 from ..compare import ORACLES, Comparison, VariableResult, compare_gradient
 from ..compare.array_verdict import decide_array_verdict
 from ..compare.diagnosis import doubted
@@ -48,7 +48,6 @@ __all__ = [
     "sample_points",
 ]
 
-CASE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_TIMEOUT = 60.0  # seconds per case
 
 
@@ -183,7 +182,10 @@ def refuted(result: VariableResult) -> bool:
     float64's rounding or in mpmath, at a point no oracle doubts, which is what makes a
     verdict incorrect."""
     claim = result.claimed
-    return claim is not None and bool((claim.failing & ~doubted(result)).any())
+    # the oracles' doubts are sought only where the claim fails
+    if claim is None or not claim.failing.any():
+        return False
+    return bool((claim.failing & ~doubted(result)).any())
 
 
 def prove_unrefuted(comparison: Comparison, claims: Mapping[str, sp.Expr],

@@ -53,12 +53,17 @@ _SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&":
              "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}  # fmt: skip
 
 
+_NEGATIVE_NUMBER = re.compile(r"(?<![\w)\]}])-(\d[\d.]*(?:e[+-]?\d+)?)")
+
+
 def escape_text(text: str) -> str:
     r"""Prose for pdflatex: special characters escaped, Greek letters, accents, super-
     and subscripts and mathematical signs written as LaTeX, anything else as [U+XXXX].
 
     >>> print(escape_text("σ'(x) = σ(x)(1 − σ(x)) & 50% of ŷᵢ²"))
     $\sigma$'(x) = $\sigma$(x)(1 $-$ $\sigma$(x)) \& 50\% of \^{y}$_{i}$$^{2}$
+    >>> print(escape_text("claimed -158.5 at x=-1e-05, x-1"))
+    claimed \mbox{$-$158.5} at x=\mbox{$-$1e-05}, x-1
     """
     pieces: list[str] = []
     text = unicodedata.normalize("NFC", text)
@@ -73,7 +78,8 @@ def escape_text(text: str) -> str:
             pieces.append(char)
         else:  # a control character stops pdflatex: shown by its code point
             pieces.append(_escape_unicode(char))
-    return "".join(pieces)
+    # a negative number: a minus sign, not a hyphen the line may break after
+    return _NEGATIVE_NUMBER.sub(r"\\mbox{$-$\1}", "".join(pieces))
 
 
 def escape_breakable(text: str) -> str:

@@ -60,3 +60,23 @@ def test_derive_steps_of_a_case_show_its_intermediates_as_the_file_writes_them()
     assert "    ∂/∂y ((y - t)**2/2)    (constant multiple rule)" in text
     assert "    ∂/∂h (w0 + w1*h)    (sum rule)" in text
     assert "∂f/∂w0 = y*(1 - y)*(y - t)" in text
+
+
+GELU_TANH = """\
+cases:
+  - name: gelu-tanh
+    where:
+      u: sqrt(2/pi)*(x + 0.044715*x^3)
+    function: 0.5*x*(1 + tanh(u))
+    domain: {x: [-5, 5]}
+"""
+
+
+def test_a_direct_partial_beside_the_chain_says_what_it_holds_fixed(tmp_path):
+    path = tmp_path / "gelu.yaml"
+    path.write_text(GELU_TANH)
+    text = _derive(str(path))
+    assert "∂f/∂x = ∂f/∂u · ∂u/∂x + ∂f/∂x|u" in text
+    assert "  ∂f/∂x|u = tanh(u)/2 + 1/2" in text
+    tex = CliRunner().invoke(main, ["latex", str(path), "--fragment"]).stdout
+    assert r"\left.\frac{\partial f}{\partial x}\right|_{u} &= " in tex

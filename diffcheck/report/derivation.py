@@ -32,6 +32,7 @@ from .lines import (
     chain_items,
     chain_value,
     closed_form_line,
+    factor_partial,
     format_number,
     needs_brackets,
     rule_label,
@@ -59,7 +60,8 @@ def _text(item: Item, position: int | None = None) -> str:
         simple = item.expr.is_Atom or item.expr.is_Function or item.expr.is_Pow
         return f"{d}/{d}{item.variable} {text if simple else f'({text})'}"
     if isinstance(item, Partial):
-        return f"∂{item.of}/∂{item.by}"
+        held = f"|{','.join(str(name) for name in item.held)}" if item.held else ""
+        return f"∂{item.of}/∂{item.by}{held}"
     if isinstance(item, Product):
         return " · ".join(_text(factor, i) for i, factor in enumerate(item.factors))
     return " + ".join(_text(term) for term in item.terms)
@@ -79,12 +81,18 @@ def _line_text(line: Line) -> str:
 
 
 def _factor_lines(
-    factor: Factor, steps: bool, relay: Relay | None, seen: set, forms: Forms
+    derivation: Derivation,
+    factor: Factor,
+    steps: bool,
+    relay: Relay | None,
+    seen: set,
+    forms: Forms,
 ) -> list[str]:
     value = ""
     if relay is not None and not factor.expr.is_number:
         value = f" = {format_number(relay.factors[(factor.of, factor.by)])}"
-    lines = [f"  {_text(Partial(factor.of, factor.by))} = {_text(Shown(factor.expr))}{value}"]
+    name = _text(factor_partial(derivation, factor))
+    lines = [f"  {name} = {_text(Shown(factor.expr))}{value}"]
     if (factor.of, factor.by) in seen:  # backpropagation reuses it: derived once
         return [lines[0] + "    (as above)"] if steps or factor.closed_form else lines
     seen.add((factor.of, factor.by))
@@ -114,7 +122,7 @@ def _variable_text(
     else:
         lines = [f"{_text(whole)} = {_text(chain)}"]
     for factor in derivation.factors:
-        lines.extend(_factor_lines(factor, steps, relay, seen, forms))
+        lines.extend(_factor_lines(derivation, factor, steps, relay, seen, forms))
     if chain is not None and len(derivation.factors) > 1:
         path = [Shown(derivation.factors[i].expr) for i in derivation.paths[0]]
         if len(derivation.paths) == 1:

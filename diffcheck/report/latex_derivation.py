@@ -31,6 +31,7 @@ from .lines import (
     adjoint_items,
     chain_items,
     chain_value,
+    factor_partial,
 )
 
 __all__ = ["Notation", "case_notation", "derivation_latex", "derivation_markdown", "item_chunks"]
@@ -79,9 +80,14 @@ def case_notation(exprs: Sequence[sp.Expr], names: Sequence[str] = (), markdown:
 # ---- items -------------------------------------------------------------------------------
 
 
-def _partial(of: sp.Symbol, by: sp.Symbol, n: Notation, total: bool = False) -> str:
+def _partial(
+    of: sp.Symbol, by: sp.Symbol, n: Notation, total: bool = False, held: tuple = ()
+) -> str:
     d = "d" if total else r"\partial"
-    return rf"\frac{{{d} {n.symbol(of)}}}{{{d} {n.symbol(by)}}}"
+    fraction = rf"\frac{{{d} {n.symbol(of)}}}{{{d} {n.symbol(by)}}}"
+    if not held:
+        return fraction
+    return rf"\left.{fraction}\right|_{{{', '.join(n.symbol(name) for name in held)}}}"
 
 
 def _bracketed(item: Item | Pending, first: bool) -> bool:
@@ -105,7 +111,7 @@ def _item(item: Item | Pending, n: Notation, position: int | None = None) -> str
             body = rf"\left({body}\right)"
         return rf"\frac{{{d}}}{{{d} {n.symbol(item.variable)}}} {body}"
     elif isinstance(item, Partial):
-        return _partial(item.of, item.by, n)
+        return _partial(item.of, item.by, n, held=item.held)
     elif isinstance(item, Product):
         return r" \cdot ".join(_item(factor, n, i) for i, factor in enumerate(item.factors))
     else:
@@ -226,7 +232,8 @@ def _local_derivatives(
             if (factor.of, factor.by) in seen:
                 continue
             seen.add((factor.of, factor.by))
-            block = _align(_partial(factor.of, factor.by, n), _factor_rows(factor, steps), n)
+            name = _item(factor_partial(derivation, factor), n)
+            block = _align(name, _factor_rows(factor, steps), n)
             value = _value(relay, factor)
             if value:
                 block[-1] = _with_value(block[-1], value)

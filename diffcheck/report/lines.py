@@ -13,7 +13,7 @@ from typing import Union
 
 import sympy as sp
 
-from ..explain.chain import Derivation
+from ..explain.chain import Derivation, Factor
 from ..explain.relay import Relay
 from ..explain.steps import PRIMITIVE_RULES, ClosedForm, Step, Term
 from ..symbolic.printing import print_expression
@@ -32,6 +32,7 @@ __all__ = [
     "chain_items",
     "chain_value",
     "closed_form_line",
+    "factor_partial",
     "format_number",
     "needs_brackets",
     "rule_label",
@@ -61,10 +62,13 @@ class Derivative:
 
 @dataclass(frozen=True)
 class Partial:
-    """∂of/∂by, the name of a factor of the chain rule."""
+    """∂of/∂by, the name of a factor of the chain rule; `held` are the arguments held
+    fixed when that needs saying: f(u, x) with u = u(x) has the direct partial ∂f/∂x|u,
+    which plain ∂f/∂x would confuse with the whole derivative."""
 
     of: sp.Symbol
     by: sp.Symbol
+    held: tuple[sp.Symbol, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,12 +200,21 @@ def closed_form_line(found: ClosedForm, result: sp.Expr, depth: int = 0) -> Line
     return Line(depth, (Shown(result), Shown(found.expr)), "closed form", note=note)
 
 
+def factor_partial(derivation: Derivation, factor: Factor) -> Partial:
+    """The factor's name: ∂of/∂by, with what is held fixed when `of` is the output and
+    `by` the variable while other factors lead from the output too (the direct part)."""
+    if factor.of != derivation.output or factor.by != derivation.variable:
+        return Partial(factor.of, factor.by)
+    others = tuple(f.by for f in derivation.factors if f.of == factor.of and f.by != factor.by)
+    return Partial(factor.of, factor.by, others)
+
+
 def chain_items(derivation: Derivation) -> Item | None:
     """∂f/∂y · ∂y/∂z · ... summed over the paths; None when they are too many."""
     if derivation.paths is None:
         return None
     factors = derivation.factors
-    products = tuple(Product(tuple(Partial(factors[i].of, factors[i].by) for i in path))
+    products = tuple(Product(tuple(factor_partial(derivation, factors[i]) for i in path))
                      for path in derivation.paths)  # fmt: skip
     return products[0] if len(products) == 1 else Sum(products)
 
@@ -213,7 +226,7 @@ def adjoint_items(derivation: Derivation) -> list[tuple[Partial, Item]]:
     below = dict.fromkeys(factor.by for factor in derivation.factors)
     items = []
     for node in below:
-        terms = tuple(Partial(f.of, f.by) if f.of == output else
+        terms = tuple(factor_partial(derivation, f) if f.of == output else
                       Product((Partial(output, f.of), Partial(f.of, f.by)))
                       for f in derivation.factors if f.by == node)  # fmt: skip
         if terms != (Partial(output, node),):  # used by the output alone: nothing to say

@@ -3,6 +3,7 @@ outer derivative keeps its argument whole, and a sum starts with a positive term
 
 from __future__ import annotations
 
+import pytest
 import sympy as sp
 from click.testing import CliRunner
 
@@ -80,3 +81,19 @@ def test_a_direct_partial_beside_the_chain_says_what_it_holds_fixed(tmp_path):
     assert "  ∂f/∂x|u = tanh(u)/2 + 1/2" in text
     tex = CliRunner().invoke(main, ["latex", str(path), "--fragment"]).stdout
     assert r"\left.\frac{\partial f}{\partial x}\right|_{u} &= " in tex
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("0.044715*x^3/y", "0.044715*x**3/y"),
+        ("0.001/x^2", "0.001/x**2"),
+        ("-0.0025*(x + 1)", "-x/400 - 1/400"),  # a small denominator stays a fraction
+        ("0.7978845608*(x + 0.044715*x^3)", "0.035677408136172*x**3 + 0.7978845608*x"),
+        ("x/2", "x/2"),
+    ],
+)
+def test_a_typed_decimal_prints_as_a_decimal_and_parses_back(text: str, printed: str):
+    expr = parse_expression(text)
+    assert print_expression(expr) == printed
+    assert parse_expression(printed) == expr

@@ -11,6 +11,7 @@ the same expression back either way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import sympy as sp
@@ -20,7 +21,13 @@ from sympy.printing.str import StrPrinter
 from ..limits import deep_recursion
 from .trees import too_large_to_print
 
-__all__ = ["CaseFilePrinter", "is_power_form", "ordered_factors", "print_expression"]
+__all__ = [
+    "CaseFilePrinter",
+    "decimal_text",
+    "is_power_form",
+    "ordered_factors",
+    "print_expression",
+]
 
 
 def is_power_form(expr: sp.Basic) -> bool:
@@ -51,6 +58,27 @@ def ordered_factors(expr: sp.Mul) -> tuple[sp.Expr, sp.Expr, ...] | None:
     return (coefficient, *ordered)
 
 
+def decimal_text(number: sp.Basic) -> str | None:
+    """A rational the user most likely typed as a decimal (0.044715 is 8943/200000),
+    written so: its denominator a power of ten's divisor of at least 1000, its digits
+    few. None for the others (1/2, 3/20, 1/3 stay fractions).
+
+    >>> decimal_text(sp.Rational(8943, 200000)), decimal_text(sp.Rational(1, 2))
+    ('0.044715', None)
+    """
+    if not isinstance(number, sp.Rational) or number.is_Integer or number.q < 1000:
+        return None
+    q, twos, fives = int(number.q), 0, 0
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    places = max(twos, fives)
+    if q != 1 or places > 20:
+        return None
+    return f"{Decimal(int(number.p)) / Decimal(int(number.q)):.{places}f}"
+
+
 class CaseFilePrinter(StrPrinter):
     """SymPy's str printer (case-file syntax) with the layout of a derivation."""
 
@@ -74,7 +102,17 @@ class CaseFilePrinter(StrPrinter):
         base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False)
         return f"{base}**({self._print(expr.exp)})"
 
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        text = decimal_text(abs(expr))
+        if text is None:
+            return super()._print_Rational(expr)
+        return f"-{text}" if expr.is_negative else text
+
     def _print_Mul(self, expr: sp.Mul) -> str:
+        coefficient, rest = expr.as_coeff_Mul()
+        text = decimal_text(abs(coefficient))
+        if text is not None and rest != 1:
+            return ("-" if coefficient.is_negative else "") + self._decimal_times(text, rest)
         if self._settings["power_form"]:
             coefficient, rest = expr.as_coeff_Mul()
             factors = sorted(sp.Mul.make_args(rest), key=lambda factor: factor.is_Add)
@@ -85,6 +123,20 @@ class CaseFilePrinter(StrPrinter):
         if ordered is None or len(ordered) < 3:
             return super()._print_Mul(expr)
         return self._join_factors(ordered[0], ordered[1:])
+
+    def _decimal_times(self, text: str, rest: sp.Expr) -> str:
+        """0.25*x/y: the decimal, the numerator's factors, then the denominator."""
+        factors = sp.Mul.make_args(rest)
+        below = [f for f in factors if is_power_form(f) and f.exp < 0]
+        above = [f for f in factors if f not in below]
+        if above:
+            top = self._print(sp.Mul(*above))
+            text += "*" + (f"({top})" if len(above) == 1 and above[0].is_Add else top)
+        if below:
+            bottom = sp.Mul(*(1 / f for f in below))
+            bottom_text = self._print(bottom)
+            text += f"/({bottom_text})" if bottom.is_Mul or bottom.is_Add else f"/{bottom_text}"
+        return text
 
     def _join_factors(self, coefficient: sp.Expr, factors: Sequence[sp.Expr]) -> str:
         texts = [self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in factors]

@@ -229,3 +229,12 @@ def test_verification_shows_hessian_claims_and_implementations(
     code_table = tex[tex.index(r"\texttt{latex\_layers:bad}") :]
     rows = code_table.split(r"\end{tabular}")[0].split(r"\midrule")[1]
     assert r"\text{---}$ & $" not in rows  # the implementation's values are the claim
+
+
+def test_a_typed_decimal_is_set_as_a_decimal():
+    from diffcheck.report.latex import latex_expression
+    from diffcheck.symbolic.parse import parse_expression
+
+    assert latex_expression(parse_expression("0.044715*x^3/y")) == r"0.044715 \frac{x^{3}}{y}"
+    assert latex_expression(parse_expression("-0.0015")) == "- 0.0015"
+    assert latex_expression(parse_expression("x/2")) == r"\frac{x}{2}"

@@ -18,7 +18,7 @@ from sympy.printing.latex import LatexPrinter as SympyLatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from ..limits import deep_recursion
-from ..symbolic.printing import is_power_form, ordered_factors
+from ..symbolic.printing import decimal_text, is_power_form, ordered_factors
 from ..symbolic.rules import PRIMITIVES, RULES, TableFunction, rule_for, where_condition
 from ..symbolic.trees import too_large_to_print
 from .latex_names import greek as greek_letter
@@ -257,9 +257,20 @@ class LatexPrinter(SympyLatexPrinter):
             texts.append(("-" if negative else "+" if i else "", text))
         return texts
 
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        text = decimal_text(abs(expr))
+        if text is None:
+            return super()._print_Rational(expr)
+        return f"- {text}" if expr.is_negative else text
+
     def _print_Mul(self, expr: sp.Mul) -> str:
         if self._settings["as_written"]:
             return self._written_product(expr)
+        coefficient, rest = expr.as_coeff_Mul()
+        decimal = decimal_text(abs(coefficient))
+        if decimal is not None and rest != 1:  # 0.134145 x^2, not 26829 x^2 / 200000
+            sign = "- " if coefficient.is_negative else ""
+            return f"{sign}{decimal} {self._factor(rest)}"
         if self._settings["power_form"]:
             coefficient, rest = expr.as_coeff_Mul()
             ordered = (coefficient, *sorted(sp.Mul.make_args(rest), key=lambda f: f.is_Add))

@@ -22,6 +22,7 @@ _OPERATORS = ("**", *COMPARISONS, "+", "-", "*", "/", "^", "(", ")", ",")
 _LOOKALIKES = {
     "\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*",
     "\u2217": "*", "\u00f7": "/", "\u00b2": "**2", "\u00b3": "**3",
+    **{chr(0x2080 + digit): str(digit) for digit in range(10)},  # θ₁: write θ1
 }  # fmt: skip
 _FORBIDDEN = {
     "'": "strings are not allowed", '"': "strings are not allowed",

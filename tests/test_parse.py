@@ -269,6 +269,10 @@ def test_parse_expression_nesting_up_to_the_limit() -> None:
         ("x·y", "<expression>:1:2: unexpected character '·' (MIDDLE DOT): write '*'"),
         ("x ÷ y", "<expression>:1:3: unexpected character '÷' (DIVISION SIGN): write '/'"),
         ("θ₁*x", "<expression>:1:2: unexpected character '₁' (SUBSCRIPT ONE): write '1'"),
+        (
+            "x + 1" + "0" * 5000,
+            "<expression>:1:5: number of 5001 digits is too long (at most 1000)",
+        ),
         ("x²", "<expression>:1:2: unexpected character '²' (SUPERSCRIPT TWO): write '**2'"),
         ("x³", "<expression>:1:2: unexpected character '³' (SUPERSCRIPT THREE): write '**3'"),
         ("", "<expression>:1:1: empty expression"),

@@ -59,6 +59,7 @@ _COMPARISON_PLACE = "comparisons are only allowed as the first argument of where
 
 MAX_NESTING = 1000  # parentheses and calls; deeper text is almost surely generated garbage
 MAX_DECIMAL_EXPONENT = 400  # beyond float64's range either way; bounds the work of 1e999999
+MAX_DIGITS = 1000  # in one number: Python refuses integers of over 4300 digits; float64 reads 17
 MAX_INTEGER_POWER = 10_000  # 2**(10**9) would try to build a billion-bit integer
 MAX_CONSTANT_BITS = 1_000_000  # (2**10000)**10000 has 10**8 bits
 
@@ -242,6 +243,10 @@ class _Parser:
         exponent = NUMBER.fullmatch(token.text).group(2)
         if exponent and abs(int(exponent[1:])) > MAX_DECIMAL_EXPONENT:
             raise self.error(f"number {token.text} is out of range", token.start)
+        digits = NUMBER.fullmatch(token.text).group(1)
+        if len(digits) > MAX_DIGITS:  # Python refuses such integers; no float needs them
+            raise self.error(f"number of {len(digits)} digits is too long "
+                             f"(at most {MAX_DIGITS})", token.start)  # fmt: skip
         return _number(token.text)
 
     def name(self, token: Token) -> sp.Expr:

@@ -56,9 +56,9 @@ def test_callable_gradient_right_and_wrong_with_the_worst_entry() -> None:
     assert worst.claimed == pytest.approx(worst.expected / 2, rel=1e-12)
     assert worst.pattern == "the claim is 1/2 × the reference"
     assert set(worst.worst_point) == {"W", "x", "y"}
-    assert wrong.evidence == "" and wrong.result.verdict.reasons[0].startswith(
-        f"the implementation's ∂f/∂W: {worst.worst_entry} at point "
-    )
+    # the evidence is the worst entry's counterexample, as for a scalar case
+    assert wrong.evidence == wrong.result.verdict.reasons[0]
+    assert wrong.evidence.startswith(f"the implementation's ∂f/∂W: {worst.worst_entry} at point ")
 
 
 def test_callable_of_the_wrong_shape_names_both_shapes() -> None:

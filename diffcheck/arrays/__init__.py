@@ -13,6 +13,7 @@ from .evaluate import evaluate, evaluate_mp
 from .ir import (
     BroadcastTo,
     Call,
+    Cofactor,
     Compare,
     Concatenate,
     Constant,
@@ -58,6 +59,7 @@ __all__ = [
     "MAX_LOWERED_ENTRIES",
     "BroadcastTo",
     "Call",
+    "Cofactor",
     "Compare",
     "Concatenate",
     "Constant",

@@ -21,6 +21,7 @@ from ..symbolic.rules import Rule
 from .ir import (
     BroadcastTo,
     Call,
+    Cofactor,
     Compare,
     Concatenate,
     Constant,
@@ -233,6 +234,7 @@ _EVALUATORS: dict[type, Callable[[Any, list[np.ndarray], Any], np.ndarray]] = {
     Scatter: _scatter,
     Concatenate: lambda node, args, k: np.concatenate(args, axis=node.axis),
     Inv: lambda node, args, k: k.inv(args[0]),
+    Cofactor: lambda node, args, k: k.cofactor(args[0]),
     Det: _det,
     Solve: lambda node, args, k: k.solve(args[0], args[1], node.vector),
 }

@@ -21,6 +21,7 @@ from ..symbolic.rules import Rule
 __all__ = [
     "BroadcastTo",
     "Call",
+    "Cofactor",
     "Compare",
     "Concatenate",
     "Constant",
@@ -199,6 +200,15 @@ class Concatenate(Node):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Inv(Node):
+    operand: Node  # (..., n, n)
+    _children: ClassVar[tuple[str, ...]] = ("operand",)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Cofactor(Node):
+    """The cofactor matrix of each matrix of a stack: ∂ det A / ∂A, which exists at a
+    singular matrix too (det is a polynomial), where det(A) A⁻ᵀ cannot be evaluated."""
+
     operand: Node  # (..., n, n)
     _children: ClassVar[tuple[str, ...]] = ("operand",)
 

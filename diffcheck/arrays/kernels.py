@@ -103,6 +103,20 @@ class FloatKernels(Kernels):
     def det(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.det(a), dtype=self.dtype)
 
+    def cofactor(self, a: np.ndarray) -> np.ndarray:
+        """∂ det A / ∂A = det(U) det(V) U diag(∏_{j≠i} s_j) Vᵀ for A = U S Vᵀ: defined at a
+        singular matrix too, where det(A) A⁻ᵀ is not. The complex step needs an analytic
+        form: there det(A) A⁻ᵀ (its matrices are invertible)."""
+        if self.complex:
+            inverse = self.inv(a)
+            return self.det(a)[..., None, None] * np.swapaxes(inverse, -1, -2)
+        with np.errstate(all="ignore"):
+            if not np.isfinite(a).all():
+                return np.full(a.shape, np.nan)
+            u, s, vt = np.linalg.svd(a)
+            sign = np.sign(np.linalg.det(u) * np.linalg.det(vt))
+            return sign[..., None, None] * (u * _others(s)[..., None, :]) @ vt
+
     def logdet(self, a: np.ndarray) -> np.ndarray:
         sign, logabs = np.linalg.slogdet(a)
         if self.complex:  # log det = log(sign) + log|det|: no overflow, accurate phase
@@ -114,6 +128,15 @@ class FloatKernels(Kernels):
         if vector:
             return self.solve(a, b[..., None], False)[..., 0]
         return _per_matrix(lambda m, r: np.linalg.solve(m, r), a, b.shape, b)
+
+
+def _others(s: np.ndarray) -> np.ndarray:
+    """Along the last axis, the product of the other entries: no division, so a zero
+    singular value is no trouble."""
+    one = np.ones_like(s[..., :1])
+    left = np.concatenate([one, np.cumprod(s[..., :-1], axis=-1)], axis=-1)
+    right = np.concatenate([np.cumprod(s[..., :0:-1], axis=-1)[..., ::-1], one], axis=-1)
+    return left * right
 
 
 def _per_matrix(function: Callable[..., np.ndarray], a: np.ndarray, shape: Any, *more: Any):
@@ -206,6 +229,20 @@ class MpKernels(Kernels):
         result = self.constant(sp.nan, a.shape[:-2])
         for index, matrix in self._matrices(a):
             result[index] = self.ctx.det(matrix)
+        return result
+
+    def cofactor(self, a: np.ndarray) -> np.ndarray:
+        """As `FloatKernels.cofactor`, from mpmath's singular value decomposition (its V
+        is already transposed)."""
+        ctx, result = self.ctx, self.constant(sp.nan, a.shape)
+        for index, matrix in self._matrices(a):
+            if not all(ctx.isfinite(entry) for entry in matrix):
+                continue  # stays NaN
+            u, s, vt = ctx.svd_r(matrix)
+            sign = 1 if ctx.det(u) * ctx.det(vt) > 0 else -1
+            others = _others(np.array(s.tolist(), dtype=object)[:, 0])
+            scaled = u * ctx.diag([sign * factor for factor in others])
+            result[index] = np.array((scaled * vt).tolist(), dtype=object)
         return result
 
     def logdet(self, a: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from ..symbolic.rules import RULES
 from .ir import (
     BroadcastTo,
     Call,
+    Cofactor,
     Compare,
     Concatenate,
     Constant,
@@ -196,6 +197,7 @@ _LOWER: dict[type, Callable[[Any, list[np.ndarray]], np.ndarray]] = {
     Scatter: _scatter,
     Concatenate: lambda node, args: np.concatenate(args, axis=node.axis),
     Inv: lambda node, args: _per_matrix(lambda m: m.inv(), args[0], node.shape),
+    Cofactor: lambda node, args: _per_matrix(lambda m: m.cofactor_matrix(), args[0], node.shape),
     Det: _det,
     Solve: _solve,
 }

@@ -2,9 +2,11 @@
 
 `check_point(node, values)` evaluates once and reports, per operation, the entries where
 a partial does not exist (the table's `kinks` for elementwise calls; ties of max and
-min; norm at 0; the boundary of where; det's adjoint at a singular matrix) and where the
-value is undefined (NaN or inf arising from finite arguments; a singular matrix inverted
-or solved). Callers report such points rather than compare derivatives there.
+min; norm at 0; the boundary of where) and where the value is undefined (NaN or inf
+arising from finite arguments; a singular matrix inverted or solved). Callers report
+such points rather than compare derivatives there, or probe whether the derivative of
+the whole function exists all the same (norm(x)**2 at 0). det is no kink at a singular
+matrix: its derivative, the cofactor matrix, exists everywhere.
 """
 
 from __future__ import annotations
@@ -118,9 +120,6 @@ def _kink(node: Node, memo: dict, kernels: FloatKernels, atol: float):  # type: 
         left, right = memo[id(node.cond.left)], memo[id(node.cond.right)]
         boundary = np.broadcast_to(np.abs(left - right) <= atol, node.shape)
         return boundary, "on the boundary of where's condition"
-    if isinstance(node, Det) and not node.log:
-        singular = _condition(memo[id(node.operand)]) > SINGULAR_CONDITION
-        return singular, "det's adjoint det(A) A⁻ᵀ needs the inverse: singular matrix"
     return None, ""
 
 

@@ -19,6 +19,7 @@ from .evaluate import NotStackable, depending_on, evaluate_nodes, evaluate_stack
 from .ir import (
     BroadcastTo,
     Call,
+    Cofactor,
     Compare,
     Concatenate,
     Det,
@@ -338,12 +339,16 @@ def _inv(node: Inv, g: Node, needs: Needs) -> Pairs:
 
 
 def _det(node: Det, g: Node, needs: Needs) -> Pairs:
-    # ∂ det A / ∂A = det(A) A⁻ᵀ and ∂ log det A / ∂A = A⁻ᵀ
+    # ∂ log det A / ∂A = A⁻ᵀ; ∂ det A / ∂A is the cofactor matrix (det(A) A⁻ᵀ where A is
+    # invertible), which a singular matrix has too: det is a polynomial
     matrix = node.operand
-    factor = g if node.log else ops.multiply(g, node)
     b, (i, j) = _batch(matrix), (matrix.ndim - 2, matrix.ndim - 1)
+    if not node.log:
+        cofactor = Cofactor(shape=matrix.shape, operand=matrix)
+        yield matrix, ops.einsum([g, cofactor], [tuple(b), (*b, i, j)], (*b, i, j))
+        return
     inverse = Inv(shape=matrix.shape, operand=matrix)
-    yield matrix, ops.einsum([factor, inverse], [tuple(b), (*b, j, i)], (*b, i, j))
+    yield matrix, ops.einsum([g, inverse], [tuple(b), (*b, j, i)], (*b, i, j))
 
 
 def _solve(node: Solve, g: Node, needs: Needs) -> Pairs:
@@ -379,4 +384,5 @@ _RULES: dict[type, Callable[[Any, Node, Needs], Pairs]] = {
     Det: _det,
     Solve: _solve,
     OthersProduct: _no_rule,
+    Cofactor: _no_rule,
 }

@@ -20,9 +20,10 @@ from ..arrays.build import CONSTANTS
 from ..arrays.calls import FUNCTIONS, TABLE
 from ..arrays.domains import STRUCTURES, structure_problem, unknown_structure_message
 from ..arrays.grammar import parse_array_syntax
-from ..arrays.syntax import NEWAXIS, Name, Syntax
+from ..arrays.syntax import NEWAXIS, Syntax
 from ..errors import ExpressionError
 from ..symbolic.parse import suggest
+from .array_cotangent import names_in, read_cotangent, separate_cotangent
 from .array_instances import InstanceBuilder, find_key, find_value
 from .array_model import (
     ARRAY_IMPLEMENTATION_KEYS,
@@ -59,6 +60,8 @@ class _ArrayCaseBuilder(InstanceBuilder):
         self.base = base
         self.reader: NodeReader = base.reader
         self.source = base.reader.source
+        self.invalid_dims: set[str] = set()  # dimensions whose size was refused
+        self.all_declared: dict = {}  # the array variables, once read
 
     def node(self, key: str) -> yaml.Node | None:
         return self.base.value_node(key)
@@ -79,7 +82,7 @@ class _ArrayCaseBuilder(InstanceBuilder):
         dims = self.dims()
         self.all_dims = dims or {}
         declared = self.shapes(dims)
-        cotangent = self.cotangent(declared, dims)
+        cotangent = read_cotangent(self, declared)
         texts = self.texts()
         if texts is None or declared is None or dims is None:
             return None
@@ -87,11 +90,16 @@ class _ArrayCaseBuilder(InstanceBuilder):
         syntaxes = self.syntaxes(function, where, claims)
         if syntaxes is None:
             return None
+        wants_cotangent = bool(claims["vjp"]) or getattr(implementation, "vjp", None) is not None
+        self.all_declared = declared
+        cotangent = separate_cotangent(self, cotangent, syntaxes, [*declared, *dims, *where],
+                                       wants_cotangent)  # fmt: skip
+        if cotangent is None:
+            return None
         scalars = self.scalar_names(syntaxes, declared, dims, where, cotangent)
         variables = tuple(sorted({*declared, *scalars} - {cotangent}))
         wrt = self.wrt(variables)
         self.check_claim_names(claims, wrt, variables)
-        wants_cotangent = bool(claims["vjp"]) or getattr(implementation, "vjp", None) is not None
         domain = self.domain(variables, cotangent, declared, dims, wants_cotangent)
         instances = self.instances(syntaxes, declared, dims, scalars, cotangent, claims)
         self.check_code_kinds(implementation, instances)
@@ -157,17 +165,28 @@ class _ArrayCaseBuilder(InstanceBuilder):
             items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             if not items:
                 self.fail(f"dims: '{key}' needs at least one size", value_node)
-            sizes = [self.reader.whole_number(item, f"the size of '{key}'") for item in items]
-            for item, size in zip(items, sizes, strict=True):
-                if size == 0:
-                    self.fail(f"the size of '{key}' must be at least 1", item)
-            if all(size for size in sizes):
+            sizes = [self.size(item, key) for item in items]
+            if items and all(sizes):
                 dims[key] = tuple(dict.fromkeys(sizes))  # type: ignore[arg-type]
+            else:  # reported once here, not again where a shape uses it
+                self.invalid_dims.add(key)
         combinations = math.prod(len(sizes) for sizes in dims.values())
         if combinations > MAX_DIMS_COMBINATIONS:
             self.fail(f"dims give {combinations} combinations of sizes; at most "
                       f"{MAX_DIMS_COMBINATIONS} are checked: shorten the lists", node)  # fmt: skip
         return dims
+
+    def size(self, node: yaml.Node, key: str) -> int | None:
+        """A size of a dimension: a whole number >= 1 (one message for anything else)."""
+        errors = len(self.reader.errors)
+        size = self.reader.whole_number(node, f"the size of '{key}'")
+        if size is None:
+            del self.reader.errors[errors:]
+            self.fail(f"the size of '{key}' must be a whole number >= 1, got {node.value!r}",
+                      node)  # fmt: skip
+        elif size == 0:
+            self.fail(f"the size of '{key}' must be at least 1", node)
+        return size or None
 
     def shapes(self, dims: dict | None) -> dict[str, tuple[int | str, ...]] | None:
         node = self.node("shapes")
@@ -197,26 +216,13 @@ class _ArrayCaseBuilder(InstanceBuilder):
                       f"dims, got {node.value!r}", node)  # fmt: skip
             return None
         unknown = [n for n in _names_in_text(value) if n not in dims]
+        if unknown and set(unknown) <= self.invalid_dims:
+            return None  # its size is wrong, and said so under dims
         if unknown:
             self.fail(f"'{unknown[0]}' in the shape of '{variable}' is not in dims"
                       f"{suggest(unknown[0], set(dims))}; add it under dims", node)  # fmt: skip
             return None
         return value.strip()
-
-    def cotangent(self, declared: dict | None, dims: dict | None) -> str:
-        node = self.node("cotangent")
-        if node is None:
-            return "g"
-        name = self.reader.text(node, "cotangent")
-        if name is None:
-            return "g"
-        if not name.isidentifier():
-            self.fail(f"cotangent must be a name, got {name!r}", node)
-        self.check_name(name, node, "the cotangent")
-        if declared and name in declared:
-            self.fail(f"the cotangent '{name}' takes the function's shape; do not give it "
-                      "under shapes", node)  # fmt: skip
-        return name
 
     def check_name(self, name: str, node: yaml.Node, what: str) -> None:
         if name in RESERVED:
@@ -270,7 +276,7 @@ class _ArrayCaseBuilder(InstanceBuilder):
     def scalar_names(self, trees: dict, declared: dict, dims: dict, where: dict,
                      cotangent: str) -> set[str]:  # fmt: skip
         known = {*declared, *dims, *where, *RESERVED, cotangent}
-        names = {n for tree in trees.values() for n in _names_in(tree)}
+        names = {n for tree in trees.values() for n in names_in(tree)}
         return {n for n in names - known if n not in _KEYWORD_NAMES}
 
     def wrt(self, variables: tuple[str, ...]) -> tuple[str, ...]:
@@ -363,18 +369,6 @@ class _ArrayCaseBuilder(InstanceBuilder):
         if samples == 0 and not points and self.node("points") is None:
             self.fail("nothing to check: samples is 0 and there are no points",
                       self.node("samples") or self.base.node)  # fmt: skip
-
-
-def _names_in(tree: Syntax) -> Iterator[str]:
-    stack: list = [tree]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Name):
-            yield item.name
-        elif isinstance(item, Syntax):
-            stack.extend(getattr(item, f) for f in item.__dataclass_fields__ if f != "offset")
-        elif isinstance(item, tuple):
-            stack.extend(item)
 
 
 def _names_in_text(text: str) -> list[str]:

@@ -18,6 +18,7 @@ from ..arrays.context import shape_text
 from ..arrays.ir import Constant, Node
 from ..arrays.syntax import Syntax
 from ..errors import ExpressionError
+from .array_cotangent import names_in
 from .array_model import (
     CLAIM_KINDS,
     MAX_ARRAY_ENTRIES,
@@ -55,11 +56,22 @@ class InstanceBuilder:
         built: dict[str, Node] = {}
         context = dict(shapes=shapes, scalars=set(scalars), dims=sizes,
                        dim_names={n: tuple(s) for n, s in declared.items()})  # fmt: skip
+        broken: set[str] = set()  # intermediates with an error, reported once
         for (kind, name), tree in trees.items():
-            if kind == "where":
-                built[name] = self.build_expression(tree, ("where", name), context, built)
-        function = self.build_expression(trees[("function", "")], ("function", ""), context, built)
-        if function is None or None in built.values():
+            if kind != "where":
+                continue
+            node = None
+            if not broken.intersection(names_in(tree)):  # else it would only repeat it
+                node = self.build_expression(tree, ("where", name), context, built)
+            if node is None:
+                broken.add(name)
+            else:
+                built[name] = node
+        function = None
+        if not broken.intersection(names_in(trees[("function", "")])):
+            function = self.build_expression(trees[("function", "")], ("function", ""), context,
+                                             built)  # fmt: skip
+        if function is None or broken:
             return None
         shapes[cotangent] = function.shape
         context["shapes"] = shapes

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..errors import counted
 from .array_compare import ClaimResult, OracleCheck, format_index, oracle_evidence, skipped_notes
 from .verdict import Verdict
@@ -21,6 +23,7 @@ _KIND = {"gradient": "∂f/∂", "vjp": "vjp ", "jacobian": "jacobian ", "unclai
          "implementation gradient": "the implementation's ∂f/∂",
          "implementation vjp": "the implementation's vjp ",
          "implementation function": "the implementation's function"}  # fmt: skip
+MAX_SHOWN_ENTRIES = 8  # a counterexample's point is shown in the evidence up to this size
 # the scalar verdict's words for the same finding
 FLOAT32_HINT = (
     "the implementation returned float32 values: their rounding (~1e-7 relative) exceeds the "
@@ -63,7 +66,9 @@ def decide_array_verdict(instances: Sequence) -> Verdict:  # InstanceResult from
         if unbacked:
             return Verdict("inconclusive", "", (_unbacked(claim, unbacked[0]),), warnings)
         reasons = tuple(describe_wrong(i, c) for i, c in wrong)
-        return Verdict("incorrect", "", reasons, warnings)
+        # the evidence is the worst entry's counterexample, as for a scalar case
+        evidence = describe_wrong(inst, claim) + _point_values(inst, claim)
+        return Verdict("incorrect", evidence, reasons, warnings)
     return Verdict("correct", _evidence(instances), (), warnings)
 
 
@@ -90,6 +95,28 @@ def describe_wrong(instance, claim: ClaimResult) -> str:  # noqa: ANN001
     if getattr(instance, "single", {}).get((claim.kind, claim.name)):
         parts.append(FLOAT32_HINT)
     return "; ".join(parts)
+
+
+def _point_values(instance, claim: ClaimResult) -> str:  # noqa: ANN001
+    """The worst point's values, "; point 2: x=[0, 1], y=2", where they are few enough
+    to read (JSON gives them whole); not for a Jacobian, whose point holds a cotangent
+    it does not use."""
+    points = getattr(instance, "points", [])
+    if claim.worst is None or claim.worst.point >= len(points) or claim.kind == "jacobian":
+        return ""
+    values = points[claim.worst.point]
+    if sum(np.size(value) for value in values.values()) > MAX_SHOWN_ENTRIES:
+        return ""
+    shown = ", ".join(f"{name}={_nested(np.asarray(value, dtype=float).tolist())}"
+                      for name, value in sorted(values.items()))  # fmt: skip
+    return f"; point {claim.worst.point + 1}: {shown}"
+
+
+def _nested(value: list | float) -> str:
+    """[[1, 2], [2, 4]]: nested lists, six digits."""
+    if isinstance(value, list):
+        return f"[{', '.join(_nested(item) for item in value)}]"
+    return f"{value:.6g}"
 
 
 def _conflict(instance, check: OracleCheck, count: int) -> str:  # noqa: ANN001

@@ -163,6 +163,12 @@ class TermBuilder:
     def _inv(self, node: ir.Inv) -> Term:
         return Apply(node.shape, "inv", (self._of(node.operand),))
 
+    def _cofactor(self, node: ir.Cofactor) -> Term:
+        # written det(A) A⁻ᵀ as people do (A invertible)
+        a, (*b, i, j) = self._of(node.operand), range(node.ndim)
+        det, inverse = Apply(node.shape[:-2], "det", (a,)), Apply(node.shape, "inv", (a,))
+        return contract([det, inverse], [tuple(b), (*b, j, i)], (*b, i, j), self.unit_sums)
+
     def _det(self, node: ir.Det) -> Term:
         return Apply(node.shape, "logdet" if node.log else "det", (self._of(node.operand),))
 

@@ -18,9 +18,9 @@ import mpmath
 import numpy as np
 
 from ..arrays.evaluate import evaluate_mp, evaluate_nodes
-from ..arrays.ir import Node, Variable, nodes_in_order
+from ..arrays.ir import Call, Node, Variable, nodes_in_order
 from ..arrays.kernels import FloatKernels
-from ..arrays.ops import constant
+from ..arrays.ops import MUL, POW, constant
 from ..arrays.points import check_point
 from ..arrays.reverse import held_jacobian, jacobian_rows, vjp_expressions
 from ..cases.array_model import CODE_KINDS, ArrayCase, ArrayInstance
@@ -36,6 +36,8 @@ from ..compare.array_compare import (
 from ..compare.array_patterns import diagnose_pattern
 from ..compare.closeness import excess
 from ..oracles.array_implementation import FUNCTION, ArrayCode, prepare_array_code, single_precision
+from ..symbolic.rules import RULES
+from .array_kinks import kink_jacobians, limit_reference
 from .array_oracle_checks import (
     MAX_SETTLED_ENTRIES,
     confirm_worst_entry,
@@ -50,6 +52,7 @@ ORACLE_POINTS = 2  # points per size at which the reference meets the oracles
 SINGLE = Tolerance(**TOLERANCE_PRESETS["float32"])
 # kinds whose reference is a scalar function's gradient (a vjp for an array function)
 GRADIENT_KINDS = ("gradient", "unclaimed", "implementation gradient")
+_UNDERFLOWING = (MUL, POW, RULES["exp"])  # 0 from arguments that are not 0: underflow
 
 
 @dataclass
@@ -125,11 +128,13 @@ def _instance(case: ArrayCase, instance: ArrayInstance, samples: int, rng,  # no
         index = len(result.points)
         result.points.append(values)
         memo: dict = {}  # this point's float64 values, shared by every evaluation below
-        if not _usable(case, instance, values, result, memo):
+        limits = _usable(case, instance, values, result, memo)
+        if limits is None:
             continue
         result.checked += 1
         produced = _call_code(code, case, instance, values, result)
         outcomes = _evaluate(case, instance, references, values, memo, result.claims, produced)
+        exact = _at_kink(case, instance, values, outcomes, limits, produced)
         for claim in result.claims:
             expected, claimed = outcomes[(claim.kind, claim.name)]
             if expected is None:  # a Jacobian too large to hold: by blocks of its rows
@@ -137,10 +142,10 @@ def _instance(case: ArrayCase, instance: ArrayInstance, samples: int, rng,  # no
                 compare_blocks(claim, index, rows, claimed, case.tolerance)
                 continue
             settle, suspect = _settler(case, instance, references, values, claim, memo,
-                                       produced)  # fmt: skip
+                                       produced, exact.get((claim.kind, claim.name)))  # fmt: skip
             compare_entries(claim, index, expected, claimed, case.tolerance, settle, suspect)
             _note_precision(result, claim, produced, expected)
-        if result.checked <= ORACLE_POINTS:
+        if result.checked <= ORACLE_POINTS and not limits:  # at a kink they may not apply
             gradients = {name: expected for (kind, name), (expected, _) in outcomes.items()
                          if kind in GRADIENT_KINDS}  # fmt: skip
             result.oracles.extend(directional_checks(case, instance, values, index, rng, memo,
@@ -258,12 +263,13 @@ def _reference(instance: ArrayInstance, references: dict, kind: str, name: str) 
     return references["gradient" if kind in GRADIENT_KINDS and scalar else "vjp"][name]
 
 
-def _settler(case, instance, references, values, claim, memo, produced):  # noqa: ANN001, ANN202
+def _settler(case, instance, references, values, claim, memo, produced, limit=None):  # noqa: ANN001, ANN202
     """mpmath's (reference, claim) for `claim` at this point, when the arrays are small,
     and whether float64 overflowed on the way to either (a value of theirs not finite at
     this point): then even a finite wrong entry may be float64's doing. The user's code
-    has no mpmath value: what it returned is its value."""
-    if claim.kind in ("jacobian", "unclaimed"):
+    has no mpmath value: what it returned is its value. At a point flagged on a kink
+    where the derivative exists, `limit` (mpmath) is the reference."""
+    if claim.kind == "unclaimed" or (claim.kind == "jacobian" and limit is None):
         return None, False
     total = sum(int(np.size(v)) for v in values.values()) + claim.entries
     if total > MAX_SETTLED_ENTRIES:
@@ -278,16 +284,40 @@ def _settler(case, instance, references, values, claim, memo, produced):  # noqa
             exact = np.vectorize(mpmath.mpf, otypes=[object])(returned)
         else:
             exact = evaluate_mp(claimed, values, 40)
+        if limit is not None:
+            return limit, exact
         return evaluate_mp(reference, values, 40), exact
 
-    nodes = nodes_in_order([reference] + ([] if code else [claimed]))
-    suspect = not all(np.isfinite(memo[id(node)]).all() for node in nodes if id(node) in memo)
+    # where the reference is the probed limit, only the claim's own values can overflow
+    shown = [] if limit is not None else [reference]
+    nodes = nodes_in_order(shown + ([] if code else [claimed]))
+    suspect = any(_out_of_range(node, memo) for node in nodes if id(node) in memo)
     return settle, suspect
 
 
-def _usable(case, instance, values, result, memo) -> bool:  # noqa: ANN001
-    """False for a point where the function is undefined or on a kink: reported, never
-    compared."""
+def _out_of_range(node: Node, memo: dict) -> bool:
+    """Whether float64 left its range at `node`: a value not finite, or a product, power
+    or exponential that underflowed to 0 from arguments that are not 0 (the adjoint of a
+    division squares its denominator: S² of S = 1e179 is 0, and the entry it feeds too)."""
+    value = memo[id(node)]
+    if not np.isfinite(value).all():
+        return True
+    if not (isinstance(node, Call) and node.rule in _UNDERFLOWING and (value == 0).any()):
+        return False
+    args = [memo.get(id(arg)) for arg in node.args]
+    if any(arg is None for arg in args):
+        return False
+    nonzero = args[0] != 0  # x**p of x != 0 is 0 only by underflow, whatever p
+    for arg in args[1:] if node.rule is not POW else ():
+        nonzero = nonzero & (arg != 0)
+    return bool(np.any((value == 0) & nonzero))
+
+
+def _usable(case, instance, values, result, memo) -> dict | None:  # noqa: ANN001
+    """None for a point where the function is undefined or on a kink: reported, never
+    compared. Else {} for an ordinary point, or, for a point flagged on a kink where the
+    derivative exists all the same (norm(x)**2 at 0), the function's Jacobians there
+    (`kink_jacobians`)."""
     found = check_point(instance.function, values, case.wrt, memo=memo)
     point = len(result.points)
     undefined = list(found.undefined)
@@ -296,9 +326,39 @@ def _usable(case, instance, values, result, memo) -> bool:  # noqa: ANN001
         undefined = []
     for flag in undefined:
         result.undefined.append(f"point {point}: {flag.expression}: {flag.reason}")
+    if undefined:
+        return None
+    if not found.kinks:
+        return {}
+    limits = kink_jacobians(instance.function, list(case.wrt), values)
+    if limits is not None:
+        return limits
     for flag in found.kinks:
         result.kinks.append(f"point {point}: {flag.expression}: {flag.reason}")
-    return not undefined and not found.kinks
+    return None
+
+
+def _at_kink(case, instance, values, outcomes, limits, produced) -> dict:  # noqa: ANN001
+    """At a point flagged on a kink where the derivative exists, each claim's reference
+    from the probed Jacobians `limits`: written into `outcomes` (float64) and returned
+    by claim (mpmath), for settling. Nothing at an ordinary point."""
+    if not limits:
+        return {}
+    scalar = instance.function.shape == ()
+    exact = {}
+    for (kind, name), (_, claimed) in list(outcomes.items()):
+        if kind == FUNCTION:
+            continue
+        gradient = scalar and kind in GRADIENT_KINDS
+        cotangent = None if gradient else values.get(case.cotangent)
+        limit = limit_reference(kind, name, limits, cotangent)
+        exact[(kind, name)] = limit
+        reference = np.asarray(limit, dtype=float)
+        formula = instance.claims.get(kind, {}).get(name) is not None
+        if not formula and (kind, name) not in produced:
+            claimed = reference  # no claim: the reference stands for it
+        outcomes[(kind, name)] = (reference, claimed)
+    return exact
 
 
 def _overflow_only(function: Node, values: Mapping[str, Any], flags: list) -> bool:

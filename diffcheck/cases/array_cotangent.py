@@ -1,0 +1,99 @@
+"""The cotangent's name of an array case: given under `cotangent`, or `g` by default.
+
+The cotangent is drawn apart from the variables, so it may not share a name with one: a
+variable `g` (under shapes, or a scalar the function uses) and the default cotangent `g`
+would be one array where the case means two. Where a vector-Jacobian product needs the
+cotangent, that is an error naming both; where nothing needs it (a gradient, a Jacobian),
+the cotangent takes a name of its own and the variable keeps `g`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+import yaml
+
+from ..arrays.syntax import Name, Syntax
+
+__all__ = ["DEFAULT_COTANGENT", "names_in", "read_cotangent", "separate_cotangent"]
+
+DEFAULT_COTANGENT = "g"
+_SPARE_NAMES = ("dy", "gy", "dout", "cotangent")  # for a cotangent nothing refers to
+
+
+def read_cotangent(builder, declared: dict | None) -> str:  # noqa: ANN001 - ArrayCaseBuilder
+    """The name under `cotangent`, or the default; a bad name is reported."""
+    node = builder.node("cotangent")
+    if node is None:
+        return DEFAULT_COTANGENT
+    name = builder.reader.text(node, "cotangent")
+    if name is None:
+        return DEFAULT_COTANGENT
+    if not name.isidentifier():
+        builder.fail(f"cotangent must be a name, got {name!r}", node)
+    builder.check_name(name, node, "the cotangent")
+    if declared and name in declared:
+        builder.fail(f"the cotangent '{name}' takes the function's shape; do not give it "
+                     "under shapes", node)  # fmt: skip
+    return name
+
+
+def separate_cotangent(builder, name: str, trees: Mapping, names: Iterable[str],  # noqa: ANN001
+                       wanted: bool) -> str | None:  # fmt: skip
+    """`name`, unless a variable has it (declared, or used by the function, directly or
+    through intermediates: a claim's names alone may be the cotangent's). Then, where a vjp needs
+    the cotangent or the name was given, an error (None); else the variable keeps the
+    name and the cotangent takes a spare one that no expression and none of `names`
+    (declared arrays, dims, intermediates) uses."""
+    given = builder.node("cotangent")
+    declared = builder.all_declared
+    variables = {*declared, *_function_names(trees)}
+    if name not in variables or (given is not None and name in declared):
+        return name  # no clash, or one reported already
+    if given is not None or wanted:
+        builder.fail(
+            f"'{name}' is both a variable and the cotangent's name; name the "
+            "cotangent otherwise (cotangent: <name>)",
+            given or _vjp_node(builder),
+        )
+        return None  # the claims cannot be read until it is renamed
+    used = {*names, *(n for tree in trees.values() for n in names_in(tree))}
+    spare = [n for n in _SPARE_NAMES if n not in used]
+    return spare[0] if spare else f"{name}_{len(used)}"
+
+
+def _function_names(trees: Mapping) -> set[str]:
+    """The names the function uses, and those of the intermediates it uses, and so on."""
+    found: set[str] = set()
+    waiting = [trees[("function", "")]]
+    while waiting:
+        for name in names_in(waiting.pop()):
+            if name not in found and ("where", name) in trees:
+                waiting.append(trees[("where", name)])
+            found.add(name)
+    return found
+
+
+def names_in(tree: Syntax) -> Iterator[str]:
+    """Every name an expression's syntax tree uses."""
+    stack: list = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Name):
+            yield item.name
+        elif isinstance(item, Syntax):
+            stack.extend(getattr(item, f) for f in item.__dataclass_fields__ if f != "offset")
+        elif isinstance(item, tuple):
+            stack.extend(item)
+
+
+def _vjp_node(builder) -> yaml.Node | None:  # noqa: ANN001
+    """Where a vjp is asked for: its claims' key, or the implementation's vjp."""
+    if builder.node("vjp") is not None:
+        return builder.reader_key("vjp")
+    implementation = builder.node("implementation")
+    if isinstance(implementation, yaml.MappingNode):
+        for key, value in implementation.value:
+            if key.value == "vjp":
+                return value
+    return None

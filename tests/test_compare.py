@@ -171,9 +171,9 @@ def _count_refinements(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     original = exact.refine_at
 
-    def counting(program, point):
+    def counting(program, point, negligible=0.0):
         calls.append(1)
-        return original(program, point)
+        return original(program, point, negligible)
 
     monkeypatch.setattr(exact, "refine_at", counting)
     return calls

@@ -11,7 +11,17 @@ from hypothesis import assume, given
 from strategies import CTX, VARIABLES, Sample, samples
 
 from diffcheck.oracles import Problem
-from diffcheck.oracles.exact import PRECISIONS, Exact, ExactValues, context, refine_at
+from diffcheck.oracles.exact import (
+    EXTENDED,
+    PRECISIONS,
+    Exact,
+    ExactValues,
+    context,
+    exactly_zero,
+    partial_limits,
+    precisions_for,
+    refine_at,
+)
 from diffcheck.oracles.finite import FiniteDifferences
 from diffcheck.oracles.program import CHUNK, Program
 from diffcheck.symbolic.parse import parse_expression
@@ -131,6 +141,56 @@ def test_refine_at_never_settles_a_cancellation_to_zero() -> None:
     ctx = refined.context
     expected = ctx.exp(-800) / (1 + ctx.exp(-800))
     assert abs(refined.values[0] - expected) <= ctx.mpf(10) ** -25 * expected
+
+
+def test_refine_at_climbs_beyond_960_digits_for_elementary_functions() -> None:
+    # 1 - tanh(700)**2 cancels 608 digits: 480 digits give 0, 960 give 350 good digits,
+    # which only 1920 can confirm
+    program = Program([p("1 - tanh(x)**2")], ["x"])
+    assert precisions_for(program) == PRECISIONS + EXTENDED
+    refined = refine_at(program, [700.0])
+    assert refined.converged and refined.context.dps == 1920
+    ctx = refined.context
+    expected = 1 / ctx.cosh(700) ** 2
+    assert abs(refined.values[0] - expected) <= ctx.mpf(10) ** -25 * expected
+
+
+def test_refine_at_stops_at_960_digits_for_special_functions() -> None:
+    # digamma takes seconds at 3840 digits: such points stay unsettled instead
+    program = Program([p("gamma(y)*(1 - tanh(x)**2)")], ["x", "y"])
+    assert precisions_for(program) == PRECISIONS
+    refined = refine_at(program, [700.0, 1.0])
+    assert not refined.converged and refined.settled == (False,)
+    assert refined.context.dps == 960
+
+
+def test_refine_at_settles_each_value_on_its_own() -> None:
+    # the function settles at once; its partial cancels beyond every precision
+    program = Program([p("tanh(x)"), p("1 - tanh(x)**2")], ["x"])
+    refined = refine_at(program, [3000.0])
+    assert not refined.converged
+    assert refined.settled == (True, False)
+    assert refined.settled_at(0) and not refined.settled_at(1)
+    assert float(refined.values[0]) == 1.0
+
+
+def test_refine_at_settles_a_vanishing_remainder_to_zero_below_negligible() -> None:
+    # (atan(x) + atan(1/x))' is exactly 0; each precision leaves a remainder of its size
+    program = Program([p("1/(1 + x**2) - 1/(x**2*(1 + 1/x**2))")], ["x"])
+    refined = refine_at(program, [0.7], negligible=1e-12 * 2.0**-52)
+    assert refined.converged and refined.values[0] == 0
+    assert refined.context.dps < 960
+    # without an absolute tolerance, nothing is negligible: the remainder keeps the
+    # precision rising to the top, where only a zero at the last two precisions settles
+    assert refine_at(program, [0.7]).context.dps == EXTENDED[-1]
+
+
+def test_refine_at_does_not_take_a_lost_value_for_a_vanishing_one() -> None:
+    # tanh's 3.9e-608 is 0 at 480 digits: it does not shrink from there, so it settles
+    # relatively at 1920 digits, below any negligible size though it is
+    refined = refine_at(Program([p("1 - tanh(x)**2")], ["x"]), [700.0], negligible=1e-28)
+    assert refined.converged
+    assert float(refined.values[0]) == pytest.approx(3.888536e-608, rel=1e-6)
 
 
 def test_refine_at_keeps_undefined_values_undefined() -> None:
@@ -275,6 +335,67 @@ def test_problem_derive_records_kinks_and_analyticity() -> None:
     assert not kinked.analytic and kinked.kinks == (x,)
     assert smooth.row("y") == 1
     assert set(kinked.gradient) == {"x", "y"}
+
+
+# ---- partials at a kink: the limits from both sides --------------------------------------
+
+
+def _limits(function: str, point: list[float], wrt: tuple[str, ...] = ("x",)) -> tuple | None:
+    expr = p(function)
+    variables = tuple(sorted(symbol.name for symbol in expr.free_symbols))
+    problem = Problem.derive(expr, wrt, variables)
+    rows = [problem.row(name) for name in wrt]
+    return partial_limits(problem.limit_program, point, rows)
+
+
+@pytest.mark.parametrize(
+    ("function", "point", "expected"),
+    [
+        ("x*abs(x)", 0.0, 0.0),
+        ("relu(x)**2", 0.0, 0.0),
+        ("abs(x)**3", 0.0, 0.0),
+        ("elu(x, 1)", 0.0, 1.0),  # the rule's value at 0 (heaviside's) is no limit
+        ("where(abs(x) <= 1, x^2/2, abs(x) - 1/2)", 1.0, 1.0),  # Huber: C¹ at its switch
+        ("where(abs(x) <= 1, x^2/2, abs(x) - 1/2)", -1.0, -1.0),
+        ("where(abs(x) <= 1, x^2/2, abs(x) - 1/2)", 0.0, 0.0),
+        ("max(x, 2)**2 - 4*max(x, 2)", 2.0, 0.0),
+    ],
+)
+def test_partial_limits_find_the_derivative_where_it_exists(
+    function: str, point: float, expected: float
+) -> None:
+    (limit,) = _limits(function, [point])
+    assert limit is not None and float(limit) == expected
+
+
+@pytest.mark.parametrize(
+    ("function", "point"),
+    [
+        ("abs(x)", 0.0),  # slopes -1 and 1
+        ("relu(x)", 0.0),
+        ("heaviside(x)", 0.0),  # slope 0 on both sides, but the function jumps
+        ("where(x > 0, 2*x + 1, 2*x)", 0.0),
+        ("sqrt(abs(x))", 0.0),  # the slopes diverge
+        ("where(abs(x) <= 1, x^2, abs(x))", 1.0),  # continuous, slopes 2 and 1
+    ],
+)
+def test_partial_limits_leave_a_genuine_kink_alone(function: str, point: float) -> None:
+    assert _limits(function, [point]) is None
+
+
+def test_partial_limits_need_every_partial() -> None:
+    # |x*y|: at (0, 0) both partials are 0; at (0, 1) along y it is 0 throughout, but
+    # along x it has slopes -1 and 1
+    assert _limits("abs(x*y)", [0.0, 0.0], ("x", "y")) == (0, 0)
+    assert _limits("abs(x*y)", [0.0, 1.0], ("x", "y")) is None
+    assert _limits("abs(x*y)", [0.0, 1.0], ("y",)) == (0,)
+
+
+def test_exactly_zero_tells_a_kink_from_float64_rounding() -> None:
+    # w - 0.3 is 0.0 in float64 at w = 0.3, but the double 0.3 is not the decimal 0.3
+    program = Program([p("w - 0.3"), p("w - 0.5")], ["w"])
+    assert not exactly_zero(program, [0.3], [0])
+    assert exactly_zero(program, [0.5], [1])
 
 
 def test_settling_reuses_one_context_per_precision(monkeypatch: pytest.MonkeyPatch) -> None:

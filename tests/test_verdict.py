@@ -371,3 +371,127 @@ def test_decide_verdict_a_claim_cancelling_to_zero_is_still_convicted(function: 
         "counterexample at x=796.37: ∂/∂x expected 1.38379e-346, claimed 2.76758e-346; "
         "reverse mode agrees with the expected value"
     )
+
+
+# ---- on a kink where the partial exists all the same: checked at the point -------------
+
+HUBER = "where(abs(r) <= 1, r^2/2, abs(r) - 1/2)"
+EXISTS_AT_KINK = "the point is on a kink, but {} exists there: its values on both sides tend "
+EXISTS_AT_KINK += "to the expected value"
+
+
+@pytest.mark.parametrize(
+    ("function", "claim", "point", "expected", "claimed"),
+    [
+        ("x*abs(x)", "2*abs(x) + where(x == 0, 1, 0)", 0.0, "0", "1"),
+        ("relu(x)**2", "2*relu(x) + where(x == 0, 1, 0)", 0.0, "0", "1"),
+        ("abs(x)**3", "3*x*abs(x) + where(x == 0, 1, 0)", 0.0, "0", "1"),
+        ("elu(x, 1)", "where(x > 0, 1, where(x < 0, exp(x), 0.5))", 0.0, "1", "0.5"),
+        # Huber is C∞ at 0 (abs's kink) and C¹ at its switch, r = ±1
+        (HUBER, "clip(r, -1, 1) + where(r == 0, 1, 0)", 0.0, "0", "1"),
+        (HUBER, "where(abs(r) < 1, r, where(abs(r) > 1, sign(r), 0))", 1.0, "1", "0"),
+    ],
+)
+def test_decide_verdict_a_wrong_claim_on_a_smooth_kink_is_incorrect(
+    function: str, claim: str, point: float, expected: str, claimed: str
+) -> None:
+    name = "r" if function == HUBER else "x"
+    verdict = verdict_of(function, {name: claim}, [[point, 0.5, -2.0]])
+    assert (verdict.verdict, verdict.evidence, verdict.warnings) == (
+        "incorrect",
+        f"counterexample at {name}={point:g}: ∂/∂{name} expected {expected}, claimed {claimed}; "
+        + EXISTS_AT_KINK.format(f"∂/∂{name}"),
+        (),
+    )
+
+
+def test_decide_verdict_a_right_claim_on_a_smooth_kink_is_checked_there() -> None:
+    verdict = verdict_of(HUBER, {"r": "clip(r, -1, 1)"}, [[0.0, 1.0, -1.0]])
+    assert verdict == Verdict("correct", "agrees at 3 points", (), ())
+
+
+def test_decide_verdict_a_genuine_kink_stays_left_out() -> None:
+    # abs(x) has slopes -1 and 1 at 0, whatever the claim says there
+    for claim in ("sign(x)", "sign(x) + where(x == 0, 1, 0)"):
+        verdict = verdict_of("abs(x)", {"x": claim}, [[0.0, 0.5]])
+        assert verdict == Verdict(
+            "correct",
+            "agrees at 1 point",
+            (),
+            ("1 point lies where the function is not differentiable (e.g. x=0); left out",),
+        )
+
+
+# ---- precision, not absence: values that cancel beyond hundreds of digits ----------------
+
+
+def test_decide_verdict_cancellation_beyond_960_digits_is_settled() -> None:
+    # 1 - tanh(700)**2 cancels 608 digits: settled at 1920, proved or not, and refuted
+    claim = {"x": "1-tanh(x)^2"}
+    verdict = verdict_of("tanh(x)", claim, [[700.0]], NO_ATOL)
+    assert verdict == Verdict("correct", "agrees at 1 point", (), ())
+    wrong = verdict_of("tanh(x)", {"x": "2*(1-tanh(x)^2)"}, [[700.0]], NO_ATOL)
+    assert wrong.evidence == (
+        "counterexample at x=700: ∂/∂x expected 3.88853e-608, claimed 7.77706e-608; "
+        "reverse mode agrees with the expected value"
+    )
+    # over [-800, 800] none of 64 points is left out (23 were, at most 960 digits)
+    wide = verdict_of("tanh(x)", claim, _uniform(-800, 800), NO_ATOL)
+    assert (wide.verdict, wide.evidence) == ("correct", "agrees at 64 points")
+    assert not any("stable" in warning for warning in wide.warnings)
+
+
+UNSETTLED = "no stable value even at 960 digits"
+
+
+def test_decide_verdict_a_proved_claim_is_correct_where_mpmath_cannot_settle() -> None:
+    # gamma caps the precision at 960 digits, where 1 - tanh(700)**2 does not settle
+    claim = {"x": "gamma(y)*(1-tanh(x)^2)"}
+    verdict = verdict_of("tanh(x)*gamma(y)", claim, [[700.0], [1.0]], proofs={"x": True})
+    assert verdict.verdict == "correct"
+    assert verdict.warnings[0] == (
+        f"∂/∂x: 1 point could not be evaluated stably ({UNSETTLED}); left out (the claim is "
+        "proved symbolically)"
+    )
+    unproved = verdict_of("tanh(x)*gamma(y)", claim, [[700.0], [1.0]], proofs={"x": False})
+    assert unproved.verdict == "inconclusive"
+    assert unproved.reasons == (f"∂/∂x could not be evaluated stably at any point ({UNSETTLED})",)
+
+
+def test_decide_verdict_a_nan_from_overflow_is_evaluated_in_mpmath() -> None:
+    # inf/(inf + 0) is NaN in float64, not a point outside the domain; ∂/∂a is 3.6e-652
+    function = "exp(a)/(exp(a) + exp(b))"
+    right = {"a": "exp(a)*exp(b)/(exp(a)+exp(b))^2", "b": "-exp(a)*exp(b)/(exp(a)+exp(b))^2"}
+    overflow = (
+        "the function overflows float64 at 1 point (e.g. a=800, b=-800); it was evaluated with "
+        "mpmath there"
+    )
+    verdict = verdict_of(function, right, [[800.0], [-800.0]])
+    assert verdict.verdict == "correct" and verdict.warnings[0] == overflow
+    wrong = verdict_of(function, {**right, "a": "exp(a)/(exp(a)+exp(b))"}, [[800.0], [-800.0]])
+    assert wrong.verdict == "incorrect"
+    assert wrong.evidence.startswith("counterexample at a=800, b=-800: ∂/∂a expected 0, claimed 1;")
+    # ∂/∂a (e^-5800) cancels beyond 3840 digits at b = -5000: the function itself, 1, is
+    # known all the same, and the verdict says what is in doubt
+    far = verdict_of(function, right, [[800.0], [-5000.0]], NO_ATOL)
+    assert far.reasons == (
+        "∂/∂a could not be evaluated stably at any point (no stable value even at 3840 digits)",
+    )
+    assert far.warnings[0] == overflow.replace("-800", "-5000")
+
+
+def test_decide_verdict_a_derivative_cancelling_to_exactly_zero_settles() -> None:
+    # (atan(x) + atan(1/x))' = 0 exactly; each precision left a remainder of its own size
+    points = _uniform(0.5, 2.0)
+    verdict = verdict_of("atan(x) + atan(1/x)", {"x": "0"}, points)
+    assert verdict == Verdict(
+        "correct",
+        "agrees at 64 points",
+        (),
+        ("|∂/∂x| is below atol (1e-12) at every point: only the absolute tolerance was tested",),
+    )
+    wrong = verdict_of("atan(x) + atan(1/x)", {"x": "1/(1+x^2)"}, points)
+    assert wrong.evidence == (
+        "counterexample at x=0.504108: ∂/∂x expected 0, claimed 0.797369; reverse mode agrees "
+        "with the expected value"
+    )

@@ -136,7 +136,7 @@ class VariableResult:
     refined: int  # points re-evaluated in mpmath
     artefacts: int  # points where float64 alone would have misjudged the claim
     undefined: int  # usable points where the partial does not exist (a pole, a cusp)
-    unsettled: int  # usable points where even 960 digits gave no stable value
+    unsettled: int  # usable points where even the highest precision gave no stable value
     unexamined: int = 0  # doubtful points beyond MAX_REFINED, left out
     exact: Discrepancy | None = None  # the derived partial in float64 against the reference
     label: str = ""  # how messages name it: ∂/∂x, or ∂²/∂x∂y for a Hessian entry
@@ -146,6 +146,9 @@ class VariableResult:
     precise: Mapping[int, tuple[str, str | None]] = field(default_factory=dict)
     unreachable: int = 0  # usable points where mpmath cannot reach the values in time
     beyond: tuple[int, str] | None = None  # the first of them: (point, what is too large)
+    digits: int = 0  # the highest precision (decimal digits) tried at an unsettled point
+    # points on a kink where the partial exists: its reference is the limit from both sides
+    kink_limits: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.label:

@@ -359,6 +359,11 @@ def diagnose(comparison: Comparison) -> Findings:
 def backing_sentence(result: VariableResult, index: int) -> str:
     """Who backs the expected value at a counterexample, as a clause."""
     names = supporters(result, index)
+    if not names and index in result.kink_limits:
+        return (
+            f"the point is on a kink, but {result.label} exists there: its values on both "
+            "sides tend to the expected value"
+        )
     if not names:
         return "no oracle could confirm the expected value there"
     return f"{join_oracles(names)} {_verb(names, 'agrees', 'agree')} with the expected value"

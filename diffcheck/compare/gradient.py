@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from ..cases.model import Tolerance
-from ..oracles.exact import ExactValues
+from ..oracles.exact import EPS, ExactValues
 from ..oracles.finite import FiniteDifferences
 from ..oracles.problem import Estimate, Oracle, Problem
 from ..oracles.reverse import ReverseMode
@@ -85,19 +85,24 @@ def compare_gradient(
     wrt = problem.wrt
     claimed = [name for name in wrt if name in claims]
     exprs = [problem.function, *(problem.gradient[n] for n in wrt), *(claims[n] for n in claimed)]
-    values = ExactValues(exprs, problem.variables, points)
+    # a refined value below atol·ε that vanishes with rising precision is 0 (an exact
+    # zero reached by cancellation never settles relatively); no judgement can tell
+    values = ExactValues(exprs, problem.variables, points, tolerance.atol * EPS)
     usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond = usable_points(
         problem, values
     )
-    at_usable = points if usable.all() else points[:, usable]
-    estimates = [widen(oracle.gradient(problem, at_usable), usable) for oracle in oracles]
+    # at a kink where the partials exist, their limits are the reference, and the oracles
+    # (a stencil across the kink, the rule's value at it) have nothing to say
+    examined = _off_kinks(usable, values)
+    at_usable = points if examined.all() else points[:, examined]
+    estimates = [widen(oracle.gradient(problem, at_usable), examined) for oracle in oracles]
     results = []
     for slot, name in enumerate(wrt, start=1):
         claim_slot = 1 + len(wrt) + claimed.index(name) if name in claimed else None
         partial = Partial(values, slot, claim_slot, tolerance)
         result = _compare_partial(
             problem, partial, name, claims.get(name), usable, oracles, estimates,
-            (proofs or {}).get(name), (implemented or {}).get(name),
+            (proofs or {}).get(name), (implemented or {}).get(name), examined,
         )  # fmt: skip
         if labels and name in labels:
             result = replace(result, label=labels[name])
@@ -121,6 +126,15 @@ def compare_gradient(
     )
 
 
+def _off_kinks(usable: np.ndarray, values: ExactValues) -> np.ndarray:
+    """The usable points other than those whose partials are limits at a kink."""
+    if not values.limits:
+        return usable
+    examined = usable.copy()
+    examined[list(values.limits)] = False
+    return examined
+
+
 def _fixed_claim(source: str, claimed: np.ndarray, reference: np.ndarray,
                  tolerance: Tolerance, checked: np.ndarray) -> Discrepancy:  # fmt: skip
     """Values the user's code computed, against the reference; no mpmath for them: the
@@ -137,7 +151,7 @@ def _function_check(values: ExactValues, usable: np.ndarray, implemented: np.nda
     doubtful = np.flatnonzero(usable & (excess(implemented, reference, tolerance) > 1))
     for index in doubtful[:MAX_REFINED].tolist():
         refined = values.refined(index)
-        if refined.converged and refined.context.isfinite(refined.values[0]):
+        if refined.settled_at(0) and refined.context.isfinite(refined.values[0]):
             reference[index] = float(refined.values[0])
     checked = usable.copy()
     checked[doubtful[MAX_REFINED:]] = False
@@ -154,6 +168,7 @@ def _compare_partial(
     estimates: list[Estimate],
     proved: bool | None,
     implemented: np.ndarray | None = None,
+    examined: np.ndarray | None = None,
 ) -> VariableResult:
     tolerance = partial.tolerance
     # every oracle and the claim judged in one pass over the points; `disputed`: where
@@ -172,7 +187,7 @@ def _compare_partial(
     decisive = partial.decisive((doubtful | disputed) & usable, disputed)
     misjudged = partial.refine(partial.choose(decisive))
     results, late_misjudged = _settle(problem, partial, name, claim is None, usable, oracles,
-                                      drafts)  # fmt: skip
+                                      drafts, usable if examined is None else examined)  # fmt: skip
     misjudged += late_misjudged
     checked = partial.checked(usable)
     oracle_results = {
@@ -198,6 +213,7 @@ def _compare_partial(
         unexamined=int(partial.unexamined.sum()),
         exact=exact, implemented=code, precise=partial.precise,
         unreachable=int(partial.unreachable.sum()), beyond=partial.beyond,
+        digits=partial.digits, kink_limits=tuple(sorted(partial.values.limits)),
     )  # fmt: skip
 
 
@@ -209,6 +225,7 @@ def _settle(
     usable: np.ndarray,
     oracles: Sequence[Oracle],
     drafts: dict[str, Discrepancy],
+    examined: np.ndarray,
 ) -> tuple[dict[str, Discrepancy], int]:
     """Second opinions for the oracles' doubtful points, and the reference refined where
     they still fail. A second opinion may contradict a float64 reference not refined yet,
@@ -222,7 +239,7 @@ def _settle(
             draft = rejudge(results[oracle.name], partial.reference, partial.tolerance, checked)
             results[oracle.name] = second_opinion(
                 oracle, problem, partial.values.points, name, draft,
-                wanted(draft, checked, unclaimed), partial.tolerance, checked,
+                wanted(draft, checked & examined, unclaimed), partial.tolerance, checked,
             )  # fmt: skip
         late = np.zeros(usable.shape, dtype=bool)
         for result in results.values():

@@ -1,10 +1,11 @@
 """Where float64 cannot be trusted: usable points, and one partial's refinement.
 
-`usable_points` sets aside points outside the function's domain or at its kinks (and
-re-evaluates overflowing ones in mpmath, setting aside those beyond its reach); `Partial`
-compares a claim with the reference in float64 and re-decides the doubtful points in
-mpmath, at most MAX_REFINED of them: only those that can change the verdict (of the
-points where the claim is wrong beyond float64's rounding, the worst alone).
+`usable_points` sets aside points outside the function's domain or at its kinks where
+a partial does not exist (and re-evaluates overflowing ones in mpmath, setting aside those
+beyond its reach); `Partial` compares a claim with the reference in float64 and re-decides
+the doubtful points in mpmath, at most MAX_REFINED of them: only those that can change
+the verdict (of the points where the claim is wrong beyond float64's rounding, the worst
+alone).
 """
 
 from __future__ import annotations
@@ -15,22 +16,39 @@ import numpy as np
 
 from ..cases.model import Tolerance
 from ..oracles.chunks import CHUNK
-from ..oracles.exact import ExactValues, rounding_bound
+from ..oracles.exact import ExactValues, exactly_zero, partial_limits, rounding_bound
 from ..oracles.problem import Problem, on_kinks
 from .closeness import MAX_REFINED, allowance, excess
 
 __all__ = ["Partial", "usable_points"]
 
 
-def _kink_mask(problem: Problem, points: np.ndarray) -> np.ndarray:
-    if problem.kink_program is None:
-        return np.zeros(points.shape[1], dtype=bool)
-    return on_kinks(problem.kink_program, points).any(axis=0)
+def _differentiable(problem: Problem, values: ExactValues, at_kink: np.ndarray,
+                    hit: np.ndarray) -> None:  # fmt: skip
+    """Clear `at_kink` where every partial exists all the same (x*abs(x) at 0), taking
+    the partials' limits there as the reference (see `exact.partial_limits`); only at
+    points exactly on their kinks (`hit`: per kink and point, from `on_kinks`). `values`
+    holds the function, then the partials of `problem.wrt`, as `compare_gradient` lays
+    them out."""
+    rows = [problem.row(name) for name in problem.wrt]
+    # a variable a kink depends on is the likeliest to show two slopes: tried first
+    depends = [{problem.row(s.name) for s in kink.free_symbols} for kink in problem.kinks]
+    for index in np.flatnonzero(at_kink)[:MAX_REFINED].tolist():
+        point = values.points[:, index].tolist()
+        kinks = np.flatnonzero(hit[:, index]).tolist()
+        if not exactly_zero(problem.kink_program, point, kinks):
+            continue
+        first = set().union(*(depends[kink] for kink in kinks))
+        limits = partial_limits(problem.limit_program, point, rows, first)
+        if limits is not None:
+            values.set_limits(index, dict(enumerate(limits, start=1)))
+            at_kink[index] = False
 
 
 def usable_points(problem: Problem, values: ExactValues) -> tuple[Any, ...]:
     """(usable, undefined, at a kink, overflowed, how many were not examined, out of
-    mpmath's reach, and the first of those as (point, why))."""
+    mpmath's reach, and the first of those as (point, why)). A float64 NaN (inf/inf) is
+    an overflow where mpmath finds a value, like an inf."""
     function = values.values[0]
     overflowed = np.zeros(function.shape, dtype=bool)
     unreachable = np.zeros(function.shape, dtype=bool)
@@ -38,14 +56,22 @@ def usable_points(problem: Problem, values: ExactValues) -> tuple[Any, ...]:
     non_finite = np.flatnonzero(~np.isfinite(function))
     for index in non_finite[:MAX_REFINED].tolist():
         refined = values.refined(index)
-        overflowed[index] = refined.converged and refined.context.isfinite(refined.values[0])
+        # the function alone decides: a partial cancelling beyond every precision
+        # leaves it known (exp(a)/(exp(a) + exp(b)) at a = 800, b = -800)
+        overflowed[index] = refined.settled_at(0) and refined.context.isfinite(
+            refined.values[0])  # fmt: skip
         if refined.beyond is not None:
             unreachable[index] = True
             beyond = beyond or (index, refined.beyond)
     undefined = np.zeros(function.shape, dtype=bool)
     undefined[non_finite[:MAX_REFINED]] = True
     undefined &= ~overflowed & ~unreachable
-    at_kink = _kink_mask(problem, values.points) & np.isfinite(function)
+    at_kink = np.zeros(function.shape, dtype=bool)
+    if problem.kink_program is not None:
+        hit = on_kinks(problem.kink_program, values.points)
+        at_kink = hit.any(axis=0) & np.isfinite(function)
+        if at_kink.any():
+            _differentiable(problem, values, at_kink, hit)
     usable = (np.isfinite(function) | overflowed) & ~at_kink
     unexamined = max(non_finite.size - MAX_REFINED, 0)
     return usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond
@@ -109,6 +135,7 @@ class Partial:
         self.unexamined = np.zeros(self.reference.shape, dtype=bool)
         self.unreachable = np.zeros(self.reference.shape, dtype=bool)
         self.beyond: tuple[int, str] | None = None  # the first point out of mpmath's reach
+        self.digits = 0  # the highest precision tried at an unsettled point
         self.refined: list[int] = []
         # mpmath's values at refined points, as text (it pickles; float64 may not hold
         # them: 1e-400 is 0.0)
@@ -218,9 +245,13 @@ class Partial:
             return False
         ctx, (reference_slot, claim_slot) = refined.context, self.slots
         reference = refined.values[reference_slot]
-        if not refined.converged or not ctx.isfinite(reference):
-            self.unsettled[index] = not refined.converged
-            self.undefined[index] = refined.converged
+        settled = refined.settled_at(reference_slot) and (
+            claim_slot is None or refined.settled_at(claim_slot))  # fmt: skip
+        if not settled or not ctx.isfinite(reference):
+            self.unsettled[index] = not settled
+            self.undefined[index] = settled
+            if not settled:
+                self.digits = max(self.digits, ctx.dps)
             return False
         self.reference[index] = float(reference)
         claim = refined.values[claim_slot] if claim_slot is not None else None

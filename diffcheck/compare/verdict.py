@@ -16,6 +16,7 @@ import numpy as np
 from ..cases.loader import Tolerance
 from ..cases.model import TOLERANCE_PRESETS
 from ..errors import counted
+from ..oracles.exact import PRECISIONS
 from ..oracles.program import REACH_BITS
 from .diagnosis import (
     backing,
@@ -147,6 +148,20 @@ def _unchecked(comparison: Comparison, result: VariableResult) -> str | None:
     )
 
 
+def _nowhere(result: VariableResult) -> str:
+    """Why a claimed partial was checked nowhere: it does not exist, or (imprecision,
+    not its absence) mpmath found no stable value."""
+    if not result.unsettled:
+        return f"{result.label} does not exist at any checked point"
+    unstable = f"(no stable value even at {result.digits or PRECISIONS[-1]} digits)"
+    if not result.undefined:
+        return f"{result.label} could not be evaluated stably at any point {unstable}"
+    return (
+        f"{result.label} does not exist at {counted(result.undefined, 'point')} and could "
+        f"not be evaluated stably at {counted(result.unsettled, 'point')} {unstable}"
+    )
+
+
 def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     """The verdict of CASES.md for one compared case."""
     findings = diagnose(comparison)
@@ -155,11 +170,10 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     if not comparison.usable.any():
         return Verdict("inconclusive", "", (_no_usable_points(comparison),), warnings)
     claimed = [r for r in results if _claims(r)]
-    absent = [r for r in claimed if not r.checked.any()]
+    # a claim proved equal is correct where mpmath could not pin the values down
+    absent = [r for r in claimed if not r.checked.any() and not (r.proved and r.unsettled)]
     if absent:
-        reason = _unchecked(comparison, absent[0]) or (
-            f"{absent[0].label} does not exist at any checked point"
-        )
+        reason = _unchecked(comparison, absent[0]) or _nowhere(absent[0])
         return Verdict("inconclusive", "", (reason,), warnings)
     # a counterexample counts where nothing doubts the reference; conflicts elsewhere
     # (another point, another variable) do not veto it, they are reported beside it
@@ -238,7 +252,9 @@ def _agreement(results: Sequence[VariableResult], function: Discrepancy | None) 
     if formulas:
         if all(r.proved for r in formulas):
             parts.append("proved symbolically")
-        parts.append(f"agrees at {counted(min(int(r.checked.sum()) for r in formulas), 'point')}")
+        agreeing = min(int(r.checked.sum()) for r in formulas)
+        if agreeing or not all(r.proved for r in formulas):
+            parts.append(f"agrees at {counted(agreeing, 'point')}")
     coded = [r for r in results if r.implemented is not None]
     if coded:
         agreeing = min(int(r.checked.sum()) for r in coded)
@@ -331,9 +347,11 @@ def _variable_warnings(
             f"({reach}); left out"
         )
     if result.unsettled:
+        proved = " (the claim is proved symbolically)" if result.proved else ""
         warnings.append(
-            f"{partial}: {counted(result.unsettled, 'point')} gave no stable value even at "
-            "960 digits; left out"
+            f"{partial}: {counted(result.unsettled, 'point')} could not be evaluated stably "
+            f"(no stable value even at {result.digits or PRECISIONS[-1]} digits); left out"
+            f"{proved}"
         )
     checked = result.checked
     if _claims(result) and checked.any():
@@ -343,8 +361,11 @@ def _variable_warnings(
                 f"|{partial}| is below atol ({tolerance.atol:g}) at every point: "
                 "only the absolute tolerance was tested"
             )
-        # below atol, no oracle can confirm more than the warning above already says
-        elif not any(_reliable(d, checked) for d in result.oracles.values()):
+        # below atol, no oracle can confirm more than the warning above already says;
+        # at a kink's limits no oracle is asked
+        elif not any(_reliable(d, checked) for d in result.oracles.values()) and (
+            int(checked.sum()) > len(result.kink_limits)
+        ):
             warnings.append(
                 f"finite differences could not confirm {partial} at any point "
                 "(their error estimate exceeds the tolerance)"

@@ -67,6 +67,12 @@ class Problem:
         return Program(list(self.kinks), self.variables) if self.kinks else None
 
     @cached_property
+    def limit_program(self) -> Program:
+        """The function, then the partial along each variable of `wrt`: what
+        `exact.partial_limits` probes on both sides of a kink."""
+        return Program([self.function, *(self.gradient[n] for n in self.wrt)], self.variables)
+
+    @cached_property
     def analytic(self) -> bool:
         """True if every operation extends to complex arguments (complex step applies)."""
         return not self.kinks and all(

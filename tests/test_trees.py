@@ -6,6 +6,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from strategies import Sample, samples
+from sympy.core.cache import clear_cache
 
 from diffcheck.cases.loader import read_case_text
 from diffcheck.limits import deep_recursion
@@ -111,3 +112,34 @@ def test_expressions_too_large_to_print_get_a_note_instead() -> None:
         medium = sp.Function("f")(medium, medium)
     assert too_large_to_print(medium) is None
     assert latex_expression(medium) == r"\text{(too large to print: 6.55e+04 nodes written out)}"
+
+
+def test_a_chain_built_again_after_sympy_forgot_it_is_substituted_without_deep_comparisons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # built again, the chain is equal to the first but not identical; SymPy's == of two
+    # such compares them as trees: 2**depth comparisons for links that use u twice
+    def written_out(depth: int) -> sp.Expr:
+        u = sp.Symbol("u0")
+        names = [u]
+        expr: sp.Expr = sp.sin(x)
+        for i in range(1, depth):
+            names.append(sp.Symbol(f"u{i}"))
+            expr = substitute(sp.sin(names[-2]) + sp.Rational(1, 2) * names[-2], {names[-2]: expr})
+        return expr
+
+    depth = 18
+    first = written_out(depth)
+    clear_cache()
+    compared = [0]
+    original = sp.Basic.__eq__
+
+    def counting(self, other):
+        compared[0] += 1
+        return original(self, other)
+
+    monkeypatch.setattr(sp.Basic, "__eq__", counting)
+    again = written_out(depth)
+    monkeypatch.undo()
+    assert again == first and again is not first
+    assert compared[0] < 100 * depth

@@ -15,9 +15,8 @@ import yaml
 from ..errors import CaseFileError
 from ..limits import deep_recursion
 from ..symbolic.parse import CONSTANTS, FUNCTION_NAMES, suggest
+from ..symbolic.resolution import Resolution
 from ..symbolic.tokens import name_offset
-from ..symbolic.trees import substitute, symbols_in
-from .array_builder import read_array_case
 from .array_model import ArrayCase
 from .case_points import PointsReader
 from .model import (
@@ -67,6 +66,9 @@ def _build(builder: _CaseBuilder, fields: dict, name: str | None) -> Case | Arra
     if name is None:
         return None
     if "shapes" in fields:
+        # the array stage takes tens of milliseconds to import: only array cases wait for it
+        from .array_builder import read_array_case
+
         return read_array_case(builder, name)
     for key in ARRAY_ONLY_KEYS:
         if key in fields:
@@ -118,8 +120,9 @@ class _CaseBuilder(PointsReader):
         if function is None or len(self.reader.errors) > errors_before:
             self.domain((), set(), check_use=False)  # still report the domain's own errors
             return None
-        resolved = substitute(function.expr, substitutions)
-        free = {symbol.name for symbol in symbols_in(resolved)}
+        # the symbols as the definitions tell: writing the intermediates out costs n² for a
+        # chain of n that scale the one before, and only the checker needs them written out
+        free = {symbol.name for symbol in substitutions.symbols(function.expr)}
         wrt = self.wrt(free, set(dict(where)))
         self.claimable = free | set(dict(where))
         gradient = self.gradient(wrt)
@@ -137,7 +140,7 @@ class _CaseBuilder(PointsReader):
                 "hessian or an implementation",
                 self.setting_node("expect"),
             )
-        claimed = [symbols_in(substitute(expr.expr, substitutions)) for expr in claims]
+        claimed = [substitutions.symbols(expr.expr) for expr in claims]
         variables = tuple(sorted(free.union(*({s.name for s in c} for c in claimed))))
         domain = self.domain(variables, set(dict(where)))
         points = self.points(variables, domain, settings["samples"])
@@ -149,7 +152,7 @@ class _CaseBuilder(PointsReader):
             gradient=MappingProxyType(gradient), variables=variables,
             domain=MappingProxyType(domain), points=points, samples=settings["samples"],
             seed=settings["seed"], tolerance=tolerance, expect=settings["expect"] or "correct",
-            substitutions=MappingProxyType(substitutions), hessian=MappingProxyType(hessian),
+            substitutions=substitutions, hessian=MappingProxyType(hessian),
             implementation=implementation,
         )  # fmt: skip
 
@@ -164,14 +167,14 @@ class _CaseBuilder(PointsReader):
             return None
         return self.reader.expression(node, "function")
 
-    def where(self) -> tuple[tuple[tuple[str, Expression], ...], dict[sp.Symbol, sp.Expr]]:
+    def where(self) -> tuple[tuple[tuple[str, Expression], ...], Resolution]:
+        """The intermediates as written, and what they stand for (written out on use)."""
         node = self.value_node("where")
         if node is None:
-            return (), {}
+            return (), Resolution(())
         items = list(self.reader.mapping(node, "where"))
         later = {key for key, _, _ in items}
         entries: list[tuple[str, Expression]] = []
-        substitutions: dict[sp.Symbol, sp.Expr] = {}
         for key, key_node, value_node in items:
             if key in _RESERVED:
                 self.reader.fail(
@@ -181,11 +184,10 @@ class _CaseBuilder(PointsReader):
             expression = self.reader.expression(value_node, f"intermediate '{key}'")
             if expression is not None:
                 self.check_order(key, expression, later, value_node)
-                substitutions[sp.Symbol(key)] = substitute(expression.expr, substitutions)
                 entries.append((key, expression))
                 self.where_keys[key] = key_node
             later.discard(key)
-        return tuple(entries), substitutions
+        return tuple(entries), Resolution((sp.Symbol(k), e.expr) for k, e in entries)
 
     def check_where_used(
         self, where: tuple[tuple[str, Expression], ...], users: list[Expression]

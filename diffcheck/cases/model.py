@@ -15,7 +15,7 @@ import sympy as sp
 import yaml
 
 from ..errors import DiffcheckError, Location
-from ..symbolic.trees import substitute
+from ..symbolic.resolution import Resolution
 from .nodes import Expression
 
 __all__ = [
@@ -90,7 +90,9 @@ class Implementation:
 
 @dataclass(frozen=True)
 class Case:
-    """One validated case. `resolve` substitutes the `where` intermediates."""
+    """One validated case. `substitutions` maps each `where` intermediate to what it
+    stands for written out, built on first use; `resolve` writes them out in an
+    expression."""
 
     file: str
     name: str
@@ -111,9 +113,21 @@ class Case:
     hessian: Mapping[tuple[str, str], Expression] = field(default_factory=dict)
     implementation: Implementation | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.substitutions, Resolution):  # given written out already
+            definitions = [(sp.Symbol(name), expression.expr) for name, expression in self.where]
+            resolution = Resolution(definitions, self.substitutions)
+            object.__setattr__(self, "substitutions", resolution)
+
     def resolve(self, expr: sp.Expr) -> sp.Expr:
         """`expr` with every intermediate name replaced by what it stands for."""
-        return substitute(expr, self.substitutions)
+        return self.substitutions.resolve(expr)
+
+    def larger_than(self, expr: sp.Expr, limit: int) -> bool:
+        """Whether `expr` with the intermediates written out, or an intermediate it uses
+        written out, has more than `limit` distinct nodes: for a long chain, without
+        writing out more than its first `limit` nodes or so."""
+        return self.substitutions.larger_than(expr, limit)
 
 
 @dataclass(frozen=True)

@@ -114,14 +114,13 @@ def _point_warnings(target: Any, derivations: Any, relay: Any, point: dict) -> l
     evaluated already (a kink is then named by an intermediate's definition)."""
     from ..explain.chain import MAX_RESOLVED_NODES
     from ..explain.relay import point_warnings
-    from ..symbolic.trees import more_nodes_than
 
     first = next(iter(derivations.values()))
-    if not first.names or not more_nodes_than(target.function(), MAX_RESOLVED_NODES):
+    if not first.names or not target.larger_than(MAX_RESOLVED_NODES):
         return point_warnings(target.function(), point)
     values = {node.name.name: node.value for node in relay.nodes[1:]}
     parts = [definition for _, definition in first.names] + [first.function]
-    return point_warnings(target.function(), values, relay.nodes[0].value, parts)
+    return point_warnings(None, values, relay.nodes[0].value, parts)
 
 
 def _derive_point(target: Any, at: str | None) -> dict[str, float] | None:
@@ -245,7 +244,7 @@ def _scalar_graph(target: Any, point: dict[str, float]) -> str:
     else:
         value = named.pop("")
         parts = [expression.expr for _, expression in target.case.where]
-        warnings = point_warnings(target.function(), named, value, [*parts, target.expr])
+        warnings = point_warnings(None, named, value, [*parts, target.expr])
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     return dot
@@ -260,12 +259,11 @@ def _graph_dot(target: Any, point: dict[str, float]) -> tuple[str, dict[str, flo
     from ..explain.chain import MAX_RESOLVED_NODES
     from ..explain.graph import where_graph_dot
     from ..run.targets import target_graph
-    from ..symbolic.trees import more_nodes_than
 
     case = target.case
     if case is None or not case.where:
         return target_graph(target, point), None
-    if not more_nodes_than(target.function(), MAX_RESOLVED_NODES):
+    if not target.larger_than(MAX_RESOLVED_NODES):
         return target_graph(target, point), None
     where = [(sp.Symbol(name), expression.expr) for name, expression in case.where]
     return where_graph_dot(target.expr, where, point, case.name)

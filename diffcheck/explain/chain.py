@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import sympy as sp
 
 from ..cases.loader import Case
 from ..limits import deep_recursion
 from ..symbolic.derive import derive_gradient, fold_intermediates
+from ..symbolic.resolution import Resolution
 from ..symbolic.rules import PRIMITIVES, rule_for
 from ..symbolic.trees import (
     more_nodes_than,
@@ -185,6 +185,7 @@ class _Graph:
         variable: sp.Symbol,
     ):
         self.definitions = {output: function, **dict(names)}
+        self.taken = {str(name) for name in self.definitions}  # placeholders avoid them
         self.order = [output, *(name for name, _ in reversed(names))]  # users first
         self.variable = variable
         reaches = {variable}
@@ -237,7 +238,7 @@ def _factor(
     with deep_recursion():
         partial = derive_gradient(definition, [by.name])[by.name]
         expr = substitute(partial, folding)
-    steps = explain_steps(definition, by, {str(name) for name in graph.definitions})
+    steps = explain_steps(definition, by, graph.taken)
     return Factor(of, by, expr, steps, closed_form(definition, by.name, steps.result, names))
 
 
@@ -296,7 +297,9 @@ def explain_where(
     Args:
         function: the function, written with the intermediates' names.
         where: (name, definition) pairs in order, each written with earlier names.
-        substitutions: name -> definition with every name resolved.
+        substitutions: name -> definition with every name resolved; a `Resolution`
+            writes out only what it must (nothing, for a function larger than
+            MAX_RESOLVED_NODES written out).
         wrt: the variables.
         taken: names in use, so that the output's name "f" does not clash.
         resolved: `function` with every name resolved, if known already.
@@ -308,13 +311,18 @@ def explain_where(
     taken = set(taken or ()) | {str(name) for name, _ in names} | set(wrt)
     taken |= {s.name for s in function.free_symbols}
     output = _fresh("f", taken)
+    lazy = substitutions if isinstance(substitutions, Resolution) else (
+        Resolution(names, substitutions))  # fmt: skip
+    # through the names, nothing is written out: a long chain written out holds n² nodes
     with deep_recursion():
-        if resolved is None:
-            resolved = substitute(function, dict(substitutions))
-    everything = MappingProxyType({output: resolved, **substitutions})
+        if resolved is not None:
+            large = more_nodes_than(resolved, MAX_RESOLVED_NODES)
+        else:
+            large = lazy.larger_than(function, MAX_RESOLVED_NODES)
+    everything = lazy.extended(output, function, resolved)
     results: dict[str, sp.Expr | None] = dict.fromkeys(wrt)
-    if not names or not more_nodes_than(resolved, MAX_RESOLVED_NODES):
-        results = _written_out(resolved, wrt, everything if names else {})
+    if not names or not large:
+        results = _written_out(everything[output], wrt, everything if names else {})
     return {name: _derivation(output, function, names, name, results[name], everything)
             for name in wrt}  # fmt: skip
 

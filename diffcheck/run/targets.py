@@ -15,13 +15,12 @@ from pathlib import Path
 import sympy as sp
 
 from ..cases.array_model import ArrayCase
-from ..cases.loader import Case, Interval, InvalidCase, load_case_file
+from ..cases.loader import CASE_SUFFIXES, Case, Interval, InvalidCase, load_case_file
 from ..errors import CaseFileError, DiffcheckError, ExpressionError, Location
 from ..explain.chain import Derivation, explain_case, explain_expression
-from ..explain.graph import graph_dot, node_names
 from ..explain.relay import complete_point, parse_point
 from ..symbolic.parse import parse_expression, suggest
-from .check import CASE_SUFFIXES
+from ..symbolic.trees import more_nodes_than
 
 __all__ = [
     "OptionError",
@@ -65,6 +64,14 @@ class Target:
     def function(self) -> sp.Expr:
         """The function with every intermediate written out."""
         return self.expr if self.case is None else self.case.resolve(self.expr)
+
+    def larger_than(self, limit: int) -> bool:
+        """Whether the function written out, or an intermediate it uses written out, has
+        more than `limit` distinct nodes; for a long `where` chain, without writing out
+        more than its first `limit` nodes or so (all of it is n² for n intermediates)."""
+        if self.case is None:
+            return more_nodes_than(self.expr, limit)
+        return self.case.larger_than(self.expr, limit)
 
 
 def is_case_file(text: str) -> bool:
@@ -190,6 +197,8 @@ def explain_target(target: Target, wrt: Sequence[str]) -> dict[str, Derivation]:
 def target_graph(target: Target, point: Mapping[str, float]) -> str:
     """DOT text for the computational graph at `point` (from `target_point`); a case's
     nodes carry the names of its intermediates."""
+    from ..explain.graph import graph_dot, node_names  # graph only: derive skips it
+
     values = [point[name] for name in target.variables]
     if target.case is None:
         return graph_dot(target.expr, target.variables, values, {}, "expression")

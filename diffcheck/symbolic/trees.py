@@ -98,12 +98,31 @@ def too_large_to_print(expr: sp.Basic, limit: int = MAX_PRINTED_NODES) -> str | 
     return f"too large to print: {size:.3g} nodes written out"
 
 
-# node -> (holds a call, holds a symbol), kept from one `substitute` to the next: a where
-# chain substitutes each intermediate into the next, and learning the facts of the
-# earlier ones afresh each time made reading n intermediates cost n³. The facts depend
-# on the node alone; the table is emptied when it grows past _MAX_FACTS.
-_FACTS: dict[sp.Basic, tuple[bool, bool]] = {}
+# id(node) -> (node, holds a call, holds a symbol), kept from one `substitute` to the
+# next: a where chain substitutes each intermediate into the next, and learning the facts
+# of the earlier ones afresh each time made reading n intermediates cost n³. The facts
+# depend on the node alone; the table is emptied when it grows past _MAX_FACTS. Keyed by
+# identity (the node is kept, so its id stays its own): a chain built again once SymPy's
+# cache has let the first go is equal but not identical, and SymPy's `==` of two such
+# compares them as trees, exponential in the depth of a chain using each link twice.
+_FACTS: dict[int, tuple[sp.Basic, bool, bool]] = {}
 _MAX_FACTS = 1_000_000
+
+
+def _learn(root: sp.Basic, facts: dict[int, tuple[sp.Basic, bool, bool]]) -> None:
+    """The facts of `root` and of each node under it not met before, each found once."""
+    stack: list[tuple[sp.Basic, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in facts:
+            continue
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if id(arg) not in facts)
+            continue
+        inner = [facts[id(arg)] for arg in node.args]
+        facts[id(node)] = (node, isinstance(node, sp.Function) or any(f[1] for f in inner),
+                           node.is_Symbol or any(f[2] for f in inner))  # fmt: skip
 
 
 def _as_written(function: Callable[..., Any], has_call: bool, constant: bool) -> bool:
@@ -135,16 +154,10 @@ def substitute(expr: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic
     if len(facts) > _MAX_FACTS:
         facts.clear()
 
-    def learn(root: sp.Basic) -> None:  # the facts of each node not met before, once
-        for node in nodes_in_order([root], known=facts):
-            inner = [facts[arg] for arg in node.args]
-            facts[node] = (isinstance(node, sp.Function) or any(c for c, _ in inner),
-                           node.is_Symbol or any(s for _, s in inner))  # fmt: skip
-
     def replaced(node: sp.Basic) -> sp.Basic:
         if node not in new:  # a key of `mapping`
             new[node] = mapping[node]
-            learn(new[node])
+            _learn(new[node], facts)
         return new[node]
 
     for node in nodes_in_order([expr], known=mapping):  # replaced parts are not entered
@@ -152,9 +165,9 @@ def substitute(expr: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic
         if all(arg is old for arg, old in zip(args, node.args, strict=True)):
             new[node] = node
         else:
-            has_call = any(facts[arg][0] for arg in args)
-            constant = not any(facts[arg][1] for arg in args)
+            has_call = any(facts[id(arg)][1] for arg in args)
+            constant = not any(facts[id(arg)][2] for arg in args)
             written = _as_written(node.func, has_call, constant)
             new[node] = node.func(*args, evaluate=False) if written else node.func(*args)
-        learn(new[node])  # SymPy may have flattened it into nodes not met yet
+        _learn(new[node], facts)  # SymPy may have flattened it into nodes not met yet
     return new[expr]

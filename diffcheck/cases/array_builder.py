@@ -22,7 +22,7 @@ from ..arrays.domains import STRUCTURES, structure_problem, unknown_structure_me
 from ..arrays.grammar import parse_array_syntax
 from ..arrays.syntax import NEWAXIS, Syntax
 from ..errors import ExpressionError
-from ..symbolic.parse import suggest
+from ..symbolic.parse import suggest, unused_name
 from .array_cotangent import names_in, read_cotangent, separate_cotangent
 from .array_instances import InstanceBuilder, find_key, find_value
 from .array_model import (
@@ -316,8 +316,7 @@ class _ArrayCaseBuilder(InstanceBuilder):
                 given[name] = (self.domain_value(name, value_node, declared, dims), key_node)
         for name, (_, key_node) in given.items():
             if name not in variables and name != cotangent:
-                self.fail(f"the domain gives '{name}', which the case does not use"
-                          f"{suggest(name, set(variables))}", key_node)  # fmt: skip
+                self.fail(unused_name("the domain", name, set(variables)), key_node)
         merged = {**self.base.defaults.domain, **given}
         domain = {name: merged[name][0] for name in variables if name in merged}
         if wants_cotangent:

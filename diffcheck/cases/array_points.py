@@ -17,7 +17,7 @@ import numpy as np
 import yaml
 
 from ..arrays.domains import draw_interval, draw_structured
-from ..symbolic.parse import suggest
+from ..symbolic.parse import unused_name
 from .array_model import (
     MAX_ARRAY_ENTRIES,
     ArrayCase,
@@ -59,8 +59,7 @@ def _point(builder, index, node, variables, cotangent, declared, dims, domain  #
     for key, key_node, value_node in reader.mapping(node, what):
         given.add(key)
         if key not in allowed:
-            reader.fail(f"{what} gives '{key}', which the case does not use"
-                        f"{suggest(key, allowed)}", key_node)  # fmt: skip
+            reader.fail(unused_name(what, key, allowed), key_node)
             continue
         array = key in declared or key == cotangent
         value = _value(reader, value_node, f"'{key}' in {what}", array)

@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import yaml
 
-from ..symbolic.parse import suggest
+from ..symbolic.parse import unused_name
 from .model import Interval
 from .settings import read_domain
 
@@ -37,11 +37,7 @@ class PointsReader:
                     key_node,
                 )
             elif name not in variables:
-                self.reader.fail(
-                    f"the domain gives '{name}', which the case does not use"
-                    f"{suggest(name, set(variables))}",
-                    key_node,
-                )
+                self.reader.fail(unused_name("the domain", name, set(variables)), key_node)
         merged = {**self.defaults.domain, **given}
         for name in variables:
             if name in self.defaults.domain and name not in given and merged[name][0] is None:
@@ -84,11 +80,7 @@ class PointsReader:
         given = set()  # including values that are invalid, whose errors are reported
         for key, key_node, value_node in self.reader.mapping(node, what):
             if key not in variables:
-                self.reader.fail(
-                    f"{what} gives '{key}', which the case does not use"
-                    f"{suggest(key, set(variables))}",
-                    key_node,
-                )
+                self.reader.fail(unused_name(what, key, set(variables)), key_node)
             given.add(key)
             value = self.reader.number(value_node, f"'{key}' in {what}")
             if value is not None:

@@ -31,7 +31,7 @@ from .rules import RULES, Rule
 from .tokens import COMPARISONS, NUMBER, Token, tokenize
 from .values import constant_float
 
-__all__ = ["CONSTANTS", "FUNCTION_NAMES", "parse_expression", "suggest"]
+__all__ = ["CONSTANTS", "FUNCTION_NAMES", "parse_expression", "suggest", "unused_name"]
 
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
 
@@ -72,6 +72,21 @@ def suggest(name: str, candidates: frozenset[str] | set[str]) -> str:
     """
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def unused_name(what: str, name: str, names: frozenset[str] | set[str]) -> str:
+    """The message for a value given to a name the case does not use: a constant
+    (pi, E) is named as one, any other name gets the closest of `names`.
+
+    >>> unused_name("the domain", "pi", {"x"})
+    "the domain gives 'pi', which is the constant pi = 3.14159..., not a variable"
+    """
+    if name in CONSTANTS:
+        value = float(CONSTANTS[name])
+        return (
+            f"{what} gives '{name}', which is the constant {name} = {value:.6}..., not a variable"
+        )
+    return f"{what} gives '{name}', which the case does not use{suggest(name, names)}"
 
 
 def _bits(number: sp.Rational) -> int:

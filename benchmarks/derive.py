@@ -10,7 +10,8 @@ of the depth. SymPy's cache is cleared before every run, so no run feeds on anot
 Target: depth 80 in at most 0.5 s; size linear in depth (characters per level about
 constant, so 8 times the depth gives about 8 times the text, not 64).
 
-Whole processes, as users run them (startup and imports included; best of PROCESS_REPEATS):
+Whole processes, as users run them (startup and imports included; best and median of
+PLAIN_REPEATS or PROCESS_REPEATS runs, and where plain derive's imports spend their time):
 `diffcheck derive EXPR` without --steps for nested sigmoid at depths 10, 20, 40, 80 (target
 0.5 s at depth 80, output linear in depth), and `diffcheck derive CASE --at` and
 `diffcheck graph CASE` for a `where` chain u1 = sin(x), u_i = sin(u_{i-1}) + 0.5*u_{i-1}
@@ -26,6 +27,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +51,7 @@ RESULTS = Path(__file__).parent / "results" / "derive.json"
 PLAIN_DEPTHS = (10, 20, 40, 80)
 CHAIN_LENGTHS = (100, 200, 400)
 PROCESS_REPEATS = 3
+PLAIN_REPEATS = 5  # plain derive is quick: more runs for a steadier median
 PLAIN_TARGET_SECONDS = 0.5  # plain derive at depth 80, whole process
 CHAIN_TARGET_SECONDS = 2.0  # derive --at and graph at 400 intermediates, whole process
 
@@ -112,12 +115,13 @@ def where_chain(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_process(args: list[str]) -> dict[str, object]:
-    """Best wall time of the whole command, its CPU time (user + system: on a shared
-    machine the wall time also counts the other processes), and the size of its output."""
+def run_process(args: list[str], repeats: int = PROCESS_REPEATS) -> dict[str, object]:
+    """Best and median wall time of the whole command, its CPU time (user + system: on a
+    shared machine the wall time also counts the other processes), and the size of its
+    output."""
     command = [shutil.which("diffcheck") or "diffcheck", *args]
     times, cpu, size = [], [], 0
-    for _ in range(PROCESS_REPEATS):
+    for _ in range(repeats):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, check=True)
@@ -125,12 +129,31 @@ def run_process(args: list[str]) -> dict[str, object]:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         size = len(done.stdout.decode("utf-8"))
-    return {"seconds": round(min(times), 3), "cpu_seconds": round(min(cpu), 3),
-            "output_characters": size}  # fmt: skip
+    return {"seconds": round(min(times), 3), "median_seconds": round(statistics.median(times), 3),
+            "cpu_seconds": round(min(cpu), 3), "output_characters": size}  # fmt: skip
+
+
+def import_seconds(args: list[str], top: int = 12) -> dict[str, float]:
+    """Where the command's imports spend their time (python -X importtime, one run): the
+    seconds of each package's own module code, diffcheck's by stage, the largest first."""
+    script = "import sys; from diffcheck.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", script, *args],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    totals: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if len(fields) != 3 or not fields[0].strip().isdigit():
+            continue  # the header
+        parts = fields[2].strip().split(".")
+        package = ".".join(parts[:2]) if parts[0] == "diffcheck" else parts[0]
+        totals[package] = totals.get(package, 0.0) + int(fields[0]) / 1e6
+    largest = sorted(totals.items(), key=lambda item: -item[1])[:top]
+    return {"all": round(sum(totals.values()), 3), **{k: round(v, 3) for k, v in largest}}
 
 
 def processes() -> dict[str, object]:
-    plain = [{"depth": depth, **run_process(["derive", chain_text("sigmoid", depth)])}
+    plain = [{"depth": depth,
+              **run_process(["derive", chain_text("sigmoid", depth)], PLAIN_REPEATS)}
              for depth in PLAIN_DEPTHS]  # fmt: skip
     chains = []
     with tempfile.TemporaryDirectory() as folder:
@@ -154,6 +177,9 @@ def processes() -> dict[str, object]:
             2,
         ),
         "plain_meets_target": plain[-1]["seconds"] <= PLAIN_TARGET_SECONDS,
+        "plain_imports_seconds": import_seconds(
+            ["derive", chain_text("sigmoid", PLAIN_DEPTHS[-1])]
+        ),
         "where_chain": chains,
         "where_chain_output_growth_vs_length": growth,
         "where_chain_meets_target": all(
@@ -163,7 +189,8 @@ def processes() -> dict[str, object]:
 
 
 def _figures(run: dict[str, object]) -> str:
-    return (f"{run['seconds']:.3f} s ({run['cpu_seconds']:.3f} s CPU), "
+    return (f"{run['seconds']:.3f} s (median {run['median_seconds']:.3f} s; "
+            f"{run['cpu_seconds']:.3f} s CPU), "
             f"{run['output_characters']} characters")  # fmt: skip
 
 

@@ -1,6 +1,8 @@
 """The command line starts without the heavy imports: --help, --version and every
 command's --help run in a fresh process and leave SymPy and NumPy unimported (issue 14;
-the seconds are measured by benchmarks/startup.py, not here)."""
+the seconds are measured by benchmarks/startup.py, not here). Deriving an expression
+imports neither SciPy (the rule table's special-function kernels load it when first
+evaluated) nor the checker and the array stage (measured by benchmarks/derive.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,11 @@ from diffcheck.run.check import DEFAULT_TIMEOUT
 from diffcheck.symbolic.derive import DEFAULT_PROOF_BUDGET
 
 HEAVY = ("sympy", "numpy")
+# what `derive EXPRESSION` does without: ~0.1 s of SciPy, the checker's stages, reading
+# case files and drawing graphs
+NOT_FOR_DERIVE = ("scipy", "scipy.special", "diffcheck.run.check", "diffcheck.compare",
+                  "diffcheck.arrays", "diffcheck.cases.builder",
+                  "diffcheck.explain.graph")  # fmt: skip
 # runs the command line as the installed script does, then names the heavy modules loaded
 PROBE = """\
 import sys
@@ -29,9 +36,10 @@ print("loaded:", *[name for name in {heavy!r} if name in sys.modules], "exit:", 
 """
 
 
-def _run(*arguments: str) -> tuple[str, str]:
-    """(standard output, the probe's last line) of diffcheck run with `arguments`."""
-    probe = PROBE.format(heavy=HEAVY)
+def _run(*arguments: str, watched: tuple[str, ...] = HEAVY) -> tuple[str, str]:
+    """(standard output, the probe's last line, naming the `watched` modules loaded) of
+    diffcheck run with `arguments`."""
+    probe = PROBE.format(heavy=watched)
     done = subprocess.run([sys.executable, "-c", probe, *arguments], capture_output=True,
                           text=True, check=True)  # fmt: skip
     *output, last = done.stdout.rstrip("\n").split("\n")
@@ -52,8 +60,20 @@ def test_help_and_version_import_neither_sympy_nor_numpy(arguments: tuple[str, .
 
 def test_running_a_command_still_loads_the_library() -> None:
     output, last = _run("derive", "sigmoid(x)")
-    assert output == "∂/∂x = (1 - sigmoid(x))*sigmoid(x)"
+    assert output == "∂/∂x = sigmoid(x)*(1 - sigmoid(x))"
     assert last == "loaded: sympy numpy exit: 0"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [("derive", "--help"), ("derive", "sigmoid(x)"), ("derive", "x*y", "--steps"),
+     ("derive", "sigmoid(" * 80 + "x" + ")" * 80)],
+    ids=["derive --help", "derive", "derive --steps", "derive deep"],
+)  # fmt: skip
+def test_derive_imports_neither_scipy_nor_the_checker(arguments: tuple[str, ...]) -> None:
+    output, last = _run(*arguments, watched=NOT_FOR_DERIVE)
+    assert output
+    assert last == "loaded: exit: 0"
 
 
 def test_option_values_written_in_the_cli_equal_the_library_values() -> None:

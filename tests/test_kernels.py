@@ -57,3 +57,22 @@ def test_poles_and_domain_edges_are_unchanged() -> None:
     assert np_erfinv(np.array([1.0, -1.0])).tolist() == [np.inf, -np.inf]
     assert np.isnan(np_erfinv(np.array([1.5, -2.0, np.nan]))).all()
     assert np_digamma(np.float64(2.0)) == pytest.approx(0.42278433509846713, rel=1e-15)
+
+
+def test_scipy_kernels_name_scipy_functions_and_give_their_values() -> None:
+    from scipy import special
+
+    from diffcheck.symbolic.kernels import SpecialFunction
+    from diffcheck.symbolic.rules import RULES
+
+    named = {rule.name: rule.numpy for rule in RULES.values()
+             if isinstance(rule.numpy, SpecialFunction)}  # fmt: skip
+    assert {name: kernel.name for name, kernel in named.items()} == {
+        "besselj": "jv", "besseli": "iv", "besselk": "kv", "bessely": "yv", "i0": "i0",
+        "i1": "i1", "gammainc": "gammainc", "gammaincc": "gammaincc", "betainc": "betainc",
+        "xlogy": "xlogy"}  # fmt: skip
+    rng = np.random.default_rng(1)
+    for name, kernel in named.items():
+        args = [rng.uniform(0.1, 0.9, 5) for _ in range(RULES[name].arity)]
+        assert np.array_equal(kernel(*args), getattr(special, kernel.name)(*args)), name
+    assert repr(named["besselj"]) == "scipy.special.jv"

@@ -12,12 +12,14 @@ import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..arrays.ir import Node
 from ..errors import Location
 from ..symbolic.parse import parse_expression
 from .model import Interval, Tolerance
+
+if TYPE_CHECKING:  # annotations only: the array stage is imported when an array case is built
+    from ..arrays.ir import Node
 
 __all__ = [
     "ARRAY_IMPLEMENTATION_KEYS",

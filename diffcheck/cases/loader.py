@@ -13,7 +13,6 @@ import yaml
 
 from ..errors import CaseFileError, CaseTimeout, DiffcheckError, Location
 from ..limits import BudgetExceeded, time_limit
-from .builder import read_case
 from .model import (
     CASE_KEYS,
     DEFAULT_KEYS,
@@ -35,6 +34,7 @@ from .settings import read_domain, read_setting, read_tolerance
 
 __all__ = [
     "CASE_KEYS",
+    "CASE_SUFFIXES",
     "DEFAULTS",
     "DEFAULT_KEYS",
     "EXPECTATIONS",
@@ -50,6 +50,8 @@ __all__ = [
     "load_case_file",
     "read_case_text",
 ]
+
+CASE_SUFFIXES = (".yaml", ".yml")  # the files read as case files
 
 
 def load_case_file(path: str | Path, timeout: float | None = None) -> CaseFile:
@@ -135,6 +137,9 @@ def _read_case_in_time(source: Source, node: yaml.Node, defaults: Defaults,
                        ) -> Case | InvalidCase:  # fmt: skip
     """`read_case` within the per-case time limit: a case whose reading runs away (SymPy
     on a huge expression) is an error, and the rest of the file is read."""
+    # imported here, not at the top: modules that only name `Case` (derive) skip the builder
+    from .builder import read_case
+
     message = "timed out while reading the case"
     if timeout:
         message += f", after {timeout:g} s (raise it with --timeout)"

@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:  # the pool's module (and logging, which it imports) loads with the pool
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["CHUNK", "PARALLEL_POINTS", "WORKERS", "by_chunks", "for_chunks", "workers"]
 
@@ -33,6 +35,8 @@ _IN_WORKER = threading.local()
 
 
 def _pool() -> ThreadPoolExecutor:
+    from concurrent.futures import ThreadPoolExecutor
+
     pid = os.getpid()
     with _LOCK:
         if pid not in _POOL:

@@ -16,7 +16,6 @@ import numpy as np
 
 from ..cases.array_model import ArrayCase
 from ..errors import DiffcheckError
-from ..run.check import Settings, check_case
 
 __all__ = ["plot_array_claim"]
 
@@ -36,6 +35,8 @@ def plot_array_claim(plt: Any, case: ArrayCase, path: str | Path, variable: str 
     Raises:
         DiffcheckError: the case has no claim for `variable`, or could not be run.
     """
+    from ..run.check import Settings, check_case  # the checker: derive need not import it
+
     result = check_case(case, Settings())
     if result.arrays is None:
         raise DiffcheckError(f"case {case.name} could not be checked: {result.message}")

@@ -4,7 +4,9 @@ functions) and in mpmath.
 NumPy kernels take float64 or complex128 arrays (complex only where the rule says
 `complex_step`) and give NaN outside the function's domain; SciPy's are vectorised and
 well tested, where mpmath would loop in Python per element. mpmath kernels take an
-mpmath context first, so evaluation never touches mpmath's global precision.
+mpmath context first, so evaluation never touches mpmath's global precision. SciPy is
+imported when a kernel first needs it (`SpecialFunction`): deriving and printing never
+evaluate one, and would otherwise wait a tenth of a second for it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import Any
 
 import mpmath
 import numpy as np
-from scipy import special
 
 __all__ = [
+    "SpecialFunction",
     "float_kernel",
     "mp",
     "mp_betainc",
@@ -49,6 +51,33 @@ __all__ = [
     "np_where",
     "MP53",
 ]
+
+
+class SpecialFunction:
+    """The function `name` of scipy.special, imported at its first call.
+
+    SciPy's special functions take about 0.1 s to import (with the parts of NumPy they
+    pull in): a table entry names one, and only evaluating the entry imports it.
+    """
+
+    __slots__ = ("_function", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._function: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        function = self._function
+        if function is None:
+            # two threads may both get here: the import lock makes it one import, and
+            # both store the same function
+            from scipy import special
+
+            function = self._function = getattr(special, self.name)
+        return function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"scipy.special.{self.name}"
 
 
 def mp(name: str) -> Callable[..., Any]:
@@ -208,13 +237,16 @@ def _scipy_first(fast: Callable[..., Any], slow: Callable[..., np.ndarray],
     return kernel
 
 
+_SCIPY_POLYGAMMA = SpecialFunction("polygamma")
+
+
 def _polygamma(n: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return special.polygamma(np.trunc(n), x)  # the order is whole: the table's integer_args
+    return _SCIPY_POLYGAMMA(np.trunc(n), x)  # the order is whole: the table's integer_args
 
 
-np_erfinv = _scipy_first(special.erfinv, float_kernel(MP53.erfinv), lambda x: True)
+np_erfinv = _scipy_first(SpecialFunction("erfinv"), float_kernel(MP53.erfinv), lambda x: True)
 # for x <= 0 SciPy's digamma and polygamma lose up to 1e-13 near the poles
-np_digamma = _scipy_first(special.psi, float_kernel(MP53.digamma), lambda x: x > 0)
+np_digamma = _scipy_first(SpecialFunction("psi"), float_kernel(MP53.digamma), lambda x: x > 0)
 np_polygamma = _scipy_first(
     _polygamma,
     float_kernel(lambda n, x: MP53.polygamma(int(n), x), 2),

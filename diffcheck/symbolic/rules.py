@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
-from scipy import special
 from sympy.core.function import ArgumentIndexError
 
 from .kernels import (
+    SpecialFunction,
     float_kernel,
     mp,
     mp_betainc,
@@ -239,42 +239,42 @@ _ENTRIES = (
     # complex step: SciPy's complex Bessel functions are accurate in modulus only, which
     # loses the step's 1e-20 imaginary part.
     Rule("besselj", sp.besselj, 2, sp.besselj(X0, X1),
-         (None, (sp.besselj(X0 - 1, X1) - sp.besselj(X0 + 1, X1)) / 2), special.jv,
+         (None, (sp.besselj(X0 - 1, X1) - sp.besselj(X0 + 1, X1)) / 2), SpecialFunction("jv"),
          lambda ctx, n, x: ctx.besselj(int(n), x), "J", integer_args=(0,), integer_min=None,
          test_domain=((0.0, 3.0), (-4.0, 4.0))),
     Rule("besseli", sp.besseli, 2, sp.besseli(X0, X1),
-         (None, (sp.besseli(X0 - 1, X1) + sp.besseli(X0 + 1, X1)) / 2), special.iv,
+         (None, (sp.besseli(X0 - 1, X1) + sp.besseli(X0 + 1, X1)) / 2), SpecialFunction("iv"),
          lambda ctx, n, x: ctx.besseli(int(n), x), "I", integer_args=(0,), integer_min=None,
          test_domain=((0.0, 3.0), (-3.0, 3.0))),
     Rule("besselk", sp.besselk, 2, sp.besselk(X0, X1),
-         (None, -(sp.besselk(X0 - 1, X1) + sp.besselk(X0 + 1, X1)) / 2), special.kv,
+         (None, -(sp.besselk(X0 - 1, X1) + sp.besselk(X0 + 1, X1)) / 2), SpecialFunction("kv"),
          lambda ctx, n, x: ctx.besselk(int(n), x), "K", integer_args=(0,), integer_min=None,
          test_domain=((0.0, 3.0), (0.2, 4.0))),
     Rule("bessely", sp.bessely, 2, sp.bessely(X0, X1),
-         (None, (sp.bessely(X0 - 1, X1) - sp.bessely(X0 + 1, X1)) / 2), special.yv,
+         (None, (sp.bessely(X0 - 1, X1) - sp.bessely(X0 + 1, X1)) / 2), SpecialFunction("yv"),
          lambda ctx, n, x: ctx.bessely(int(n), x), "Y", integer_args=(0,), integer_min=None,
          test_domain=((0.0, 3.0), (0.2, 4.0))),
     # i0 and i1 are besseli of order 0 and 1: the entries only name them
     Rule("i0", lambda x: sp.besseli(0, x), 1, sp.besseli(0, X0), (sp.besseli(1, X0),),
-         special.i0, lambda ctx, x: ctx.besseli(0, x), r"I_{0}", inline=True),
+         SpecialFunction("i0"), lambda ctx, x: ctx.besseli(0, x), r"I_{0}", inline=True),
     Rule("i1", lambda x: sp.besseli(1, x), 1, sp.besseli(1, X0),
-         ((sp.besseli(0, X0) + sp.besseli(2, X0)) / 2,), special.i1,
+         ((sp.besseli(0, X0) + sp.besseli(2, X0)) / 2,), SpecialFunction("i1"),
          lambda ctx, x: ctx.besseli(1, x), r"I_{1}", inline=True),
     # regularised incomplete gamma P(a, x) and Q = 1 - P, beta I_x(a, b): their
     # derivatives in a and b have no closed form in the table's functions
     Rule("gammainc", GammaInc, 2, sp.lowergamma(X0, X1) / sp.gamma(X0),
-         (None, X1 ** (X0 - 1) * sp.exp(-X1) / sp.gamma(X0)), special.gammainc,
+         (None, X1 ** (X0 - 1) * sp.exp(-X1) / sp.gamma(X0)), SpecialFunction("gammainc"),
          mp_gammainc, "P", test_domain=((0.5, 3.0), (0.1, 4.0))),
     Rule("gammaincc", GammaIncC, 2, sp.uppergamma(X0, X1) / sp.gamma(X0),
-         (None, -(X1 ** (X0 - 1)) * sp.exp(-X1) / sp.gamma(X0)), special.gammaincc,
+         (None, -(X1 ** (X0 - 1)) * sp.exp(-X1) / sp.gamma(X0)), SpecialFunction("gammaincc"),
          mp_gammaincc, "Q", test_domain=((0.5, 3.0), (0.1, 4.0))),
     Rule("betainc", BetaInc, 3, sp.betainc_regularized(X0, X1, 0, X2),
          (None, None, X2 ** (X0 - 1) * (1 - X2) ** (X1 - 1)
-          * sp.gamma(X0 + X1) / (sp.gamma(X0) * sp.gamma(X1))), special.betainc,
+          * sp.gamma(X0 + X1) / (sp.gamma(X0) * sp.gamma(X1))), SpecialFunction("betainc"),
          mp_betainc, "I", test_domain=((0.5, 3.0), (0.5, 3.0), (0.05, 0.95))),
     # x log y, and 0 where x = 0 whatever y (0 log 0 = 0 in entropies)
-    Rule("xlogy", XLogY, 2, X0 * sp.log(X1), (sp.log(X1), X0 / X1), special.xlogy, mp_xlogy,
-         r"\operatorname{xlogy}", complex_step=True, exact_zeros=True,
+    Rule("xlogy", XLogY, 2, X0 * sp.log(X1), (sp.log(X1), X0 / X1), SpecialFunction("xlogy"),
+         mp_xlogy, r"\operatorname{xlogy}", complex_step=True, exact_zeros=True,
          test_domain=((-2.0, 2.0), (0.1, 3.0))),
     # NumPy's normalised sinc, sin(πx)/(πx) = 1 at 0, whose derivative
     # (cos(πx) - sinc x)/x has the removable singularity 0 at x = 0

@@ -309,3 +309,19 @@ def test_the_oracles_doubts_are_sought_only_where_a_claim_fails(
     assert not by_name["y"].claimed.failing.any()
     assert refuted(by_name["x"]) and not refuted(by_name["y"])
     assert asked == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("function", "claim"), [("x", "x/x"), ("x^2", "2*x^2/x"), ("x", "exp(log(x))/x")]
+)
+def test_a_claim_is_evaluated_as_written_so_0_over_0_at_a_point_is_wrong(
+    tmp_path: Path, function: str, claim: str
+) -> None:
+    # SymPy simplifies x/x to 1 as it parses; the claim as written cannot be evaluated at
+    # 0, where the derivative exists: the contract calls it wrong there
+    text = (f"cases:\n  - name: c\n    function: {function}\n    gradient: {{x: '{claim}'}}\n"
+            "    domain: {x: [0.5, 1]}\n    points: [{x: 0}]\n")  # fmt: skip
+    result = check_case(_case(tmp_path, text), Settings())
+    assert result.verdict.verdict == "incorrect"
+    assert "counterexample at x=0" in result.verdict.evidence
+    assert "claimed nan" in result.verdict.evidence

@@ -18,6 +18,7 @@ import sympy as sp
 
 from ..cases.array_model import ArrayCase
 from ..cases.loader import CASE_SUFFIXES, Case, Interval, InvalidCase, load_case_file
+from ..cases.nodes import Expression
 from ..compare import ORACLES, Comparison, VariableResult, compare_gradient
 from ..compare.array_verdict import decide_array_verdict
 from ..compare.diagnosis import doubted
@@ -30,6 +31,7 @@ from ..oracles.implementation import ImplementationError, evaluate_implementatio
 from ..oracles.problem import Problem
 from ..oracles.reverse import ForwardOverReverse
 from ..symbolic.derive import DEFAULT_PROOF_BUDGET, prove_equal
+from ..symbolic.written import parse_as_written
 from .array_check import ArrayComparison, compare_array_case
 
 __all__ = [
@@ -115,11 +117,19 @@ def sample_points(case: Case, samples: int, seed: int) -> np.ndarray:
     return points
 
 
+def _as_written(claim: Expression) -> sp.Expr:
+    """The claim without SymPy's simplifications, as its numbers are computed."""
+    written = parse_as_written(claim.text)
+    return claim.expr if written is None else written
+
+
 def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
     if isinstance(case, ArrayCase):
         return _judge_array(case, settings)
     problem = Problem.derive(case.resolve(case.function.expr), case.wrt, case.variables)
     claims = {name: case.resolve(claim.expr) for name, claim in case.gradient.items()}
+    # evaluated as written: SymPy's x/x is 1, but the claim x/x cannot be evaluated at 0
+    written = {name: case.resolve(_as_written(claim)) for name, claim in case.gradient.items()}
     samples = case.samples if settings.samples is None else settings.samples
     seed = case.seed if settings.seed is None else settings.seed
     points = sample_points(case, samples, seed)
@@ -130,7 +140,7 @@ def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
         code = evaluate_implementation(case, points, settings.allow_import)
     oracles = (*ORACLES, *(ExternalAutodiff(name) for name in settings.autodiff))
     comparison = compare_gradient(
-        problem, claims, points, case.tolerance, None, oracles,
+        problem, written, points, case.tolerance, None, oracles,
         implemented=code.gradient if code else None,
         implemented_function=code.function if code else None,
     )  # fmt: skip

@@ -201,6 +201,12 @@ def test_graph_refuses_a_file_name_it_cannot_write_in_its_format(
         (["derive", "log(x)", "--at", "x=-1"],
          "warning: the function is nan at this point: outside its domain\n"),
         (["derive", "relu(x)", "--at", "x=1"], ""),
+        (["derive", "x*abs(x)", "--at", "x=0"], "warning: x is 0 at this point, yet the "
+         "function is differentiable here: both sides give ∂/∂x = 0 (the adjoints shown "
+         "take one side)\n"),
+        (["graph", "relu(x) - relu(-x)", "--at", "x=0"], "warning: -x is 0 at this point, "
+         "yet the function is differentiable here: both sides give ∂/∂x = 1 (the adjoints "
+         "shown take one side)\n"),
     ],
 )  # fmt: skip
 def test_a_point_on_a_kink_or_outside_the_domain_is_warned_about(

@@ -17,7 +17,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DiffcheckError
-from ..oracles.problem import on_kinks
+from ..oracles.exact import partial_limits
+from ..oracles.problem import Problem, on_kinks
 from ..oracles.program import Program
 from ..oracles.reverse import ReverseMode
 from ..symbolic.derive import format_expression, kink_expressions
@@ -202,13 +203,24 @@ def point_warnings(
         return warnings
     points = np.asarray(column, dtype=float).reshape(-1, 1)
     hit = on_kinks(Program(list(kinks), names), points)[:, 0]
-    for kink, at in zip(kinks, hit, strict=True):
-        if at:
-            warnings.append(
-                f"{format_expression(kink)} is 0 at this point: the function may not be "
-                "differentiable here (the adjoints shown take one side)"
-            )
+    on = [format_expression(kink) for kink, at in zip(kinks, hit, strict=True) if at]
+    limits = _one_sided(function, names, column) if on and function is not None else None
+    if limits is not None:  # x*abs(x) at 0: a kink inside, yet differentiable
+        said = ", ".join(f"∂/∂{name} = {float(value) + 0.0:.6g}"
+                         for name, value in zip(names, limits, strict=True))  # fmt: skip
+        return [*warnings, f"{on[0]} is 0 at this point, yet the function is differentiable "
+                f"here: both sides give {said} (the adjoints shown take one side)"]  # fmt: skip
+    warnings += [f"{kink} is 0 at this point: the function may not be differentiable here "
+                 "(the adjoints shown take one side)" for kink in on]  # fmt: skip
     return warnings
+
+
+def _one_sided(function: sp.Expr, names: list[str], column: list[float]) -> tuple | None:
+    """Each partial at a point on a kink as the common limit of both sides, or None
+    where one has no such limit (abs at 0)."""
+    variables = tuple(names)
+    problem = Problem.derive(function, variables, variables)
+    return partial_limits(problem.limit_program, column, list(range(len(names))))
 
 
 def relay_at(derivations: Mapping[str, Derivation], point: Mapping[str, float]) -> Relay:

@@ -126,11 +126,11 @@ def _point_warnings(target: Any, derivations: Any, relay: Any, point: dict) -> l
 def _derive_point(target: Any, at: str | None) -> dict[str, float] | None:
     """derive's point: none, the one given, or with --at alone the case's default,
     named on standard error."""
+    if at is None:
+        return None
     from ..report.plot import default_point
     from ..run.targets import OptionError, target_point
 
-    if at is None:
-        return None
     if at:
         return target_point(target, at)
     if target.case is None:

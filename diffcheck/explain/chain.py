@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from ..cases.loader import Case
 from ..limits import deep_recursion
 from ..symbolic.derive import derive_gradient, fold_intermediates
 from ..symbolic.resolution import Resolution
@@ -29,6 +29,9 @@ from ..symbolic.trees import (
     tree_size,
 )
 from .steps import ClosedForm, Step, closed_form, explain_steps, recognise_nodes
+
+if TYPE_CHECKING:  # annotations only: imported lazily, plain derive never needs it
+    from ..cases.loader import Case
 
 __all__ = [
     "MAX_CALL_DEPTH",

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from ..explain.chain import Derivation, Factor, name_subexpressions
-from ..explain.relay import Relay
 from ..explain.steps import ClosedForm, Step
 from ..symbolic.derive import derive_gradient
 from ..symbolic.printing import print_expression
@@ -38,6 +37,9 @@ from .lines import (
     rule_label,
     step_lines,
 )
+
+if TYPE_CHECKING:  # annotations only: imported lazily, plain derive never needs it
+    from ..explain.relay import Relay
 
 __all__ = ["JSON_VERSION", "MAX_WRITTEN_OUT", "render_json", "render_plain", "render_text"]
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import sympy as sp
 
 from ..explain.chain import Derivation, Factor
-from ..explain.relay import Relay
 from ..explain.steps import PRIMITIVE_RULES, ClosedForm, Step, Term
 from ..symbolic.printing import print_expression
 from ..symbolic.written import as_written_with
+
+if TYPE_CHECKING:  # annotations only: imported lazily, plain derive never needs it
+    from ..explain.relay import Relay
 
 __all__ = [
     "Derivative",

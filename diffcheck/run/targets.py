@@ -18,7 +18,6 @@ from ..cases.array_model import ArrayCase
 from ..cases.loader import CASE_SUFFIXES, Case, Interval, InvalidCase, load_case_file
 from ..errors import CaseFileError, DiffcheckError, ExpressionError, Location
 from ..explain.chain import Derivation, explain_case, explain_expression
-from ..explain.relay import complete_point, parse_point
 from ..symbolic.parse import parse_expression, suggest
 from ..symbolic.trees import more_nodes_than
 
@@ -181,6 +180,8 @@ def target_point(target: Target, at: str | None) -> dict[str, float]:
     if target.is_array:
         raise DiffcheckError(f"case {target.case.name} is an array case; the graph and its "
                              "points are for scalar cases")  # fmt: skip
+    from ..explain.relay import complete_point, parse_point  # --at only: derive skips it
+
     try:
         return complete_point(parse_point(at) if at else {}, target.variables, target.fixed)
     except ValueError as error:

@@ -15,9 +15,10 @@ import pytest
 import sympy as sp
 
 from diffcheck.errors import RuleError
+from diffcheck.explain.steps import explain_steps
 from diffcheck.oracles import Problem
 from diffcheck.oracles.problem import on_kinks
-from diffcheck.oracles.program import Program
+from diffcheck.oracles.program import OutOfReach, Program
 from diffcheck.oracles.reverse import ReverseMode
 from diffcheck.report.latex import latex_expression
 from diffcheck.symbolic.derive import derive_gradient, format_expression, kink_expressions
@@ -65,6 +66,16 @@ def _mp_value(expr: sp.Expr, variables: list[str], point: list[float]) -> float:
         ("clip(x, -1, 1)", 5.0, 1.0),
         ("sinc(x)", 0.0, 1.0),
         ("xlogy(x, x)", 0.0, 0.0),  # 0 log 0 = 0
+        ("sec(x)", 0.0, 1.0),
+        ("sech(x)", 0.0, 1.0),
+        ("cot(x)", np.pi / 2, 6.123233995736766e-17),  # cot of the float nearest π/2
+        ("asec(x)", 1.0, 0.0),
+        ("asec(x)", -1.0, np.pi),  # not -π: √(x² - 1) is +0 there
+        ("acsc(x)", -1.0, -np.pi / 2),
+        ("acot(x)", 0.0, np.pi / 2),  # SymPy's and mpmath's: atan(1/x), π/2 at 0
+        ("acot(x)", -1.0, -np.pi / 4),
+        ("log(x, 2)", 0.5, -1.0),
+        ("log2(x)", 0.25, -2.0),
     ],
 )
 def test_new_functions_value_in_float64_and_mpmath(text: str, at: float, expected: float) -> None:
@@ -140,6 +151,60 @@ def test_reverse_mode_through_where_is_0_off_the_branch_not_nan() -> None:
     assert second.tolist() == pytest.approx([1.0, 2.0, 0.25 + 1 / 3], rel=1e-15)
 
 
+@pytest.mark.parametrize(
+    ("text", "derivative"),
+    [
+        # the compact forms of textbooks, from the table's partials over OUT
+        ("sec(x)", "sec(x)*tan(x)"),
+        ("csc(x)", "-cot(x)*csc(x)"),
+        ("cot(x)", "-cot(x)**2 - 1"),
+        ("sech(x)", "-sech(x)*tanh(x)"),
+        ("csch(x)", "-coth(x)*csch(x)"),
+        ("coth(x)", "1 - coth(x)**2"),
+        ("asec(x)", "1/(x**2*sqrt(1 - 1/x**2))"),
+        ("acsc(x)", "-1/(x**2*sqrt(1 - 1/x**2))"),
+        ("acot(x)", "-1/(x**2 + 1)"),
+        ("sec(2*x)", "2*sec(2*x)*tan(2*x)"),
+        ("log2(x)", "1/(x*log(2))"),
+        ("log10(x)", "1/(x*log(10))"),
+    ],
+)
+def test_reciprocal_functions_derive_to_their_textbook_forms(text: str, derivative: str) -> None:
+    assert format_expression(derive_gradient(p(text), ["x"])["x"]) == derivative
+
+
+def test_log_with_a_base_is_differentiated_in_both_arguments() -> None:
+    gradient = derive_gradient(p("log(x, b)"), ["x", "b"])
+    assert format_expression(gradient["x"]) == "1/(x*log(b))"
+    assert format_expression(gradient["b"]) == "-log(x)/(b*log(b)**2)"
+    x, b = sp.symbols("x b")
+    assert sp.simplify(gradient["b"] - sp.diff(sp.log(x, b), b)) == 0
+    assert _values(gradient["b"], ["x", "b"], [8.0, 2.0]) == pytest.approx(
+        [-3 / (2 * np.log(2))], rel=1e-15
+    )
+
+
+@pytest.mark.parametrize(
+    ("wrt", "rule", "result"),
+    [
+        ("x", "constant multiple", "1/(x*log(b))"),
+        ("b", "constant multiple", "-log(x)/(b*log(b)**2)"),
+    ],
+)
+def test_log_with_a_base_is_explained_as_the_quotient_it_is(
+    wrt: str, rule: str, result: str
+) -> None:
+    step = explain_steps(p("log(x, b)"), sp.Symbol(wrt))
+    assert (step.rule, format_expression(step.result)) == (rule, result)
+
+
+def test_reciprocal_functions_of_huge_arguments_are_out_of_reach() -> None:
+    # sech and csch are e^-|x| in disguise: mpmath's cosh of 1e3900 takes seconds
+    for text in ("sech(exp(x))", "csch(exp(x))"):
+        with pytest.raises(OutOfReach, match=r"^(sech|csch) of 4\.47e\+3908$"):
+            Program([p(text)], ["x"]).forward_mp([9000.0], CTX)
+
+
 # ---- kinks and jumps -----------------------------------------------------------------
 
 
@@ -154,6 +219,8 @@ def test_reverse_mode_through_where_is_0_off_the_branch_not_nan() -> None:
         ("clip(x, -1, 1)", [-1.0, 1.0], [0.3, 5.0]),
         ("where(x > 1, x, 0)", [1.0], [0.3, 5.0]),
         ("heaviside(x, 0)", [0.0], [0.3, -5.0]),
+        ("acot(x)", [0.0], [0.3, -5.0]),  # atan(1/x) jumps from -π/2 to π/2
+        ("sec(x) + coth(x) + asec(x)", [], [0.3, -5.0]),  # poles are no kinks, as tan's
     ],
 )
 def test_jumps_are_kinks_and_the_rest_is_not(text: str, on: list[float], off: list[float]) -> None:
@@ -185,6 +252,16 @@ def test_step_results_of_zero_are_exact_not_underflow() -> None:
         ("gammainc(a, x)", r"P\left(a, x\right)"),
         ("floor(x)", r"\left\lfloor x \right\rfloor"),
         ("heaviside(x, 0)", r"\theta\left(x, 0\right)"),
+        ("sec(x)^2", r"\sec^{2}\left(x\right)"),
+        ("csc(x) + cot(x)", r"\cot\left(x\right) + \csc\left(x\right)"),
+        ("sech(x)", r"\operatorname{sech}\left(x\right)"),
+        ("csch(x) + coth(x)", r"\coth\left(x\right) + \operatorname{csch}\left(x\right)"),
+        ("asec(x)", r"\operatorname{arcsec}\left(x\right)"),
+        (
+            "acsc(x) + acot(x)",
+            r"\operatorname{arccot}\left(x\right) + \operatorname{arccsc}\left(x\right)",
+        ),
+        ("log(x, b)", r"\frac{\log\left(x\right)}{\log\left(b\right)}"),
     ],
 )
 def test_latex_of_the_new_functions(text: str, latex: str) -> None:

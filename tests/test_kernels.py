@@ -14,6 +14,8 @@ from diffcheck.symbolic.kernels import (
     np_erfinv,
     np_polygamma,
 )
+from diffcheck.symbolic.reciprocals import np_acsc, np_asec
+from diffcheck.symbolic.rules import RULES
 
 EXACT = mpmath.MPContext()
 EXACT.dps = 40
@@ -76,3 +78,43 @@ def test_scipy_kernels_name_scipy_functions_and_give_their_values() -> None:
         args = [rng.uniform(0.1, 0.9, 5) for _ in range(RULES[name].arity)]
         assert np.array_equal(kernel(*args), getattr(special, kernel.name)(*args)), name
     assert repr(named["besselj"]) == "scipy.special.jv"
+
+
+@pytest.mark.parametrize(
+    ("name", "x"),
+    [
+        ("sec", np.linspace(-1.57, 1.57, 201)),  # up to the poles at ±π/2
+        ("csc", np.linspace(0.001, 3.14, 201)),
+        ("cot", np.linspace(0.001, 3.14, 201)),
+        ("sech", np.linspace(-700, 700, 201)),
+        ("csch", np.geomspace(1e-6, 700, 201)),
+        ("coth", np.geomspace(1e-6, 700, 201)),
+        ("acot", np.concatenate([np.geomspace(1e-6, 1e6, 101), -np.geomspace(1e-6, 1e6, 101)])),
+        # asec and acsc up to |x| = 1, where arccos(1/x) would lose 600 ulps at 1.0001
+        (
+            "asec",
+            np.concatenate(
+                [1 + np.geomspace(1e-12, 1e300, 201), -1 - np.geomspace(1e-12, 1e300, 201)]
+            ),
+        ),
+        (
+            "acsc",
+            np.concatenate(
+                [1 + np.geomspace(1e-12, 1e300, 201), -1 - np.geomspace(1e-12, 1e300, 201)]
+            ),
+        ),
+    ],
+)
+def test_reciprocal_kernels_are_accurate(name: str, x: np.ndarray) -> None:
+    rule = RULES[name]
+    assert _relative(rule.numpy(x), [rule.mpmath(EXACT, EXACT.mpf(v)) for v in x]) <= ULPS
+
+
+def test_inverse_reciprocal_kernels_at_their_domain_edges() -> None:
+    edges = np.array([1.0, -1.0, 0.5, 0.0, -0.5, np.inf, -np.inf])
+    assert np.allclose(np_asec(edges), [0, np.pi, np.nan, np.nan, np.nan, np.pi / 2, np.pi / 2],
+                       rtol=1e-16, atol=0, equal_nan=True)  # fmt: skip
+    assert np.allclose(np_acsc(edges), [np.pi / 2, -np.pi / 2, np.nan, np.nan, np.nan, 0, 0],
+                       rtol=1e-16, atol=0, equal_nan=True)  # fmt: skip
+    # the complex step keeps its imaginary part: asec' = 1/(x √(x² - 1)) at x = 2
+    assert np_asec(np.array([2 + 1e-20j])).imag[0] / 1e-20 == pytest.approx(1 / (2 * np.sqrt(3)))

@@ -155,6 +155,20 @@ def test_refine_at_climbs_beyond_960_digits_for_elementary_functions() -> None:
     assert abs(refined.values[0] - expected) <= ctx.mpf(10) ** -25 * expected
 
 
+@pytest.mark.parametrize(
+    ("text", "extended"),
+    [
+        ("sec(x)*csch(x) + acot(x) + log(x, 3) + log10(x)", True),
+        ("sigmoid(x) + where(x > 0, x, 0) + xlogy(x, x)", True),
+        ("sec(x) + gelu(x)", False),  # erf inside
+        ("erfinv(x)", False),
+    ],
+)
+def test_precisions_for_reads_the_rule_table(text: str, extended: bool) -> None:
+    program = Program([p(text)], ["x"])
+    assert precisions_for(program) == (PRECISIONS + EXTENDED if extended else PRECISIONS)
+
+
 def test_refine_at_stops_at_960_digits_for_special_functions() -> None:
     # digamma takes seconds at 3840 digits: such points stay unsettled instead
     program = Program([p("gamma(y)*(1 - tanh(x)**2)")], ["x", "y"])

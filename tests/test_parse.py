@@ -176,6 +176,9 @@ def test_parse_expression_new_functions(text: str, expected: sp.Expr) -> None:
         "besselj(2, x) + besseli(0, x) + besselk(1, x) + bessely(3, x)",
         "gammainc(a, x) + gammaincc(a, x) + betainc(a, b, x)",
         "logaddexp(a, b) + xlogy(x, y) + sinc(x)",
+        "sec(x) + csc(x) + cot(x) + sech(x) + csch(x) + coth(x)",
+        "asec(x) + acsc(x) + acot(x)",
+        "log(x, b) + log(x, 2) + log2(x) + log10(x)",
     ],
 )
 def test_parse_expression_reads_back_the_new_functions(text: str) -> None:
@@ -204,6 +207,27 @@ def test_parse_expression_knows_every_function_of_the_contract() -> None:
     ).split()
     assert set(peers) <= FUNCTION_NAMES
     assert "heaviside.h0" not in FUNCTION_NAMES  # an overload: spelled heaviside
+    # and the rest of the trigonometric and hyperbolic families, logarithms to a base
+    more = "sec csc cot sech csch coth asec acsc acot log2 log10".split()
+    assert set(more) <= FUNCTION_NAMES
+    assert "log.base" not in FUNCTION_NAMES  # an overload: spelled log
+
+
+def test_log_with_a_base_is_written_out_as_a_quotient() -> None:
+    b = sp.Symbol("b")
+    assert parse_expression("log(x, b)") == sp.log(x) / sp.log(b)
+    assert format_expression(parse_expression("log(x, 2)")) == "log(x)/log(2)"
+    assert parse_expression("log2(x)") == parse_expression("log(x, 2)")
+    assert parse_expression("log10(x)") == parse_expression("log(x, 10)")
+    assert parse_expression("log(8, 2)") == sp.log(8) / sp.log(2)  # kept as written
+
+
+def test_reciprocal_functions_are_sympy_functions() -> None:
+    # SymPy's own classes: a formula copied from SymPy's output reads as it is
+    text = "sec(x) + csc(x) + cot(x) + sech(x) + csch(x) + coth(x) + asec(x) + acsc(x) + acot(x)"
+    assert parse_expression(text) == sum(
+        (f(x) for f in (sp.sec, sp.csc, sp.cot, sp.sech, sp.csch, sp.coth, sp.asec, sp.acsc,
+                        sp.acot)), sp.Integer(0))  # fmt: skip
 
 
 def test_parse_expression_nesting_up_to_the_limit() -> None:
@@ -259,6 +283,23 @@ def test_parse_expression_nesting_up_to_the_limit() -> None:
         ),
         ("besselk(n, x)", "<expression>:1:1: besselk's argument 1 must be a whole number, got 'n'"),
         ("i0(x, 1)", "<expression>:1:1: i0 takes 1 argument, got 2"),
+        ("sec(x, 2)", "<expression>:1:1: sec takes 1 argument, got 2"),
+        ("log(x, b, 2)", "<expression>:1:1: log takes 1 or 2 arguments, got 3"),
+        ("log()", "<expression>:1:5: expected a number, a name or '(' but found ')'"),
+        ("log2(x, 2)", "<expression>:1:1: log2 takes 1 argument, got 2"),
+        (
+            "2*log(x, 1)",
+            "<expression>:1:3: log(x, 1) is undefined: 1/log(1) has no finite real value",
+        ),  # fmt: skip
+        ("log(x, 0)", "<expression>:1:1: log(x, 0) is undefined: log(0) has no finite real value"),
+        (
+            "log(x, -2)",
+            "<expression>:1:1: log(x, -2) is undefined: 1/log(-2) has no finite real value",
+        ),
+        ("log(2, 1)", "<expression>:1:1: log(2, 1) has no finite real value"),
+        ("asec(1/2)", "<expression>:1:1: asec(1/2) has no finite real value"),
+        ("secant(x)", "<expression>:1:1: unknown function 'secant' (did you mean 'sec'?)"),
+        ("arccot(x)", "<expression>:1:1: unknown function 'arccot' (did you mean 'acot'?)"),
         ("flor(x)", "<expression>:1:1: unknown function 'flor' (did you mean 'floor'?)"),
         ("x; y", "<expression>:1:2: only one expression is allowed: unexpected ';'"),
         ("{x}", "<expression>:1:1: braces are not allowed: unexpected '{'"),

@@ -29,16 +29,10 @@ __all__ = ["EPS", "EXTENDED", "PRECISIONS", "Exact", "ExactValues", "Refined", "
            "settle"]  # fmt: skip
 
 PRECISIONS = (30, 60, 120, 240, 480, 960)  # decimal digits, each try doubling the last
-# Beyond 960 digits for programs of elementary functions only: 1 - tanh(700)**2 cancels
-# 608 digits and costs milliseconds at 3840, where gamma or digamma take seconds.
+# Beyond 960 digits for programs of elementary functions only (`Rule.elementary`):
+# 1 - tanh(700)**2 cancels 608 digits and costs milliseconds at 3840, where gamma or
+# digamma take seconds.
 EXTENDED = (1920, 3840)
-_ELEMENTARY = frozenset((
-    "add", "mul", "pow", "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos",
-    "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "log1p", "expm1",
-    "sign", "heaviside", "heaviside.h0", "max", "min", "where", "floor", "ceil", "round",
-    "trunc", "mod", "clip", "sigmoid", "softplus", "relu", "leaky_relu", "elu", "silu",
-    "softsign", "logsumexp", "logaddexp", "xlogy", "sinc",
-))  # fmt: skip
 # Two precisions agreeing to this many significant digits settle a value: cancellation
 # that left fewer good digits would make them disagree, except by a 1-in-10^20 fluke.
 SETTLED_DIGITS = 20
@@ -117,8 +111,7 @@ def context(digits: int) -> Any:
 def precisions_for(program: Program) -> tuple[int, ...]:
     """The precisions `refine_at` may climb to for `program`: EXTENDED too when all of
     its functions are elementary."""
-    elementary = all(step.rule is None or step.rule.name in _ELEMENTARY
-                     for step in program.steps)  # fmt: skip
+    elementary = all(step.rule is None or step.rule.elementary for step in program.steps)
     return PRECISIONS + EXTENDED if elementary else PRECISIONS
 
 

@@ -96,6 +96,15 @@ _TORCH: dict[str, Callable[..., Any]] = {
     "gammaincc": lambda f, a, x: f.t.special.gammaincc(a, x),
     "logaddexp": lambda f, a, b: f.t.logaddexp(a, b),
     "xlogy": lambda f, x, y: f.t.special.xlogy(x, y), "sinc": lambda f, x: f.t.sinc(x),
+    # sec, csc, cot, their hyperbolic kin and inverses: torch has none; its autograd
+    # differentiates the quotient (sec' = sin/cos², not the table's sec·tan)
+    "sec": lambda f, x: 1 / f.t.cos(x), "csc": lambda f, x: 1 / f.t.sin(x),
+    "cot": lambda f, x: 1 / f.t.tan(x), "sech": lambda f, x: 1 / f.t.cosh(x),
+    "csch": lambda f, x: 1 / f.t.sinh(x), "coth": lambda f, x: 1 / f.t.tanh(x),
+    "asec": lambda f, x: f.t.acos(1 / x), "acsc": lambda f, x: f.t.asin(1 / x),
+    "acot": lambda f, x: f.t.atan(1 / x),
+    "log.base": lambda f, x, b: f.t.log(x) / f.t.log(b), "log2": lambda f, x: f.t.log2(x),
+    "log10": lambda f, x: f.t.log10(x),
 }  # fmt: skip
 
 _JAX: dict[str, Callable[..., Any]] = {
@@ -138,6 +147,14 @@ _JAX: dict[str, Callable[..., Any]] = {
     "betainc": lambda f, a, b, x: f.special.betainc(a, b, x),
     "logaddexp": lambda f, a, b: f.np.logaddexp(a, b),
     "xlogy": lambda f, x, y: f.special.xlogy(x, y), "sinc": lambda f, x: f.np.sinc(x),
+    # as for torch: jax.numpy has no sec, csc, cot and kin
+    "sec": lambda f, x: 1 / f.np.cos(x), "csc": lambda f, x: 1 / f.np.sin(x),
+    "cot": lambda f, x: 1 / f.np.tan(x), "sech": lambda f, x: 1 / f.np.cosh(x),
+    "csch": lambda f, x: 1 / f.np.sinh(x), "coth": lambda f, x: 1 / f.np.tanh(x),
+    "asec": lambda f, x: f.np.arccos(1 / x), "acsc": lambda f, x: f.np.arcsin(1 / x),
+    "acot": lambda f, x: f.np.arctan(1 / x),
+    "log.base": lambda f, x, b: f.np.log(x) / f.np.log(b), "log2": lambda f, x: f.np.log2(x),
+    "log10": lambda f, x: f.np.log10(x),
 }  # fmt: skip
 
 # rules a framework has no differentiable counterpart for: a case using one gets no

@@ -43,7 +43,8 @@ REACH_BITS = 1 << 14
 # mpmath kernel computes such a power inside (softplus = log1p(e^x)); each argument is
 # kept within ±REACH_BITS·ln 2, where e^a reaches 2^REACH_BITS
 _EXPONENTIAL = frozenset({"exp", "expm1", "sinh", "cosh", "erfc", "gamma", "lgamma",
-                          "polygamma", "sigmoid", "softplus", "silu", "elu"})  # fmt: skip
+                          "polygamma", "sigmoid", "softplus", "silu", "elu", "sech",
+                          "csch"})  # fmt: skip
 _EXPONENT_LIMIT = REACH_BITS * math.log(2)
 _EXPONENT_BITS = math.floor(math.log2(_EXPONENT_LIMIT))  # below it, |a| < _EXPONENT_LIMIT
 

@@ -119,11 +119,18 @@ _SQRT2 = math.sqrt(2.0)
 # ---- activations and reductions ---------------------------------------------------------
 
 
-def np_sigmoid(x: np.ndarray) -> np.ndarray:
+def np_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1/(1 + e^-x), into `out` if given (a real array of x's shape) and x is real."""
     if not np.iscomplexobj(x):
         # accurate as it stands in float64: exp(-x) overflowing gives 0, the true value
         # being below the smallest normal number there
-        return 1 / (1 + np.exp(-x))
+        if np.ndim(x) == 0 or np.result_type(x).kind != "f":
+            return 1 / (1 + np.exp(-x))
+        # the same operations in one array, none allocated for the steps between
+        result = np.negative(x, out=out)
+        np.exp(result, out=result)
+        result += 1
+        return np.divide(1, result, out=result)
     # complex exp overflows into NaN parts: keep the exponent's real part <= 0
     negative = x.real < 0
     e = np.exp(np.where(negative, x, -x))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 
 import sympy as sp
@@ -291,9 +291,14 @@ class _Parser:
         if swap:  # where(x <= y, a, b) is where(x > y, b, a)
             args[1:] = args[:0:-1]
         call = rule.build(args)
+        shown = ", ".join(str(arg) for arg in args)
         if all(arg.is_number for arg in args) and not _real_value(call):
-            shown = ", ".join(str(arg) for arg in args)
             raise self.error(f"{name}({shown}) has no finite real value", token.start)
+        # a written-out call with some constant arguments (log(x, 1) = log(x)/log(1))
+        undefined = rule.inline and next(_undefined_constants(call), None)
+        if undefined:
+            raise self.error(f"{name}({shown}) is undefined: {undefined} has no finite real "
+                             "value", token.start)  # fmt: skip
         return call
 
     def condition(self) -> tuple[list[sp.Expr], bool]:
@@ -344,6 +349,13 @@ def _real_value(constant: sp.Expr) -> bool:
     """Whether a call of constants has a finite real value as the checker computes it
     (log(0) and log(-2) do not; lgamma(-2.5) = log|Γ(-2.5)| does)."""
     return not math.isnan(constant_float(constant))  # inf: finite but beyond float64
+
+
+def _undefined_constants(expr: sp.Expr) -> Iterator[sp.Expr]:
+    """The constant parts of `expr` (calls and their powers) without a real value."""
+    for node in sp.preorder_traversal(expr):
+        if node.is_number and not node.is_Atom and not _real_value(node):
+            yield node
 
 
 def _default_locator(offset: int) -> Location:

@@ -48,7 +48,8 @@ from .kernels import (
     np_softplus,
     np_where,
 )
-from .rule import OUT, XI, Rule, X
+from .reciprocals import LOGARITHMS, RECIPROCALS
+from .rule import OUT, PRIMITIVES, XI, Rule, X
 
 __all__ = [
     "OUT",
@@ -206,28 +207,31 @@ _ENTRIES = (
          test_domain=((1.2, 4.0),)),
     Rule("atanh", sp.atanh, 1, sp.atanh(X0), (1 / (1 - X0**2),), np.arctanh, mp("atanh"),
          r"\operatorname{artanh}", complex_step=True, test_domain=((-0.9, 0.9),)),
+    # ---- reciprocals (sec, csch, acot ...) and logarithms to a base: reciprocals.py --
+    *RECIPROCALS, *LOGARITHMS,
     # ---- special functions: NumPy has none; SciPy or a loop (kernels.py) ---------------
     Rule("erf", sp.erf, 1, sp.erf(X0), (2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),), np_erf,
-         mp("erf"), r"\operatorname{erf}"),
+         mp("erf"), r"\operatorname{erf}", elementary=False),
     Rule("erfc", sp.erfc, 1, sp.erfc(X0), (-2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),),
-         float_kernel(math.erfc), mp("erfc"), r"\operatorname{erfc}"),
+         float_kernel(math.erfc), mp("erfc"), r"\operatorname{erfc}", elementary=False),
     # (erf⁻¹)'(x) = 1 / erf'(erf⁻¹ x) = √π/2 · e^{OUT²}
     Rule("erfinv", sp.erfinv, 1, sp.erfinv(X0), (sp.sqrt(_PI) * sp.exp(OUT**2) / 2,),
-         np_erfinv, mp("erfinv"), r"\operatorname{erf}^{-1}",
+         np_erfinv, mp("erfinv"), r"\operatorname{erf}^{-1}", elementary=False,
          test_domain=((-0.9, 0.9),)),
     Rule("gamma", sp.gamma, 1, sp.gamma(X0), (OUT * sp.polygamma(0, X0),),
-         float_kernel(math.gamma), mp("gamma"), r"\Gamma", test_domain=((0.5, 4.0),)),
+         float_kernel(math.gamma), mp("gamma"), r"\Gamma", elementary=False,
+         test_domain=((0.5, 4.0),)),
     Rule("lgamma", sp.loggamma, 1, sp.loggamma(X0), (sp.polygamma(0, X0),),
          float_kernel(math.lgamma), mp_lgamma, r"\log\Gamma", aliases=("loggamma",),
-         test_domain=((0.5, 4.0),)),
+         elementary=False, test_domain=((0.5, 4.0),)),
     # SymPy writes digamma as polygamma(0, x): the entry only names it
     Rule("digamma", sp.digamma, 1, sp.polygamma(0, X0), (sp.polygamma(1, X0),),
-         np_digamma, mp("digamma"), r"\psi", inline=True,
+         np_digamma, mp("digamma"), r"\psi", inline=True, elementary=False,
          test_domain=((0.5, 4.0),)),
     Rule("polygamma", sp.polygamma, 2, sp.polygamma(X0, X1), (None, sp.polygamma(X0 + 1, X1)),
          np_polygamma,
          lambda ctx, n, x: ctx.polygamma(int(n), x), r"\psi", integer_args=(0,),
-         test_domain=((1.0, 1.0), (0.5, 4.0))),
+         elementary=False, test_domain=((1.0, 1.0), (0.5, 4.0))),
     # log1p and expm1 stay unexpanded: their point is accuracy near 0
     Rule("log1p", Log1p, 1, sp.log(1 + X0), (1 / (1 + X0),), np.log1p, mp("log1p"),
          r"\operatorname{log1p}", complex_step=True, test_domain=((-0.5, 2.0),)),
@@ -241,37 +245,39 @@ _ENTRIES = (
     Rule("besselj", sp.besselj, 2, sp.besselj(X0, X1),
          (None, (sp.besselj(X0 - 1, X1) - sp.besselj(X0 + 1, X1)) / 2), SpecialFunction("jv"),
          lambda ctx, n, x: ctx.besselj(int(n), x), "J", integer_args=(0,), integer_min=None,
-         test_domain=((0.0, 3.0), (-4.0, 4.0))),
+         elementary=False, test_domain=((0.0, 3.0), (-4.0, 4.0))),
     Rule("besseli", sp.besseli, 2, sp.besseli(X0, X1),
          (None, (sp.besseli(X0 - 1, X1) + sp.besseli(X0 + 1, X1)) / 2), SpecialFunction("iv"),
          lambda ctx, n, x: ctx.besseli(int(n), x), "I", integer_args=(0,), integer_min=None,
-         test_domain=((0.0, 3.0), (-3.0, 3.0))),
+         elementary=False, test_domain=((0.0, 3.0), (-3.0, 3.0))),
     Rule("besselk", sp.besselk, 2, sp.besselk(X0, X1),
          (None, -(sp.besselk(X0 - 1, X1) + sp.besselk(X0 + 1, X1)) / 2), SpecialFunction("kv"),
          lambda ctx, n, x: ctx.besselk(int(n), x), "K", integer_args=(0,), integer_min=None,
-         test_domain=((0.0, 3.0), (0.2, 4.0))),
+         elementary=False, test_domain=((0.0, 3.0), (0.2, 4.0))),
     Rule("bessely", sp.bessely, 2, sp.bessely(X0, X1),
          (None, (sp.bessely(X0 - 1, X1) - sp.bessely(X0 + 1, X1)) / 2), SpecialFunction("yv"),
          lambda ctx, n, x: ctx.bessely(int(n), x), "Y", integer_args=(0,), integer_min=None,
-         test_domain=((0.0, 3.0), (0.2, 4.0))),
+         elementary=False, test_domain=((0.0, 3.0), (0.2, 4.0))),
     # i0 and i1 are besseli of order 0 and 1: the entries only name them
     Rule("i0", lambda x: sp.besseli(0, x), 1, sp.besseli(0, X0), (sp.besseli(1, X0),),
-         SpecialFunction("i0"), lambda ctx, x: ctx.besseli(0, x), r"I_{0}", inline=True),
+         SpecialFunction("i0"), lambda ctx, x: ctx.besseli(0, x), r"I_{0}", inline=True,
+         elementary=False),
     Rule("i1", lambda x: sp.besseli(1, x), 1, sp.besseli(1, X0),
          ((sp.besseli(0, X0) + sp.besseli(2, X0)) / 2,), SpecialFunction("i1"),
-         lambda ctx, x: ctx.besseli(1, x), r"I_{1}", inline=True),
+         lambda ctx, x: ctx.besseli(1, x), r"I_{1}", inline=True,
+         elementary=False),
     # regularised incomplete gamma P(a, x) and Q = 1 - P, beta I_x(a, b): their
     # derivatives in a and b have no closed form in the table's functions
     Rule("gammainc", GammaInc, 2, sp.lowergamma(X0, X1) / sp.gamma(X0),
          (None, X1 ** (X0 - 1) * sp.exp(-X1) / sp.gamma(X0)), SpecialFunction("gammainc"),
-         mp_gammainc, "P", test_domain=((0.5, 3.0), (0.1, 4.0))),
+         mp_gammainc, "P", elementary=False, test_domain=((0.5, 3.0), (0.1, 4.0))),
     Rule("gammaincc", GammaIncC, 2, sp.uppergamma(X0, X1) / sp.gamma(X0),
          (None, -(X1 ** (X0 - 1)) * sp.exp(-X1) / sp.gamma(X0)), SpecialFunction("gammaincc"),
-         mp_gammaincc, "Q", test_domain=((0.5, 3.0), (0.1, 4.0))),
+         mp_gammaincc, "Q", elementary=False, test_domain=((0.5, 3.0), (0.1, 4.0))),
     Rule("betainc", BetaInc, 3, sp.betainc_regularized(X0, X1, 0, X2),
          (None, None, X2 ** (X0 - 1) * (1 - X2) ** (X1 - 1)
           * sp.gamma(X0 + X1) / (sp.gamma(X0) * sp.gamma(X1))), SpecialFunction("betainc"),
-         mp_betainc, "I", test_domain=((0.5, 3.0), (0.5, 3.0), (0.05, 0.95))),
+         mp_betainc, "I", elementary=False, test_domain=((0.5, 3.0), (0.5, 3.0), (0.05, 0.95))),
     # x log y, and 0 where x = 0 whatever y (0 log 0 = 0 in entropies)
     Rule("xlogy", XLogY, 2, X0 * sp.log(X1), (sp.log(X1), X0 / X1), SpecialFunction("xlogy"),
          mp_xlogy, r"\operatorname{xlogy}", complex_step=True, exact_zeros=True,
@@ -350,7 +356,7 @@ _ENTRIES = (
     # the exact GELU, x Φ(x); its derivative is Φ(x) + x φ(x)
     Rule("gelu", Gelu, 1, X0 * (1 + sp.erf(X0 / sp.sqrt(2))) / 2,
          ((1 + sp.erf(X0 / sp.sqrt(2))) / 2 + X0 * sp.exp(-(X0**2) / 2) / sp.sqrt(2 * _PI),),
-         np_gelu, mp_gelu, r"\operatorname{GELU}"),
+         np_gelu, mp_gelu, r"\operatorname{GELU}", elementary=False),  # erf inside
     # silu = x σ(x), so silu' = σ + x σ (1 - σ) = σ + OUT (1 - σ)
     Rule("silu", Silu, 1, X0 / (1 + sp.exp(-X0)), (Sigmoid(X0) + OUT * (1 - Sigmoid(X0)),),
          lambda x: x * np_sigmoid(x), lambda ctx, x: x / (1 + ctx.exp(-x)),
@@ -371,21 +377,6 @@ _ENTRIES = (
          test_domain=((-3.0, 3.0), (-3.0, 3.0))),
 )  # fmt: skip
 RULES = MappingProxyType({rule.name: rule for rule in _ENTRIES})
-
-# Sums, products and powers are the primitives that every other operation reduces to;
-# a SymPy Add or Mul with n arguments is read as the fold of the binary rule.
-PRIMITIVES = MappingProxyType({
-    "add": Rule("add", sp.Add, 2, X0 + X1, (sp.Integer(1), sp.Integer(1)), np.add,
-                lambda ctx, x, y: x + y, "+", complex_step=True,
-                test_domain=((-2.0, 2.0), (-2.0, 2.0))),
-    "mul": Rule("mul", sp.Mul, 2, X0 * X1, (X1, X0), np.multiply,
-                lambda ctx, x, y: x * y, r"\cdot", complex_step=True,
-                test_domain=((-2.0, 2.0), (-2.0, 2.0))),
-    # ∂(x^y)/∂y = x^y log x is only needed when the exponent varies
-    "pow": Rule("pow", sp.Pow, 2, X0**X1, (X1 * X0 ** (X1 - 1), OUT * sp.log(X0)), np.power,
-                lambda ctx, x, y: ctx.power(x, y), "^", complex_step=True,
-                test_domain=((0.5, 2.0), (-2.0, 2.0))),
-})  # fmt: skip
 
 _BY_FUNCTION: dict[Any, Rule] = {
     rule.function: rule for rule in (*_ENTRIES, *PRIMITIVES.values()) if not rule.inline

@@ -75,6 +75,9 @@ def load_case_file(path: str | Path, timeout: float | None = None) -> CaseFile:
     return read_case_text(text, path, timeout)
 
 
+MAX_YAML_DEPTH = 1000  # a case file needs a handful; beyond, only the first is reported
+
+
 def read_case_text(text: str, path: str = "<text>", timeout: float | None = None) -> CaseFile:
     """Validate case-file text, as `load_case_file` does a file; `path` names it in
     messages."""
@@ -96,7 +99,8 @@ def read_case_text(text: str, path: str = "<text>", timeout: float | None = None
 
 def _too_deep(text: str, path: str) -> CaseFileError:
     """The error for YAML nested deeper than PyYAML can compose, at its deepest collection
-    (found from the event stream, which does not recurse)."""
+    (found from the event stream, which does not recurse), or where it passes
+    MAX_YAML_DEPTH: scanning 10 000 levels takes PyYAML seconds."""
     depth, deepest = 0, (0, None)
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
@@ -104,13 +108,16 @@ def _too_deep(text: str, path: str) -> CaseFileError:
                 depth += 1
                 if depth > deepest[0]:
                     deepest = (depth, event.start_mark)
+                if depth > MAX_YAML_DEPTH:
+                    break
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
         pass  # a later syntax error: the nesting found so far is the first problem
     levels, mark = deepest
     location = Location(path, mark.line + 1, mark.column + 1) if mark else None
-    return CaseFileError(f"invalid YAML: nested {levels} levels deep, too deep to read", location)
+    deep = f"more than {MAX_YAML_DEPTH}" if levels > MAX_YAML_DEPTH else str(levels)
+    return CaseFileError(f"invalid YAML: nested {deep} levels deep, too deep to read", location)
 
 
 def _file_error(path: str, error: DiffcheckError) -> CaseFile:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from math import prod
 
 from ..errors import ExpressionError
+from ..symbolic.parse import FUNCTION_RULES, counts_text, rule_taking
 from ..symbolic.rules import RULES, Rule
 from . import ops
 from .context import BuildContext, suggestion
@@ -25,11 +26,15 @@ Builder = Callable[[BuildContext, Call, str], Node]
 
 
 def build_call(context: BuildContext, syntax: Call) -> Node:
-    rule = TABLE.get(syntax.function)
-    name = rule.name if rule is not None else syntax.function
+    overloads = FUNCTION_RULES.get(syntax.function)
+    name = overloads[0].name if overloads else syntax.function
     if name in FUNCTIONS:
         return FUNCTIONS[name](context, syntax, name)
-    if rule is not None:
+    if overloads:  # log(x) or log(x, b): the rule that takes that many arguments
+        rule = rule_taking(overloads, len(syntax.args))
+        if rule is None:
+            message = f"{syntax.function} takes {counts_text(overloads)}, got {len(syntax.args)}"
+            raise context.error(message, syntax.offset)
         return _elementwise(context, syntax, rule)
     hint = suggestion(syntax.function, [*FUNCTIONS, *TABLE])
     raise context.error(f"unknown function '{syntax.function}'{hint}", syntax.offset)

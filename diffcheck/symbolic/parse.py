@@ -22,6 +22,7 @@ import math
 import unicodedata
 from collections.abc import Callable, Iterator
 from fractions import Fraction
+from types import MappingProxyType
 
 import sympy as sp
 
@@ -31,7 +32,16 @@ from .rules import RULES, Rule
 from .tokens import COMPARISONS, NUMBER, Token, tokenize
 from .values import constant_float
 
-__all__ = ["CONSTANTS", "FUNCTION_NAMES", "parse_expression", "suggest", "unused_name"]
+__all__ = [
+    "CONSTANTS",
+    "FUNCTION_NAMES",
+    "FUNCTION_RULES",
+    "counts_text",
+    "parse_expression",
+    "rule_taking",
+    "suggest",
+    "unused_name",
+]
 
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
 
@@ -54,6 +64,7 @@ def _function_table() -> dict[str, tuple[Rule, ...]]:
 
 _FUNCTIONS = _function_table()
 FUNCTION_NAMES = frozenset(_FUNCTIONS)
+FUNCTION_RULES = MappingProxyType(_FUNCTIONS)  # for the array grammar: the same overloads
 _WHERE = "where"  # its first argument is a comparison: the grammar reads it
 _COMPARISON_PLACE = "comparisons are only allowed as the first argument of where(...)"
 
@@ -321,9 +332,9 @@ class _Parser:
         self, rules: tuple[Rule, ...], name: str, args: list[sp.Expr], offset: int
     ) -> Rule:
         """The rule of `name` that takes `args`; an error if none does."""
-        rule = next((rule for rule in rules if rule.accepts(len(args))), None)
+        rule = rule_taking(rules, len(args))
         if rule is None:
-            raise self.error(f"{name} takes {_counts(rules)}, got {len(args)}", offset)
+            raise self.error(f"{name} takes {counts_text(rules)}, got {len(args)}", offset)
         for index in rule.integer_args:
             arg = args[index]
             if not (arg.is_Integer and (rule.integer_min is None or arg >= rule.integer_min)):
@@ -334,7 +345,13 @@ class _Parser:
         return rule
 
 
-def _counts(rules: tuple[Rule, ...]) -> str:
+def rule_taking(rules: tuple[Rule, ...], count: int) -> Rule | None:
+    """The rule of an overloaded name that takes `count` arguments (log(x) or
+    log(x, b)), if any."""
+    return next((rule for rule in rules if rule.accepts(count)), None)
+
+
+def counts_text(rules: tuple[Rule, ...]) -> str:
     """How many arguments a function takes: "1 argument", "at least 2 arguments",
     "1 or 2 arguments"."""
     if len(rules) > 1:

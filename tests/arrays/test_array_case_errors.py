@@ -126,3 +126,41 @@ def test_a_dimension_of_a_size_that_is_not_one_is_reported_once(tmp_path: Path) 
     }
     for size, message in expected.items():
         assert _errors(tmp_path, text.replace("SIZE", size)) == [message], size
+
+
+OVERLOADS = """cases:
+  - name: log-base
+    shapes: {x: [3]}
+    function: sum(log(x, 2))
+    gradient: {x: 1/(x*log(2))}
+    domain: {x: [0.5, 1]}
+  - name: log-base-wrong
+    shapes: {x: [3]}
+    function: sum(log(x, 2))
+    gradient: {x: 1/x}
+    domain: {x: [0.5, 1]}
+    expect: incorrect
+  - name: heaviside-at-half
+    shapes: {x: [3]}
+    function: sum(heaviside(x, 0.5) * x**2)
+    gradient:
+      x: 2*heaviside(x, 0.5)*x
+    domain: {x: [-1, 1]}
+"""
+
+
+def test_a_function_with_two_arities_is_called_either_way_in_arrays(tmp_path: Path) -> None:
+    loaded = _load(tmp_path, OVERLOADS)
+    assert [str(error) for error in loaded.errors] == []
+    verdicts = [check_case(case).verdict.verdict for case in loaded.cases]
+    assert verdicts == ["correct", "incorrect", "correct"]
+
+
+def test_a_wrong_count_of_arguments_names_every_arity(tmp_path: Path) -> None:
+    text = """cases:
+  - name: c
+    shapes: {x: [3]}
+    function: sum(log(x, 2, 3))
+    domain: {x: [0.5, 1]}
+"""
+    assert _errors(tmp_path, text) == ["4:19: log takes 1 or 2 arguments, got 3"]

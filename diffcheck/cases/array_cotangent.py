@@ -74,6 +74,17 @@ def _function_names(trees: Mapping) -> set[str]:
     return found
 
 
+def backward_names(where: Mapping[str, Syntax], cotangent: str) -> set[str]:
+    """The `where` intermediates (name -> syntax, in order) that use the cotangent,
+    directly or through another: parts of a backward pass (dP = g @ V.T), built after
+    the function, for vjp claims only."""
+    backward: set[str] = set()
+    for name, tree in where.items():
+        if {cotangent, *backward}.intersection(names_in(tree)):
+            backward.add(name)
+    return backward
+
+
 def names_in(tree: Syntax) -> Iterator[str]:
     """Every name an expression's syntax tree uses."""
     stack: list = [tree]

@@ -18,7 +18,7 @@ from ..arrays.context import shape_text
 from ..arrays.ir import Constant, Node
 from ..arrays.syntax import Syntax
 from ..errors import ExpressionError
-from .array_cotangent import names_in
+from .array_cotangent import backward_names, names_in
 from .array_model import (
     CLAIM_KINDS,
     MAX_ARRAY_ENTRIES,
@@ -57,25 +57,22 @@ class InstanceBuilder:
         context = dict(shapes=shapes, scalars=set(scalars), dims=sizes,
                        dim_names={n: tuple(s) for n, s in declared.items()})  # fmt: skip
         broken: set[str] = set()  # intermediates with an error, reported once
-        for (kind, name), tree in trees.items():
-            if kind != "where":
-                continue
-            node = None
-            if not broken.intersection(names_in(tree)):  # else it would only repeat it
-                node = self.build_expression(tree, ("where", name), context, built)
-            if node is None:
-                broken.add(name)
-            else:
-                built[name] = node
+        where = {name: tree for (kind, name), tree in trees.items() if kind == "where"}
+        backward = backward_names(where, cotangent) if claims.get("vjp") else set()
+        self.build_where(trees, context, built, broken, skip=backward)
+        function_tree = trees[("function", "")]  # never uses them: a clash, found before
         function = None
-        if not broken.intersection(names_in(trees[("function", "")])):
-            function = self.build_expression(trees[("function", "")], ("function", ""), context,
-                                             built)  # fmt: skip
+        if not broken.intersection(names_in(function_tree)):
+            function = self.build_expression(function_tree, ("function", ""), context, built)
         if function is None or broken:
             return None
         shapes[cotangent] = function.shape
         context["shapes"] = shapes
         context["dim_names"] = {**context["dim_names"], cotangent: function.shape}
+        forward = dict(built)  # the function's intermediates; the others feed vjp claims
+        self.build_where(trees, context, built, broken, keep=backward)
+        if broken:
+            return None
         built_claims = {kind: {} for kind in CLAIM_KINDS}
         for kind in CLAIM_KINDS:
             for name in claims[kind]:
@@ -85,10 +82,25 @@ class InstanceBuilder:
                 built_claims[kind][name] = claim
         return ArrayInstance(
             dims=MappingProxyType(sizes), shapes=MappingProxyType(shapes), function=function,
-            intermediates=tuple(built.items()),
+            intermediates=tuple(forward.items()),
             claims=MappingProxyType({k: MappingProxyType(v) for k, v in built_claims.items()}),
             points=(),
         )  # fmt: skip
+
+    def build_where(self, trees: dict, context: dict, built: dict, broken: set[str],
+                    skip: frozenset = frozenset(), keep: set | None = None) -> None:  # fmt: skip
+        """Build the `where` intermediates in order (those of `keep` only, if given; none
+        of `skip`) into `built`; one that fails, or uses one that did, goes to `broken`."""
+        for (kind, name), tree in trees.items():
+            if kind != "where" or name in skip or (keep is not None and name not in keep):
+                continue
+            node = None
+            if not broken.intersection(names_in(tree)):  # else it would only repeat it
+                node = self.build_expression(tree, ("where", name), context, built)
+            if node is None:
+                broken.add(name)
+            else:
+                built[name] = node
 
     def build_expression(self, tree: Syntax, key: tuple[str, str], context: dict,
                          built: dict) -> Node | None:  # fmt: skip

@@ -21,6 +21,7 @@ from ..arrays.grammar import parse_array_syntax
 from ..arrays.ir import Constant, Node, Variable
 from ..arrays.ops import ShapeError, constant
 from ..arrays.reverse import vjp_expressions
+from ..cases.array_cotangent import backward_names
 from ..cases.array_model import ArrayCase, Structure, resolve_shape, size_combinations
 from ..errors import DiffcheckError
 from .matrix_convert import TermBuilder
@@ -80,13 +81,17 @@ def build_case(case: ArrayCase, sizes: Mapping[str, int]) -> CaseBuild:
     dim_names = {name: tuple(shape) for name, shape in case.declared.items()}
     context = dict(shapes=shapes, scalars=set(case.scalars), dims=dict(sizes), dim_names=dim_names)
     built: dict[str, Node] = {}
-    for name, text in case.where:
-        syntax = parse_array_syntax(text.text)
-        built[name] = build_array_expression(syntax, intermediates=built, **context)
+    where = {name: parse_array_syntax(text.text) for name, text in case.where}
+    backward = backward_names(where, case.cotangent)  # built once the cotangent's shape is
+    for name in (name for name in where if name not in backward):
+        built[name] = build_array_expression(where[name], intermediates=built, **context)
     syntax = parse_array_syntax(case.function.text)
     function = build_array_expression(syntax, intermediates=built, **context)
     shapes[case.cotangent] = function.shape
-    return CaseBuild(dict(sizes), shapes, function, tuple(built.items()))
+    forward = tuple(built.items())
+    for name in (name for name in where if name in backward):  # for the claims' sake
+        built[name] = build_array_expression(where[name], intermediates=built, **context)
+    return CaseBuild(dict(sizes), shapes, function, forward)
 
 
 def case_builds(case: ArrayCase) -> tuple[CaseBuild, CaseBuild | None]:

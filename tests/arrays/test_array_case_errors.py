@@ -106,7 +106,7 @@ def test_an_intermediate_with_an_error_is_reported_once(tmp_path: Path) -> None:
       x: k
     domain: {x: [-1, 1], V: [-1, 1]}
 """
-    assert _errors(tmp_path, cotangent) == ["5:10: unknown name 'g'"]
+    assert _errors(tmp_path, cotangent) == []  # an intermediate of the backward pass
 
 
 def test_a_dimension_of_a_size_that_is_not_one_is_reported_once(tmp_path: Path) -> None:
@@ -164,3 +164,34 @@ def test_a_wrong_count_of_arguments_names_every_arity(tmp_path: Path) -> None:
     domain: {x: [0.5, 1]}
 """
     assert _errors(tmp_path, text) == ["4:19: log takes 1 or 2 arguments, got 3"]
+
+
+BACKWARD = """cases:
+  - name: c
+    shapes: {x: [3], W: [2, 3]}
+    where:
+      h: tanh(W @ x)
+      dz: g * (1 - h**2)
+    function: h
+    vjp:
+      x: W.T @ dz
+      W: outer(dz, x)
+    domain: {x: [-1, 1], W: [-1, 1]}
+  - name: wrong
+    shapes: {x: [3], W: [2, 3]}
+    where:
+      h: tanh(W @ x)
+      dz: g * (1 - h**2)
+    function: h
+    vjp:
+      x: W.T @ g
+    domain: {x: [-1, 1], W: [-1, 1]}
+    expect: incorrect
+"""
+
+
+def test_intermediates_that_use_the_cotangent_serve_the_vjp_claims(tmp_path: Path) -> None:
+    loaded = _load(tmp_path, BACKWARD)
+    assert [str(error) for error in loaded.errors] == []
+    assert [check_case(case).verdict.verdict for case in loaded.cases] == ["correct", "incorrect"]
+    assert [name for name, _ in loaded.cases[0].instances[0].intermediates] == ["h"]

@@ -97,3 +97,30 @@ def test_a_typed_decimal_prints_as_a_decimal_and_parses_back(text: str, printed:
     expr = parse_expression(text)
     assert print_expression(expr) == printed
     assert parse_expression(printed) == expr
+
+
+@pytest.mark.parametrize(
+    ("typed", "head"),
+    [
+        ("sin(x - 0.001/(-1.5))^2", "d/dx sin(x + 1/1500)**2"),
+        ("sin(0.1234567*0.3*(0.001 + x))^2", "d/dx sin(0.03703701*x + 0.00003703701)**2"),
+        ("sqrt(x)*3", "d/dx (sqrt(x)*3)"),
+    ],
+)
+def test_a_step_never_shows_a_form_of_another_value(typed: str, head: str):
+    # constant parts are worked out, and a written form that would print otherwise than
+    # it means (a negative base's reciprocal without brackets) falls back to SymPy's
+    text = _derive(typed, "--steps")
+    assert text.splitlines()[3].startswith("  " + head + "    (")
+    for line in text.splitlines()[3:]:
+        if line.strip().startswith(("d/dx ", "∂/∂x ")):
+            shown = line.strip()[5:].split("    (")[0].split(" = ")[0]
+            parse_expression(shown)  # every step's expression is valid case-file text
+
+
+def test_a_written_form_that_would_print_another_value_is_not_used():
+    with sp.evaluate(False):
+        raw = parse_expression("x - 0.001/(-1.5)")  # constant parts not worked out
+    slip = print_expression(raw, as_written=True)
+    assert parse_expression(slip) != parse_expression("x - 0.001/(-1.5)")  # the printer's
+    assert parse_expression("x - 0.001/(-1.5)") not in written_forms([raw])

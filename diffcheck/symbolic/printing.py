@@ -100,7 +100,8 @@ class CaseFilePrinter(StrPrinter):
         if not (self._settings["power_form"] and is_power_form(expr)):
             return super()._print_Pow(expr, rational)
         base = self.parenthesize(expr.base, PRECEDENCE["Pow"], strict=False)
-        return f"{base}**({self._print(expr.exp)})"
+        exponent = CaseFilePrinter({**self._settings, "power_form": False}).doprint(expr.exp)
+        return f"{base}**({exponent})"  # the exponent itself as usual: x**(1/2)
 
     def _print_Rational(self, expr: sp.Rational) -> str:
         text = decimal_text(abs(expr))

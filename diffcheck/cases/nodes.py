@@ -243,6 +243,10 @@ class NodeReader:
         except yaml.YAMLError:  # a tag such as !foo or !!python/name: never constructed
             self.fail(f"{what}: unsupported YAML tag {node.tag!r}", node)
             return _INVALID
+        except ValueError:  # Python reads no integer of over 4300 digits
+            digits = sum(char.isdigit() for char in node.value)
+            self.fail(f"{what} is a number of {digits} digits, too long to read", node)
+            return _INVALID
 
     def text(self, node: yaml.Node, what: str) -> str | None:
         """The scalar exactly as written (`0` stays "0"), or None with an error if empty."""

@@ -195,16 +195,17 @@ def test_refine_at_settles_a_vanishing_remainder_to_zero_below_negligible() -> N
     assert refined.converged and refined.values[0] == 0
     assert refined.context.dps < 960
     # without an absolute tolerance, nothing is negligible: the remainder keeps the
-    # precision rising to the top, where only a zero at the last two precisions settles
+    # precision rising to the top
     assert refine_at(program, [0.7]).context.dps == EXTENDED[-1]
 
 
 def test_refine_at_does_not_take_a_lost_value_for_a_vanishing_one() -> None:
     # tanh's 3.9e-608 is 0 at 480 digits: it does not shrink from there, so it settles
-    # relatively at 1920 digits, below any negligible size though it is
-    refined = refine_at(Program([p("1 - tanh(x)**2")], ["x"]), [700.0], negligible=1e-28)
-    assert refined.converged
-    assert float(refined.values[0]) == pytest.approx(3.888536e-608, rel=1e-6)
+    # relatively at 1920 digits, below a negligible size though it is (one above it, such
+    # as 1e-28, lets 0 stand for it at 960 digits: see the tests at the end)
+    refined = refine_at(Program([p("1 - tanh(x)**2")], ["x"]), [700.0], negligible=1e-700)
+    assert refined.converged and refined.context.dps == 1920
+    assert float(refined.values[0]) == pytest.approx(3.888536e-608, rel=1e-6, abs=0)
 
 
 def test_refine_at_keeps_undefined_values_undefined() -> None:
@@ -403,6 +404,16 @@ def test_partial_limits_need_every_partial() -> None:
     assert _limits("abs(x*y)", [0.0, 0.0], ("x", "y")) == (0, 0)
     assert _limits("abs(x*y)", [0.0, 1.0], ("x", "y")) is None
     assert _limits("abs(x*y)", [0.0, 1.0], ("y",)) == (0,)
+
+
+def test_partial_limits_say_whether_the_formula_gives_the_limit() -> None:
+    # the formula of x*abs(x)'s partial gives 0 at 0, the limit; that of x written as
+    # x*heaviside(x, 0) + x*heaviside(-x, 0) gives 0, where the limit is 1
+    problem = Problem.derive(p("x*abs(x)"), ("x",), ("x",))
+    assert partial_limits(problem.limit_program, [0.0], [0], with_agreement=True) == ((0, True),)
+    problem = Problem.derive(p("x*heaviside(x, 0) + x*heaviside(-x, 0)"), ("x",), ("x",))
+    assert partial_limits(problem.limit_program, [0.0], [0], with_agreement=True) == ((1, False),)
+    assert partial_limits(problem.limit_program, [0.0], [0]) == (1,)
 
 
 def test_exactly_zero_tells_a_kink_from_float64_rounding() -> None:
@@ -628,3 +639,40 @@ def test_unhealthy_values_are_marked_whatever_their_signs(values: list[float]) -
     with np.errstate(invalid="ignore"):
         broken = ~np.isfinite(magnitude) | ((magnitude < np.finfo(float).tiny) & (magnitude > 0))
     assert factor.tolist() == np.where(broken, np.inf, 1.0).tolist()
+
+
+# ---- values at or below a negligible size (atol·ε) at two precisions -------------------
+
+NEGLIGIBLE = 1e-12 * 2.0**-52  # atol 1e-12
+
+
+def test_refine_at_settles_a_value_negligible_at_two_precisions_as_zero() -> None:
+    program = Program([p("1 - tanh(x)**2")], ["x"])
+    # 1e-45 at x = 52: 0 at 30 digits, 1e-45 at 60, both negligible: no need for 120
+    early = refine_at(program, [52.0], negligible=NEGLIGIBLE)
+    assert early.converged and early.context.dps == 60 and early.values[0] == 0
+    # 1e-1998 at x = 2300: 0 up to 1920 digits; 0 at 480 and 960 settles it there, once
+    # a zero is past the precision where a hidden value would need a factor of 10^900
+    late = refine_at(program, [2300.0], negligible=NEGLIGIBLE)
+    assert late.converged and late.context.dps == 960 and late.values[0] == 0
+    # the same with a non-zero value at the higher precision: 0 at 1920, 1e-2000 at 3840
+    from diffcheck.oracles.exact import settle
+
+    values = iter([([mpmath.mpf(0)], [False]), ([mpmath.mpf("1e-2000")], [False])])
+    top = settle(lambda ctx: next(values), EXTENDED, NEGLIGIBLE)
+    assert top.converged and top.values[0] == 0
+
+
+def test_refine_at_does_not_settle_a_zero_that_may_hide_a_value_at_low_precision() -> None:
+    # exp(2x)*(1 - tanh(x)**2) is 4 at x = 100, and 0 at 30 and 60 digits
+    program = Program([p("exp(2*x)*(1 - tanh(x)**2)")], ["x"])
+    refined = refine_at(program, [100.0], negligible=NEGLIGIBLE)
+    assert refined.converged and refined.context.dps == 240  # found at 120, confirmed
+    assert float(refined.values[0]) == pytest.approx(4.0, rel=1e-15, abs=0)
+
+
+def test_refine_at_without_negligible_leaves_a_zero_at_every_precision_unsettled() -> None:
+    # 1 - tanh(4500)**2 is 1e-3908: 0 even at 3840 digits, and not known to be 0
+    refined = refine_at(Program([p("1 - tanh(x)**2")], ["x"]), [4500.0])
+    assert not refined.converged and refined.settled == (False,)
+    assert refined.context.dps == EXTENDED[-1]

@@ -422,6 +422,70 @@ def test_decide_verdict_a_genuine_kink_stays_left_out() -> None:
         )
 
 
+# ---- on a kink, unclaimed: the one-sided limits confirm the derived partial, or not -----
+
+MISMATCH = "x*heaviside(x, 0) + x*heaviside(-x, 0) + y"  # x for x != 0: its formula gives 0
+
+
+def test_decide_verdict_one_sided_limits_confirm_an_unclaimed_partial() -> None:
+    on_kink = verdict_of("x*abs(x) + y", {}, [[0, 0, 0, 0], [0.5, -0.25, 0.75, -1]])
+    assert on_kink == Verdict(
+        "correct", "derived gradient confirmed by its one-sided limits at 4 points", (), ()
+    )
+    mixed = verdict_of("x*abs(x) + y", {}, [[0, 0.5, -0.3, 0.2], [0.5, -0.25, 0.75, -1]])
+    assert mixed.evidence == (
+        "derived gradient confirmed by reverse mode and finite differences at 3 points and by "
+        "its one-sided limits at 1 point"
+    )
+
+
+def test_decide_verdict_says_where_a_formula_differs_from_its_one_sided_limits() -> None:
+    warning = (
+        "∂/∂x: its derived formula's value differs from its one-sided limits at 3 points on "
+        "a kink (e.g. x=0, y=0.5); the limits are the reference there"
+    )
+    verdict = verdict_of(MISMATCH, {}, [[0, 0, 0], [0.5, -0.25, 0.75]])
+    assert verdict == Verdict(
+        "inconclusive",
+        "",
+        (
+            "nothing confirms the derived ∂/∂x: no claim was given, no oracle is reliable at "
+            "any point, and at 3 points on a kink its formula's value differs from its "
+            "one-sided limits",
+        ),
+        (warning,),
+    )
+    elsewhere = verdict_of(MISMATCH, {}, [[0, 0, 0, 0.5], [0.5, -0.25, 0.75, -1]])
+    assert (elsewhere.verdict, elsewhere.warnings) == ("correct", (warning,))
+    assert elsewhere.evidence == (
+        "derived gradient confirmed by reverse mode and finite differences at 1 point"
+    )
+
+
+def test_decide_verdict_probes_a_bounded_number_of_kink_points() -> None:
+    # a = 0 throughout: each point is on relu's kink, where every partial exists
+    points = np.vstack([np.zeros(40), np.linspace(-1, 1, 40), np.linspace(1, -1, 40)])
+    drawn = verdict_of("relu(a)**2*x + y", {}, points)
+    unprobed = (
+        "{} points on a kink left out unprobed (e.g. a=0, x={}, y={}): whether the function "
+        "is differentiable there is probed at 16 such points at most, besides the case's own"
+    )
+    assert drawn == Verdict(
+        "correct",
+        "derived gradient confirmed by its one-sided limits at 16 points",
+        (),
+        (unprobed.format(24, "-0.179487", "0.179487"),),
+    )
+    # the case's own points are probed, however many
+    explicit = verdict_of("relu(a)**2*x + y", {}, points, explicit=20)
+    assert explicit == Verdict(
+        "correct",
+        "derived gradient confirmed by its one-sided limits at 20 points",
+        (),
+        (unprobed.format(20, "0.025641", "-0.025641"),),
+    )
+
+
 # ---- precision, not absence: values that cancel beyond hundreds of digits ----------------
 
 
@@ -446,14 +510,15 @@ UNSETTLED = "no stable value even at 960 digits"
 
 def test_decide_verdict_a_proved_claim_is_correct_where_mpmath_cannot_settle() -> None:
     # gamma caps the precision at 960 digits, where 1 - tanh(700)**2 does not settle
+    # (without atol: else 3.9e-608, below atol·ε at 480 and 960 digits, settles as 0)
     claim = {"x": "gamma(y)*(1-tanh(x)^2)"}
-    verdict = verdict_of("tanh(x)*gamma(y)", claim, [[700.0], [1.0]], proofs={"x": True})
+    verdict = verdict_of("tanh(x)*gamma(y)", claim, [[700.0], [1.0]], NO_ATOL, proofs={"x": True})
     assert verdict.verdict == "correct"
     assert verdict.warnings[0] == (
         f"∂/∂x: 1 point could not be evaluated stably ({UNSETTLED}); left out (the claim is "
         "proved symbolically)"
     )
-    unproved = verdict_of("tanh(x)*gamma(y)", claim, [[700.0], [1.0]], proofs={"x": False})
+    unproved = verdict_of("tanh(x)*gamma(y)", claim, [[700.0], [1.0]], NO_ATOL, proofs={"x": False})
     assert unproved.verdict == "inconclusive"
     assert unproved.reasons == (f"∂/∂x could not be evaluated stably at any point ({UNSETTLED})",)
 
@@ -494,4 +559,44 @@ def test_decide_verdict_a_derivative_cancelling_to_exactly_zero_settles() -> Non
     assert wrong.evidence == (
         "counterexample at x=0.504108: ∂/∂x expected 0, claimed 0.797369; reverse mode agrees "
         "with the expected value"
+    )
+
+
+# ---- values below atol·ε that no precision resolves --------------------------------------
+
+
+def test_decide_verdict_a_derivative_below_atol_beyond_every_precision_is_confirmed() -> None:
+    # 1 - tanh(x)^2 is 0 at up to 1920 digits here, and at most 1e-1998: negligible
+    verdict = verdict_of("tanh(x)", {}, _uniform(2300, 4400))
+    assert verdict == Verdict(
+        "correct",
+        "derived gradient confirmed by reverse mode and finite differences at 64 points",
+        (),
+        (),
+    )
+
+
+def test_decide_verdict_a_zero_that_may_hide_a_value_is_not_taken_for_zero() -> None:
+    # exp(2x)*(1 - tanh(x)^2) is 4, but 0 at 30 and 60 digits: not a claim of 0
+    verdict = verdict_of("4*x", {"x": "exp(2*x)*(1 - tanh(x)^2)"}, _uniform(70, 150, 16))
+    assert verdict == Verdict(
+        "correct",
+        "agrees at 16 points",
+        (),
+        (
+            "∂/∂x: float64 overflows or loses all precision at 16 points; re-evaluated with "
+            "mpmath, the claim holds there",
+        ),
+    )
+
+
+def test_decide_verdict_without_atol_a_value_no_precision_resolves_is_left_out() -> None:
+    # 2*(1 - tanh(x)^2) is wrong, but 1 - tanh(x)^2 is 0 at 1920 digits here, and at
+    # 3840 too beyond x = 4420: 0 == 0 there must not count as agreeing
+    verdict = verdict_of("tanh(x)", {"x": "2*(1 - tanh(x)^2)"}, _uniform(4000, 5000), NO_ATOL)
+    unsettled = "no stable value even at 3840 digits"
+    assert verdict.verdict == "inconclusive"
+    assert verdict.reasons == (f"∂/∂x could not be evaluated stably at any point ({unsettled})",)
+    assert verdict.warnings == (
+        f"∂/∂x: 64 points could not be evaluated stably ({unsettled}); left out",
     )

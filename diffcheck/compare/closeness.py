@@ -149,6 +149,8 @@ class VariableResult:
     digits: int = 0  # the highest precision (decimal digits) tried at an unsettled point
     # points on a kink where the partial exists: its reference is the limit from both sides
     kink_limits: tuple[int, ...] = ()
+    # of those, the points where the derived formula's value is that limit
+    kink_confirmed: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -172,3 +174,5 @@ class Comparison:
     unreachable: np.ndarray | None = None
     beyond: tuple[int, str] | None = None
     function: sp.Expr | None = None  # the function differentiated, for naming its rules
+    # points on a kink left out without probing for a derivative (beyond MAX_KINK_PROBES)
+    unprobed: np.ndarray | None = None

@@ -65,6 +65,7 @@ def compare_gradient(
     labels: Mapping[str, str] | None = None,
     implemented: Mapping[str, np.ndarray] | None = None,
     implemented_function: np.ndarray | None = None,
+    explicit: int = 0,
 ) -> Comparison:
     """Compare every claim and every oracle with the reference at every point.
 
@@ -78,6 +79,8 @@ def compare_gradient(
         labels: variable -> how messages name its partial (default ∂/∂x).
         implemented: variable -> the partial as the user's code computes it, per point.
         implemented_function: the function as the user's code computes it, per point.
+        explicit: how many of the first points are the case's own (each on a kink is
+            probed for a derivative; of the others, a few).
 
     Returns:
         The `Comparison`, from which `verdict.decide_verdict` reads the verdict.
@@ -88,8 +91,8 @@ def compare_gradient(
     # a refined value below atol·ε that vanishes with rising precision is 0 (an exact
     # zero reached by cancellation never settles relatively); no judgement can tell
     values = ExactValues(exprs, problem.variables, points, tolerance.atol * EPS)
-    usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond = usable_points(
-        problem, values
+    usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond, kinks = usable_points(
+        problem, values, explicit
     )
     # at a kink where the partials exist, their limits are the reference, and the oracles
     # (a stencil across the kink, the rule's value at it) have nothing to say
@@ -104,6 +107,7 @@ def compare_gradient(
             problem, partial, name, claims.get(name), usable, oracles, estimates,
             (proofs or {}).get(name), (implemented or {}).get(name), examined,
         )  # fmt: skip
+        result = replace(result, kink_confirmed=kinks.agreed[slot - 1])
         if labels and name in labels:
             result = replace(result, label=labels[name])
         results.append(result)
@@ -123,6 +127,7 @@ def compare_gradient(
         unreachable,
         beyond,
         problem.function,
+        kinks.unprobed,
     )
 
 

@@ -1,15 +1,16 @@
 """Where float64 cannot be trusted: usable points, and one partial's refinement.
 
 `usable_points` sets aside points outside the function's domain or at its kinks where
-a partial does not exist (and re-evaluates overflowing ones in mpmath, setting aside those
-beyond its reach); `Partial` compares a claim with the reference in float64 and re-decides
-the doubtful points in mpmath, at most MAX_REFINED of them: only those that can change
-the verdict (of the points where the claim is wrong beyond float64's rounding, the worst
-alone).
+a partial does not exist, or was not probed for (and re-evaluates overflowing ones in
+mpmath, setting aside those beyond its reach); `Partial` compares a claim with the
+reference in float64 and re-decides the doubtful points in mpmath, at most MAX_REFINED
+of them: only those that can change the verdict (of the points where the claim is wrong
+beyond float64's rounding, the worst alone).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,35 +21,61 @@ from ..oracles.exact import ExactValues, exactly_zero, partial_limits, rounding_
 from ..oracles.problem import Problem, on_kinks
 from .closeness import MAX_REFINED, allowance, excess
 
-__all__ = ["Partial", "usable_points"]
+__all__ = ["MAX_KINK_PROBES", "KinkProbes", "Partial", "usable_points"]
+
+
+# Points on a kink probed for a derivative all the same, at most, per case (each probe
+# evaluates the function about 6 times per partial at LIMIT_DIGITS digits); explicit
+# points are always probed, then the first drawn ones.
+MAX_KINK_PROBES = 16
+
+
+@dataclass(frozen=True)
+class KinkProbes:
+    """What probing the points on a kink found: the points left out without a probe
+    (beyond MAX_KINK_PROBES), and per partial of `problem.wrt` the points whose limits
+    from both sides equal the derived formula's value there, confirming it."""
+
+    unprobed: np.ndarray
+    agreed: tuple[tuple[int, ...], ...]
 
 
 def _differentiable(problem: Problem, values: ExactValues, at_kink: np.ndarray,
-                    hit: np.ndarray) -> None:  # fmt: skip
+                    hit: np.ndarray, explicit: int) -> KinkProbes:  # fmt: skip
     """Clear `at_kink` where every partial exists all the same (x*abs(x) at 0), taking
     the partials' limits there as the reference (see `exact.partial_limits`); only at
-    points exactly on their kinks (`hit`: per kink and point, from `on_kinks`). `values`
-    holds the function, then the partials of `problem.wrt`, as `compare_gradient` lays
-    them out."""
+    points exactly on their kinks (`hit`: per kink and point, from `on_kinks`), and at
+    most MAX_KINK_PROBES of them beyond the first `explicit` points. `values` holds the
+    function, then the partials of `problem.wrt`, as `compare_gradient` lays them out."""
     rows = [problem.row(name) for name in problem.wrt]
     # a variable a kink depends on is the likeliest to show two slopes: tried first
     depends = [{problem.row(s.name) for s in kink.free_symbols} for kink in problem.kinks]
-    for index in np.flatnonzero(at_kink)[:MAX_REFINED].tolist():
+    candidates = np.flatnonzero(at_kink)
+    budget = max(MAX_KINK_PROBES, int(np.count_nonzero(candidates < explicit)))
+    unprobed = np.zeros(at_kink.shape, dtype=bool)
+    unprobed[candidates[budget:]] = True
+    agreed: list[list[int]] = [[] for _ in rows]
+    for index in candidates[:budget].tolist():
         point = values.points[:, index].tolist()
         kinks = np.flatnonzero(hit[:, index]).tolist()
         if not exactly_zero(problem.kink_program, point, kinks):
             continue
         first = set().union(*(depends[kink] for kink in kinks))
-        limits = partial_limits(problem.limit_program, point, rows, first)
-        if limits is not None:
-            values.set_limits(index, dict(enumerate(limits, start=1)))
+        found = partial_limits(problem.limit_program, point, rows, first, with_agreement=True)
+        if found is not None:
+            values.set_limits(index, {1 + k: limit for k, (limit, _) in enumerate(found)})
             at_kink[index] = False
+            for k, (_, agrees) in enumerate(found):
+                if agrees:
+                    agreed[k].append(index)
+    return KinkProbes(unprobed, tuple(tuple(points) for points in agreed))
 
 
-def usable_points(problem: Problem, values: ExactValues) -> tuple[Any, ...]:
+def usable_points(problem: Problem, values: ExactValues, explicit: int = 0) -> tuple[Any, ...]:
     """(usable, undefined, at a kink, overflowed, how many were not examined, out of
-    mpmath's reach, and the first of those as (point, why)). A float64 NaN (inf/inf) is
-    an overflow where mpmath finds a value, like an inf."""
+    mpmath's reach, the first of those as (point, why), and the `KinkProbes`). A float64
+    NaN (inf/inf) is an overflow where mpmath finds a value, like an inf. The first
+    `explicit` points are the case's own: each on a kink is probed."""
     function = values.values[0]
     overflowed = np.zeros(function.shape, dtype=bool)
     unreachable = np.zeros(function.shape, dtype=bool)
@@ -67,14 +94,15 @@ def usable_points(problem: Problem, values: ExactValues) -> tuple[Any, ...]:
     undefined[non_finite[:MAX_REFINED]] = True
     undefined &= ~overflowed & ~unreachable
     at_kink = np.zeros(function.shape, dtype=bool)
+    kinks = KinkProbes(np.zeros(function.shape, dtype=bool), ((),) * len(problem.wrt))
     if problem.kink_program is not None:
         hit = on_kinks(problem.kink_program, values.points)
         at_kink = hit.any(axis=0) & np.isfinite(function)
         if at_kink.any():
-            _differentiable(problem, values, at_kink, hit)
+            kinks = _differentiable(problem, values, at_kink, hit, explicit)
     usable = (np.isfinite(function) | overflowed) & ~at_kink
     unexamined = max(non_finite.size - MAX_REFINED, 0)
-    return usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond
+    return usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond, kinks
 
 
 def _in_doubt(value: np.ndarray, conditioning: np.ndarray, tolerance: Tolerance) -> np.ndarray:

@@ -19,17 +19,16 @@ from ..errors import counted
 from ..oracles.exact import PRECISIONS
 from ..oracles.program import REACH_BITS
 from .diagnosis import (
-    backing,
     backing_sentence,
     claimed_values,
     diagnose,
     doubted,
     format_point,
     format_values,
-    join_oracles,
-    oracle_name,
 )
+from .evidence import agreement, claims_of, limits_confirm, limits_differ, reliable
 from .gradient import MAX_REFINED, Comparison, Discrepancy, VariableResult, excess
+from .partial import MAX_KINK_PROBES
 
 __all__ = ["Counterexample", "Verdict", "combine_verdicts", "decide_verdict"]
 
@@ -64,11 +63,6 @@ def _example(comparison: Comparison, mask: np.ndarray) -> str:
     return format_point(comparison.variables, comparison.points[:, index])
 
 
-def _claims(result: VariableResult) -> list[Discrepancy]:
-    """What was claimed for this partial: a formula, the user's code, or both."""
-    return [d for d in (result.claimed, result.implemented) if d is not None]
-
-
 def _counterexample(comparison: Comparison, result: VariableResult, claim: Discrepancy,
                     among: np.ndarray) -> tuple[Counterexample, float]:  # fmt: skip
     index = claim.worst(among)
@@ -86,12 +80,6 @@ def _counterexample(comparison: Comparison, result: VariableResult, claim: Discr
         claim.source,
     )
     return example, float(claim.excess[index])
-
-
-def _reliable(discrepancy: Discrepancy, checked: np.ndarray) -> int:
-    """The points where an oracle confirms the reference: reliable there and agreeing
-    (an odd one out disagreeing at a point confirms nothing at it)."""
-    return int((checked & ~discrepancy.unreliable & ~discrepancy.failing).sum())
 
 
 def _no_usable_points(comparison: Comparison) -> str:
@@ -169,7 +157,7 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     results = comparison.results
     if not comparison.usable.any():
         return Verdict("inconclusive", "", (_no_usable_points(comparison),), warnings)
-    claimed = [r for r in results if _claims(r)]
+    claimed = [r for r in results if claims_of(r)]
     # a claim proved equal is correct where mpmath could not pin the values down
     absent = [r for r in claimed if not r.checked.any() and not (r.proved and r.unsettled)]
     if absent:
@@ -177,7 +165,7 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
         return Verdict("inconclusive", "", (reason,), warnings)
     # a counterexample counts where nothing doubts the reference; conflicts elsewhere
     # (another point, another variable) do not veto it, they are reported beside it
-    wrong = [(r, d, mask) for r in claimed for d in _claims(r)
+    wrong = [(r, d, mask) for r in claimed for d in claims_of(r)
              if (mask := d.failing & ~doubted(r)).any()]  # fmt: skip
     function = comparison.function_check
     if function is not None and function.failing.any():
@@ -186,18 +174,29 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
         return _incorrect(comparison, wrong, (*warnings, *findings.conflicts))
     if findings.conflicts:
         return Verdict("inconclusive", "", findings.conflicts, warnings)
+    # at a kink's limits no oracle is run: the limits themselves confirm or not
     unconfirmed = [
         r
         for r in results
-        if not _claims(r) and not any(_reliable(d, r.checked) for d in r.oracles.values())
-    ]
+        if not claims_of(r) and not any(reliable(d, r.checked) for d in r.oracles.values())
+        and not limits_confirm(r)
+    ]  # fmt: skip
     if unconfirmed:
-        reason = _unchecked(comparison, unconfirmed[0]) or (
-            f"nothing confirms the derived {unconfirmed[0].label}: no claim "
-            "was given and no oracle is reliable at any point"
-        )
+        reason = _unchecked(comparison, unconfirmed[0]) or _unconfirmed(unconfirmed[0])
         return Verdict("inconclusive", "", (reason,), warnings)
-    return Verdict("correct", _agreement(results, function), (), warnings)
+    return Verdict("correct", agreement(results, function), (), warnings)
+
+
+def _unconfirmed(result: VariableResult) -> str:
+    """Why nothing confirms an unclaimed partial."""
+    reason = f"nothing confirms the derived {result.label}: no claim was given"
+    differ = int(limits_differ(result).sum())
+    if not differ:
+        return f"{reason} and no oracle is reliable at any point"
+    return (
+        f"{reason}, no oracle is reliable at any point, and at {counted(differ, 'point')} "
+        "on a kink its formula's value differs from its one-sided limits"
+    )
 
 
 def _incorrect(comparison: Comparison,
@@ -246,42 +245,6 @@ def _float32_hint(code: Discrepancy, failing: np.ndarray) -> str:
     )
 
 
-def _agreement(results: Sequence[VariableResult], function: Discrepancy | None) -> str:
-    formulas = [r for r in results if r.claimed is not None]
-    parts = []
-    if formulas:
-        if all(r.proved for r in formulas):
-            parts.append("proved symbolically")
-        agreeing = min(int(r.checked.sum()) for r in formulas)
-        if agreeing or not all(r.proved for r in formulas):
-            parts.append(f"agrees at {counted(agreeing, 'point')}")
-    coded = [r for r in results if r.implemented is not None]
-    if coded:
-        agreeing = min(int(r.checked.sum()) for r in coded)
-        parts.append(f"the implementation's gradient agrees at {counted(agreeing, 'point')}")
-    if function is not None:
-        agreeing = int((~function.unreliable).sum())
-        parts.append(f"the implementation's function agrees at {counted(agreeing, 'point')}")
-    unclaimed = [r for r in results if not _claims(r)]
-    if unclaimed:
-        subject = "derived gradient" if len(unclaimed) == len(results) else "unclaimed partials"
-        parts.append(f"{subject} {_confirmation(unclaimed)}")
-    return "; ".join(parts)
-
-
-def _confirmation(unclaimed: Sequence[VariableResult]) -> str:
-    """Which oracles confirm the unclaimed partials, and at how many points: each
-    oracle's own count when they differ (an odd one out confirms fewer)."""
-    confirmed = min(int((r.checked & backing(r)).sum()) for r in unclaimed)
-    counts = {name: min(_reliable(r.oracles[name], r.checked) for r in unclaimed)
-              for name in unclaimed[0].oracles}  # fmt: skip
-    confirming = [name for name, count in counts.items() if count]
-    if all(counts[name] == confirmed for name in confirming):
-        return f"confirmed by {join_oracles(confirming)} at {counted(confirmed, 'point')}"
-    each = ", ".join(f"{oracle_name(name)} at {counts[name]}" for name in confirming)
-    return f"confirmed at {counted(confirmed, 'point')} ({each})"
-
-
 def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
     total = comparison.points.shape[1]
     warnings = []
@@ -291,13 +254,7 @@ def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
             f"{counted(total, 'point')} (e.g. {_example(comparison, comparison.undefined)}); "
             "left out"
         )
-    if comparison.at_kink.any():
-        count = int(comparison.at_kink.sum())
-        warnings.append(
-            f"{counted(count, 'point')} {'lies' if count == 1 else 'lie'} where the function "
-            f"is not differentiable (e.g. {_example(comparison, comparison.at_kink)}); "
-            "left out"
-        )
+    warnings.extend(_kink_warnings(comparison))
     if comparison.overflowed.any():
         example = _example(comparison, comparison.overflowed)
         overflowed = counted(int(comparison.overflowed.sum()), "point")
@@ -317,6 +274,28 @@ def _warnings(comparison: Comparison, tolerance: Tolerance) -> list[str]:
         )
     for result in comparison.results:
         warnings.extend(_variable_warnings(comparison, result, tolerance))
+    return warnings
+
+
+def _kink_warnings(comparison: Comparison) -> list[str]:
+    """The points on a kink left out: probed and not differentiable, or not probed."""
+    unprobed = comparison.unprobed
+    if unprobed is None:
+        unprobed = np.zeros(comparison.at_kink.shape, dtype=bool)
+    probed = comparison.at_kink & ~unprobed
+    warnings = []
+    if probed.any():
+        count = int(probed.sum())
+        warnings.append(
+            f"{counted(count, 'point')} {'lies' if count == 1 else 'lie'} where the function "
+            f"is not differentiable (e.g. {_example(comparison, probed)}); left out"
+        )
+    if unprobed.any():
+        warnings.append(
+            f"{counted(int(unprobed.sum()), 'point')} on a kink left out unprobed (e.g. "
+            f"{_example(comparison, unprobed)}): whether the function is differentiable there "
+            f"is probed at {MAX_KINK_PROBES} such points at most, besides the case's own"
+        )
     return warnings
 
 
@@ -353,8 +332,15 @@ def _variable_warnings(
             f"(no stable value even at {result.digits or PRECISIONS[-1]} digits); left out"
             f"{proved}"
         )
+    differ = limits_differ(result)
+    if differ.any():
+        warnings.append(
+            f"{partial}: its derived formula's value differs from its one-sided limits at "
+            f"{counted(int(differ.sum()), 'point')} on a kink (e.g. "
+            f"{_example(comparison, differ)}); the limits are the reference there"
+        )
     checked = result.checked
-    if _claims(result) and checked.any():
+    if claims_of(result) and checked.any():
         tiny = np.max(np.abs(result.reference), where=checked, initial=0.0) < tolerance.atol
         if tiny:
             warnings.append(
@@ -363,7 +349,7 @@ def _variable_warnings(
             )
         # below atol, no oracle can confirm more than the warning above already says;
         # at a kink's limits no oracle is asked
-        elif not any(_reliable(d, checked) for d in result.oracles.values()) and (
+        elif not any(reliable(d, checked) for d in result.oracles.values()) and (
             int(checked.sum()) > len(result.kink_limits)
         ):
             warnings.append(

@@ -36,6 +36,10 @@ EXTENDED = (1920, 3840)
 # Two precisions agreeing to this many significant digits settle a value: cancellation
 # that left fewer good digits would make them disagree, except by a 1-in-10^20 fluke.
 SETTLED_DIGITS = 20
+# From this precision on, a zero that may be cancellation, below a negligible size at two
+# precisions, is taken for that: a larger value hiding behind it would take a factor
+# beyond 10^900 to show (the ladder ended here before EXTENDED, settling such zeros).
+ZERO_DIGITS = 960
 # Where a kink's sides are probed: 10^-k times the coordinate's size (at least 1) off
 # the point, at LIMIT_DIGITS digits; three steps, so that convergence shows.
 LIMIT_STEPS = (40, 80, 120)
@@ -65,20 +69,22 @@ class Refined:
         return self.converged or (bool(self.settled) and self.settled[slot])
 
 
-def _settled(ctx: Any, old: Any, new: Any, last: bool, exact_zero: bool, negligible: Any,
-             digits: int) -> Any | None:  # fmt: skip
-    """The value `new` stands for once two precisions (`digits`, then more) gave `old` and
-    `new`, or None if they do not settle it."""
+def _settled(ctx: Any, old: Any, new: Any, exact_zero: bool, negligible: Any,
+             digits: tuple[int, int]) -> Any | None:  # fmt: skip
+    """The value `new` stands for once two precisions (`digits`, lower then higher) gave
+    `old` and `new`, or None if they do not settle it."""
     if ctx.isnan(old) or ctx.isnan(new):
         return new if ctx.isnan(old) and ctx.isnan(new) else None
     if ctx.isinf(old) or ctx.isinf(new):
         return new if old == new else None
-    if new == 0 and old == 0:
-        # else it may be cancellation beyond this precision
-        return new if last or exact_zero else None
-    if abs(new - old) <= ctx.mpf(10) ** -SETTLED_DIGITS * abs(new):
+    if new == 0 and old == 0 and exact_zero:
         return new
-    return ctx.zero if _vanishing(ctx, old, new, negligible, digits) else None
+    if new != 0 and abs(new - old) <= ctx.mpf(10) ** -SETTLED_DIGITS * abs(new):
+        return new
+    # 0, not `new`: below `negligible`, `new` may be all rounding (-8.7e-62 at 60 digits
+    # for a true 1.3e-695)
+    vanishing = _vanishing(ctx, old, new, negligible, digits[0])
+    return ctx.zero if vanishing or _negligible(old, new, negligible, digits[1]) else None
 
 
 def _vanishing(ctx: Any, old: Any, new: Any, negligible: Any, digits: int) -> bool:
@@ -87,10 +93,22 @@ def _vanishing(ctx: Any, old: Any, new: Any, negligible: Any, digits: int) -> bo
     digits, 1e-60 at 60. Below `negligible` at both (so that 0 in its place changes no
     judgement) and shrinking with the precision, the value is 0. A true value the lower
     precision had lost entirely (tanh's 3.9e-608 at 480 digits, 0 there) does not shrink
-    from one precision to the next, and goes on to be settled relatively."""
+    from one precision to the next: `_negligible` or relative settling takes it."""
     if old == 0 or abs(old) > negligible or abs(new) > negligible:
         return False
     return bool(abs(new) <= abs(old) * ctx.mpf(10) ** -(digits // 2))
+
+
+def _negligible(old: Any, new: Any, negligible: Any, digits: int) -> bool:
+    """Whether two precisions, the higher of `digits`, put a value at or below `negligible`
+    (atol·ε: the tolerance cannot tell it from 0, so the digits it lacks change no
+    judgement, and climbing for them is wasted: 1 - tanh(2300)**2 is 0 up to 1920 digits).
+    A non-zero value that small at either is small in truth, bar a fluke; a zero at both
+    that may be cancellation is not trusted before ZERO_DIGITS: a claim such as
+    exp(2*x)*(1 - tanh(x)**2), 4 at x = 100, is 0 at 30 and 60 digits."""
+    if negligible == 0 or abs(old) > negligible or abs(new) > negligible:
+        return False
+    return bool(old != 0 or new != 0 or digits >= ZERO_DIGITS)
 
 
 _CONTEXTS: dict[int, Any] = {}
@@ -138,9 +156,8 @@ def settle(evaluate: Callable[[Any], tuple[list[Any], list[bool]]],
         except OutOfReach as beyond:
             return Refined(ctx, (), (), False, str(beyond))
         if previous is not None:
-            last = step == len(precisions) - 1
-            small = ctx.mpf(negligible)
-            settled = [_settled(ctx, a, b, last, zero, small, precisions[step - 1])
+            small, pair = ctx.mpf(negligible), (precisions[step - 1], digits)
+            settled = [_settled(ctx, a, b, zero, small, pair)
                        for a, b, zero in zip(previous, current, exact, strict=True)]  # fmt: skip
             errors = tuple(_change(ctx, a, b) for a, b in zip(previous, current, strict=True))
             values = tuple(b if v is None else v for b, v in zip(current, settled, strict=True))
@@ -242,10 +259,13 @@ def exactly_zero(program: Program, point: Sequence[float], slots: Sequence[int])
 
 
 def partial_limits(program: Program, point: Sequence[float], rows: Sequence[int],
-                   first: Sequence[int] = ()) -> tuple[Any, ...] | None:  # fmt: skip
+                   first: Sequence[int] = (), with_agreement: bool = False
+                   ) -> tuple[Any, ...] | None:  # fmt: skip
     """At a point on a kink: per partial, its value as the common limit from both sides;
     None as soon as one partial does not exist there (abs at 0: the sides give -1 and 1),
-    trying the variables of `first` (rows: those the kink depends on) first.
+    trying the variables of `first` (rows: those the kink depends on) first. With
+    `with_agreement`, per partial (limit, whether the partial's own formula at the point
+    gives that limit): where it does, the limits confirm the formula by other means.
 
     `program`'s outputs are the function, then the partial along each of `rows`. A
     partial exists where the function is continuous along its variable and the partial's
@@ -254,23 +274,23 @@ def partial_limits(program: Program, point: Sequence[float], rows: Sequence[int]
     """
     ctx = context(LIMIT_DIGITS)
     order = sorted(range(len(rows)), key=lambda k: rows[k] not in first)
-    limits: list[Any] = [None] * len(rows)
+    found: list[Any] = [None] * len(rows)
     try:
         centre = program.evaluate_mp(point, ctx)
         for k in order:
-            limits[k] = _limit(program, point, rows[k], 1 + k, centre, ctx)
-            if limits[k] is None:
+            found[k] = _limit(program, point, rows[k], 1 + k, centre, ctx)
+            if found[k] is None:
                 return None
     except OutOfReach:
         return None
-    return tuple(limits)
+    return tuple(found) if with_agreement else tuple(limit for limit, _ in found)
 
 
 def _limit(program: Program, point: Sequence[float], row: int, slot: int,
-           centre_values: list[Any], ctx: Any) -> Any | None:  # fmt: skip
-    """The limit of output `slot` along `row` from both sides, or None; where the
-    partial's own formula at the point agrees with it to within the steps' spread, that
-    value (0 for x*abs(x) at 0, not the 2e-120 of the last step)."""
+           centre_values: list[Any], ctx: Any) -> tuple[Any, bool] | None:  # fmt: skip
+    """The limit of output `slot` along `row` from both sides, and whether the partial's
+    own formula at the point agrees with it to within the steps' spread (then the limit
+    is that value: 0 for x*abs(x) at 0, not the 2e-120 of the last step); or None."""
     centre, at = centre_values[0], centre_values[slot]
     size = max(ctx.one, abs(ctx.mpf(point[row])))
     sides = []
@@ -297,7 +317,8 @@ def _limit(program: Program, point: Sequence[float], row: int, slot: int,
         return None  # two slopes: a kink
     limit = (right[2] + left[2]) / 2
     spread = max(abs(right[1] - right[2]), abs(left[1] - left[2]), gaps[1])
-    return at if ctx.isfinite(at) and abs(at - limit) <= spread else limit
+    agrees = bool(ctx.isfinite(at) and abs(at - limit) <= spread)
+    return (at if agrees else limit), agrees
 
 
 def _vanishes(ctx: Any, before: Any, after: Any, scale: Any) -> bool:

@@ -4,11 +4,11 @@ The flags of `check_point` are local: norm has no derivative at 0, yet norm(x)**
 smooth there; where's boundary may join two pieces whose derivatives agree. At such a
 point the derivative of the whole function is probed in mpmath, entry by entry of each
 variable: the one-sided difference quotients (f(x + δ eₖ) - f(x)) / δ and
-(f(x) - f(x - δ eₖ)) / δ with a tiny δ. Where they agree along every entry the
-derivative exists, and their mean is the reference there (the claims are compared with
-it as anywhere else); where along some entry they do not, the point is a real kink and
-stays left out. Main function: `kink_jacobians`; `limit_reference` gives each claim's
-reference from it.
+(f(x) - f(x - δ eₖ)) / δ with a tiny δ, each output entry held to its own size. Where
+they agree along every entry the derivative exists, and their mean is the reference
+there (the claims are compared with it as anywhere else); where along some entry they do
+not, the point is a real kink and stays left out. Main function: `kink_jacobians`;
+`limit_reference` gives each claim's reference from it.
 """
 
 from __future__ import annotations
@@ -82,13 +82,17 @@ def _probe(function: Node, exact: dict, name: str, index: tuple[int, ...], centr
     right, left = sides
     if not all(ctx.isfinite(v) for v in (*right, *left)):
         return None
-    scale = max([1, *(abs(v) for v in right), *(abs(v) for v in left)])
-    if any(abs(a - b) > KINK_AGREEMENT * scale for a, b in zip(right, left, strict=True)):
+    # each output entry against its own size: a large entry beside it would hide a kink
+    # in it (1e13*y beside abs(y)) or swallow its small derivative as truncation
+    scales = [max(1, abs(a), abs(b)) for a, b in zip(right, left, strict=True)]
+    if any(abs(a - b) > KINK_AGREEMENT * scale
+           for a, b, scale in zip(right, left, scales, strict=True)):  # fmt: skip
         return None
     mean = (right + left) / 2
     # what is left of δ's truncation in an entry that should be 0 (relu(x)**2 at 0 gives
     # δ / 2): far below any tolerance, and clearer shown as 0
-    return np.array([0 if abs(v) <= KINK_ZERO * scale else v for v in mean], dtype=object)
+    return np.array([0 if abs(v) <= KINK_ZERO * scale else v
+                     for v, scale in zip(mean, scales, strict=True)], dtype=object)  # fmt: skip
 
 
 def limit_reference(kind: str, name: str, jacobians: Mapping[str, np.ndarray],

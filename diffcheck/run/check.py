@@ -142,7 +142,7 @@ def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
     comparison = compare_gradient(
         problem, written, points, case.tolerance, None, oracles,
         implemented=code.gradient if code else None,
-        implemented_function=code.function if code else None,
+        implemented_function=code.function if code else None, explicit=len(case.points),
     )  # fmt: skip
     comparison = prove_unrefuted(comparison, claims, problem.gradient, settings.proof_budget)
     second_order = tuple(
@@ -181,7 +181,8 @@ def _judge_second_order(case: Case, problem: Problem, pair: tuple[str, str],
     claim = case.resolve(case.hessian[pair].expr)
     oracles = (ForwardOverReverse(problem, first), FiniteDifferences())
     comparison = compare_gradient(inner, {second: claim}, points, case.tolerance,
-                                  None, oracles, {second: label})  # fmt: skip
+                                  None, oracles, {second: label},
+                                  explicit=len(case.points))  # fmt: skip
     comparison = prove_unrefuted(comparison, {second: claim}, inner.gradient,
                                  settings.proof_budget)  # fmt: skip
     return SecondOrder(pair, label, comparison, decide_verdict(comparison, case.tolerance))

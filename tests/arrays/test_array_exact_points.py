@@ -160,3 +160,35 @@ def test_an_incorrect_array_case_gives_its_counterexample_as_evidence() -> None:
                            samples=2)  # fmt: skip
     assert large.evidence.startswith("∂f/∂x: x[")
     assert "; point" not in large.evidence  # nine entries: JSON gives them, not the text
+
+
+SCALE_MIX = """cases:
+  - name: c
+    shapes: {{x: [2]}}
+    function: "stack([{big}*x[1], {small}])"
+    jacobian:
+      x: "stack([stack([0, {big}]), stack([0, {claim}])])"
+    domain: {{x: [-1, 1]}}
+    points: [{{x: [0.5, 0]}}]
+    samples: 4
+"""
+
+
+def test_a_kink_beside_a_large_entry_is_still_a_kink(tmp_path: Path) -> None:
+    claim = "where(x[1] >= 0, 1, -1)"
+    text = SCALE_MIX.format(big="1e13", small="abs(x[1])", claim=claim)
+    verdict = _verdict(tmp_path, text)
+    assert verdict.verdict == "correct"
+    assert verdict.warnings == (
+        "1 point on a kink, left out (e.g. point 1: abs(x[1]): abs has no derivative here)",
+    )
+
+
+def test_a_small_derivative_beside_a_large_entry_is_not_zeroed(tmp_path: Path) -> None:
+    text = SCALE_MIX.format(big="1e6", small="1e-10*x[1] + relu(x[1])**2",
+                            claim="1e-10 + 2*relu(x[1])")  # fmt: skip
+    verdict = _verdict(tmp_path, text)
+    assert (verdict.verdict, verdict.warnings) == ("correct", ())
+    function = build("stack([1e6*x[1], 1e-10*x[1] + relu(x[1])**2])", {"x": (2,)})
+    (found,) = kink_jacobians(function, ["x"], {"x": np.array([0.5, 0.0])}).values()
+    assert np.allclose(found.astype(float), [[0, 1e6], [0, 1e-10]], rtol=1e-9, atol=0)

@@ -113,7 +113,9 @@ def test_a_dead_worker_is_an_error_result(folder: Path) -> None:
     result, _ = parallel._received(future, case, Settings())
     assert (result.status, result.error_kind) == ("error", "crash")
     assert result.message.endswith(
-        "internal error: a worker process failed: BrokenProcessPool: killed"
+        "internal error: the worker process checking this case stopped abruptly (killed by "
+        "the system, most likely for lack of memory; --jobs 1 checks it in the main "
+        "process): BrokenProcessPool"
     )
 
 

@@ -165,7 +165,9 @@ def _received(future: Future, case: Case, settings: Settings) -> tuple[CaseResul
     try:
         payload, seconds = future.result()
     except Exception as error:  # the worker process died (killed, out of memory)
-        message = f"internal error: a worker process failed: {type(error).__name__}: {error}"
+        message = (f"internal error: the worker process checking this case stopped abruptly "
+                   f"(killed by the system, most likely for lack of memory; --jobs 1 checks "
+                   f"it in the main process): {type(error).__name__}")  # fmt: skip
         failure = DiffcheckError(message, case.location)
         result = CaseResult(
             case.file, case.name, case.location, "error", case.expect, case=case,

@@ -328,3 +328,12 @@ def test_rules_that_are_slow_at_thousands_of_digits_are_not_elementary() -> None
         "erf", "erfc", "erfinv", "gamma", "lgamma", "digamma", "polygamma", "besselj",
         "besseli", "besselk", "bessely", "i0", "i1", "gammainc", "gammaincc", "betainc",
         "gelu"}  # fmt: skip
+
+
+def test_rules_that_are_exponentials_are_declared_so() -> None:
+    # mpmath gets their arguments only within its exponents' reach: e^(1e4932) would take
+    # minutes; sech and csch are 1/cosh and 1/sinh
+    exponential = {rule.name for rule in RULES.values() if rule.exponential}
+    assert exponential == {
+        "exp", "expm1", "sinh", "cosh", "erfc", "gamma", "lgamma", "polygamma", "sigmoid",
+        "softplus", "silu", "elu", "sech", "csch"}  # fmt: skip

@@ -39,12 +39,8 @@ __all__ = ["CHUNK", "REACH_BITS", "Conditioning", "OutOfReach", "Program", "by_c
 # no kernel but + and x takes an argument beyond it, no power or exponential kernel
 # gives a result beyond it, and such a point is out of reach instead of minutes long.
 REACH_BITS = 1 << 14
-# kernels that are e to (a multiple of) their argument, or grow faster (gamma), or whose
-# mpmath kernel computes such a power inside (softplus = log1p(e^x)); each argument is
-# kept within ±REACH_BITS·ln 2, where e^a reaches 2^REACH_BITS
-_EXPONENTIAL = frozenset({"exp", "expm1", "sinh", "cosh", "erfc", "gamma", "lgamma",
-                          "polygamma", "sigmoid", "softplus", "silu", "elu", "sech",
-                          "csch"})  # fmt: skip
+# an exponential kernel's argument (`Rule.exponential`) is kept within ±REACH_BITS·ln 2,
+# where e^a reaches 2^REACH_BITS
 _EXPONENT_LIMIT = REACH_BITS * math.log(2)
 _EXPONENT_BITS = math.floor(math.log2(_EXPONENT_LIMIT))  # below it, |a| < _EXPONENT_LIMIT
 
@@ -60,7 +56,7 @@ def _check_reach(rule: Rule, args: Sequence[Any], ctx: Any) -> None:
     result, beyond 2^±REACH_BITS (each check costs a few exponent comparisons)."""
     if rule is _ADD or rule is _MUL:
         return  # sums and products of huge numbers are cheap: exponents just add
-    exponential = rule.name in _EXPONENTIAL
+    exponential = rule.exponential
     for arg in args:
         if not ctx.isfinite(arg) or arg == 0:
             continue

@@ -54,9 +54,10 @@ RECIPROCALS = (
          mp("cot"), r"\cot", complex_step=True, test_domain=((0.3, 2.8),)),
     # ---- reciprocal hyperbolic ---------------------------------------------------------
     Rule("sech", sp.sech, 1, sp.sech(X0), (-OUT * sp.tanh(X0),), lambda x: 1 / np.cosh(x),
-         mp("sech"), r"\operatorname{sech}", complex_step=True),
+         mp("sech"), r"\operatorname{sech}", complex_step=True, exponential=True),
     Rule("csch", sp.csch, 1, sp.csch(X0), (-OUT * sp.coth(X0),), lambda x: 1 / np.sinh(x),
-         mp("csch"), r"\operatorname{csch}", complex_step=True, test_domain=((0.2, 3.0),)),
+         mp("csch"), r"\operatorname{csch}", complex_step=True, test_domain=((0.2, 3.0),),
+         exponential=True),
     # -csch² x = 1 - coth² x, as tanh's sech² x = 1 - tanh² x
     Rule("coth", sp.coth, 1, sp.coth(X0), (1 - OUT**2,), lambda x: 1 / np.tanh(x),
          mp("coth"), r"\coth", complex_step=True, test_domain=((0.2, 3.0),)),

@@ -37,7 +37,10 @@ class Rule:
     first, so evaluation never touches mpmath's global precision. `elementary` is False
     for functions that mpmath evaluates slowly at thousands of digits (gamma, erfinv,
     Bessel: seconds at 3840 digits, where tanh takes milliseconds): refinement of a
-    program that calls one stops at 960 digits.
+    program that calls one stops at 960 digits. `exponential` is True for kernels that
+    are e to (a multiple of) their argument, grow faster (gamma), or compute such a power
+    inside (softplus = log1p(e^x)): mpmath gets their arguments only within the reach of
+    its exponents.
     """
 
     name: str
@@ -60,6 +63,7 @@ class Rule:
     exact_zeros: bool = False
     branches: tuple[int, ...] = ()
     elementary: bool = True
+    exponential: bool = False
 
     def accepts(self, count: int) -> bool:
         if self.arity is None or self.fold:

@@ -169,7 +169,7 @@ _PI = sp.pi
 _ENTRIES = (
     # ---- elementary --------------------------------------------------------------------
     Rule("exp", sp.exp, 1, sp.exp(X0), (OUT,), np.exp, mp("exp"), r"\exp",
-         complex_step=True),  # e^x is its own derivative
+         complex_step=True, exponential=True),  # e^x is its own derivative
     Rule("log", sp.log, 1, sp.log(X0), (1 / X0,), np.log, mp("log"), r"\log",
          complex_step=True, test_domain=((0.1, 5.0),)),
     # a root is a power: Pow's rule differentiates it, this entry only names it
@@ -195,9 +195,9 @@ _ENTRIES = (
          r"\operatorname{atan_2}", kinks=(X0,), test_domain=((-2.0, 2.0), (0.5, 2.0))),
     # ---- hyperbolic --------------------------------------------------------------------
     Rule("sinh", sp.sinh, 1, sp.sinh(X0), (sp.cosh(X0),), np.sinh, mp("sinh"), r"\sinh",
-         complex_step=True),
+         complex_step=True, exponential=True),
     Rule("cosh", sp.cosh, 1, sp.cosh(X0), (sp.sinh(X0),), np.cosh, mp("cosh"), r"\cosh",
-         complex_step=True),
+         complex_step=True, exponential=True),
     Rule("tanh", sp.tanh, 1, sp.tanh(X0), (1 - OUT**2,), np.tanh, mp("tanh"), r"\tanh",
          complex_step=True),  # sech² x = 1 - tanh² x, the form people write
     Rule("asinh", sp.asinh, 1, sp.asinh(X0), (1 / sp.sqrt(X0**2 + 1),), np.arcsinh,
@@ -213,17 +213,18 @@ _ENTRIES = (
     Rule("erf", sp.erf, 1, sp.erf(X0), (2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),), np_erf,
          mp("erf"), r"\operatorname{erf}", elementary=False),
     Rule("erfc", sp.erfc, 1, sp.erfc(X0), (-2 * sp.exp(-(X0**2)) / sp.sqrt(_PI),),
-         float_kernel(math.erfc), mp("erfc"), r"\operatorname{erfc}", elementary=False),
+         float_kernel(math.erfc), mp("erfc"), r"\operatorname{erfc}", elementary=False,
+         exponential=True),
     # (erf⁻¹)'(x) = 1 / erf'(erf⁻¹ x) = √π/2 · e^{OUT²}
     Rule("erfinv", sp.erfinv, 1, sp.erfinv(X0), (sp.sqrt(_PI) * sp.exp(OUT**2) / 2,),
          np_erfinv, mp("erfinv"), r"\operatorname{erf}^{-1}", elementary=False,
          test_domain=((-0.9, 0.9),)),
     Rule("gamma", sp.gamma, 1, sp.gamma(X0), (OUT * sp.polygamma(0, X0),),
          float_kernel(math.gamma), mp("gamma"), r"\Gamma", elementary=False,
-         test_domain=((0.5, 4.0),)),
+         test_domain=((0.5, 4.0),), exponential=True),
     Rule("lgamma", sp.loggamma, 1, sp.loggamma(X0), (sp.polygamma(0, X0),),
          float_kernel(math.lgamma), mp_lgamma, r"\log\Gamma", aliases=("loggamma",),
-         elementary=False, test_domain=((0.5, 4.0),)),
+         elementary=False, test_domain=((0.5, 4.0),), exponential=True),
     # SymPy writes digamma as polygamma(0, x): the entry only names it
     Rule("digamma", sp.digamma, 1, sp.polygamma(0, X0), (sp.polygamma(1, X0),),
          np_digamma, mp("digamma"), r"\psi", inline=True, elementary=False,
@@ -231,12 +232,12 @@ _ENTRIES = (
     Rule("polygamma", sp.polygamma, 2, sp.polygamma(X0, X1), (None, sp.polygamma(X0 + 1, X1)),
          np_polygamma,
          lambda ctx, n, x: ctx.polygamma(int(n), x), r"\psi", integer_args=(0,),
-         elementary=False, test_domain=((1.0, 1.0), (0.5, 4.0))),
+         elementary=False, test_domain=((1.0, 1.0), (0.5, 4.0)), exponential=True),
     # log1p and expm1 stay unexpanded: their point is accuracy near 0
     Rule("log1p", Log1p, 1, sp.log(1 + X0), (1 / (1 + X0),), np.log1p, mp("log1p"),
          r"\operatorname{log1p}", complex_step=True, test_domain=((-0.5, 2.0),)),
     Rule("expm1", Expm1, 1, sp.exp(X0) - 1, (OUT + 1,), np.expm1, mp("expm1"),
-         r"\operatorname{expm1}", complex_step=True),
+         r"\operatorname{expm1}", complex_step=True, exponential=True),
     # ---- special functions from SciPy: order n first, a whole number (J, I, K, Y) -----
     # derivatives in x by the recurrences J' = (J₋ - J₊)/2, Y' = (Y₋ - Y₊)/2,
     # I' = (I₋ + I₊)/2, K' = -(K₋ + K₊)/2, with ₋ ₊ the orders n - 1 and n + 1. No
@@ -337,10 +338,10 @@ _ENTRIES = (
     # σ' = σ(1 - σ): the "+1 - 1" rewrite of e^-x / (1 + e^-x)²
     Rule("sigmoid", Sigmoid, 1, 1 / (1 + sp.exp(-X0)), (OUT * (1 - OUT),), np_sigmoid,
          lambda ctx, x: 1 / (1 + ctx.exp(-x)), r"\sigma", complex_step=True,
-         test_domain=((-6.0, 6.0),)),
+         test_domain=((-6.0, 6.0),), exponential=True),
     Rule("softplus", Softplus, 1, sp.log(1 + sp.exp(X0)), (Sigmoid(X0),), np_softplus,
          lambda ctx, x: ctx.log1p(ctx.exp(x)), r"\operatorname{softplus}",
-         complex_step=True),  # softplus' = σ
+         complex_step=True, exponential=True),  # softplus' = σ
     Rule("relu", Relu, 1, sp.Max(0, X0), (Heaviside(X0),), lambda x: np.maximum(x, 0),
          lambda ctx, x: max(x, 0), r"\operatorname{ReLU}", kinks=(X0,), exact_zeros=True),
     Rule("leaky_relu", LeakyRelu, 2, sp.Piecewise((X0, X0 > 0), (X1 * X0, True)),
@@ -352,7 +353,7 @@ _ENTRIES = (
     Rule("elu", Elu, 2, sp.Piecewise((X0, X0 > 0), (X1 * (sp.exp(X0) - 1), True)),
          (Heaviside(X0) + Heaviside(-X0) * (OUT + X1), Min(Expm1(X0), 0)), np_elu,
          lambda ctx, x, a: x if x > 0 else a * ctx.expm1(x), r"\operatorname{ELU}",
-         kinks=(X0,), exact_zeros=True, test_domain=((-2.0, 2.0), (0.5, 2.0))),
+         kinks=(X0,), exact_zeros=True, test_domain=((-2.0, 2.0), (0.5, 2.0)), exponential=True),
     # the exact GELU, x Φ(x); its derivative is Φ(x) + x φ(x)
     Rule("gelu", Gelu, 1, X0 * (1 + sp.erf(X0 / sp.sqrt(2))) / 2,
          ((1 + sp.erf(X0 / sp.sqrt(2))) / 2 + X0 * sp.exp(-(X0**2) / 2) / sp.sqrt(2 * _PI),),
@@ -360,7 +361,7 @@ _ENTRIES = (
     # silu = x σ(x), so silu' = σ + x σ (1 - σ) = σ + OUT (1 - σ)
     Rule("silu", Silu, 1, X0 / (1 + sp.exp(-X0)), (Sigmoid(X0) + OUT * (1 - Sigmoid(X0)),),
          lambda x: x * np_sigmoid(x), lambda ctx, x: x / (1 + ctx.exp(-x)),
-         r"\operatorname{SiLU}", complex_step=True),
+         r"\operatorname{SiLU}", complex_step=True, exponential=True),
     # softsign is C¹ at 0 (both one-sided derivatives are 1): no kink
     Rule("softsign", Softsign, 1, X0 / (1 + sp.Abs(X0)), (1 / (1 + Abs(X0)) ** 2,),
          lambda x: x / (1 + np.abs(x)), lambda ctx, x: x / (1 + ctx.fabs(x)),

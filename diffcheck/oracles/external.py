@@ -10,6 +10,7 @@ one is installed, and nothing imports them until they are used.
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -96,15 +97,6 @@ _TORCH: dict[str, Callable[..., Any]] = {
     "gammaincc": lambda f, a, x: f.t.special.gammaincc(a, x),
     "logaddexp": lambda f, a, b: f.t.logaddexp(a, b),
     "xlogy": lambda f, x, y: f.t.special.xlogy(x, y), "sinc": lambda f, x: f.t.sinc(x),
-    # sec, csc, cot, their hyperbolic kin and inverses: torch has none; its autograd
-    # differentiates the quotient (sec' = sin/cos², not the table's sec·tan)
-    "sec": lambda f, x: 1 / f.t.cos(x), "csc": lambda f, x: 1 / f.t.sin(x),
-    "cot": lambda f, x: 1 / f.t.tan(x), "sech": lambda f, x: 1 / f.t.cosh(x),
-    "csch": lambda f, x: 1 / f.t.sinh(x), "coth": lambda f, x: 1 / f.t.tanh(x),
-    "asec": lambda f, x: f.t.acos(1 / x), "acsc": lambda f, x: f.t.asin(1 / x),
-    "acot": lambda f, x: f.t.atan(1 / x),
-    "log.base": lambda f, x, b: f.t.log(x) / f.t.log(b), "log2": lambda f, x: f.t.log2(x),
-    "log10": lambda f, x: f.t.log10(x),
 }  # fmt: skip
 
 _JAX: dict[str, Callable[..., Any]] = {
@@ -147,20 +139,35 @@ _JAX: dict[str, Callable[..., Any]] = {
     "betainc": lambda f, a, b, x: f.special.betainc(a, b, x),
     "logaddexp": lambda f, a, b: f.np.logaddexp(a, b),
     "xlogy": lambda f, x, y: f.special.xlogy(x, y), "sinc": lambda f, x: f.np.sinc(x),
-    # as for torch: jax.numpy has no sec, csc, cot and kin
-    "sec": lambda f, x: 1 / f.np.cos(x), "csc": lambda f, x: 1 / f.np.sin(x),
-    "cot": lambda f, x: 1 / f.np.tan(x), "sech": lambda f, x: 1 / f.np.cosh(x),
-    "csch": lambda f, x: 1 / f.np.sinh(x), "coth": lambda f, x: 1 / f.np.tanh(x),
-    "asec": lambda f, x: f.np.arccos(1 / x), "acsc": lambda f, x: f.np.arcsin(1 / x),
-    "acot": lambda f, x: f.np.arctan(1 / x),
-    "log.base": lambda f, x, b: f.np.log(x) / f.np.log(b), "log2": lambda f, x: f.np.log2(x),
-    "log10": lambda f, x: f.np.log10(x),
 }  # fmt: skip
 
 # rules a framework has no differentiable counterpart for: a case using one gets no
 # answer from it (torch.special.bessel_j0 and its kin exist, but have no derivative)
 MISSING = {"torch": frozenset({"besselj", "besselk", "bessely", "betainc"}),
            "jax": frozenset({"besselk", "bessely"})}  # fmt: skip
+
+# sec, csc, cot, their hyperbolic kin and inverses, logarithms to a base: neither
+# framework has them; each is written with the framework's own entries of the table
+# above, and its autograd differentiates that (sec' = sin/cos², not the table's sec·tan)
+_COMPOSED: dict[str, tuple[str, Callable[..., Any]]] = {
+    "sec": ("cos", lambda cos, x: 1 / cos(x)), "csc": ("sin", lambda sin, x: 1 / sin(x)),
+    "cot": ("tan", lambda tan, x: 1 / tan(x)), "sech": ("cosh", lambda cosh, x: 1 / cosh(x)),
+    "csch": ("sinh", lambda sinh, x: 1 / sinh(x)), "coth": ("tanh", lambda tanh, x: 1 / tanh(x)),
+    "asec": ("acos", lambda acos, x: acos(1 / x)), "acsc": ("asin", lambda asin, x: asin(1 / x)),
+    "acot": ("atan", lambda atan, x: atan(1 / x)),
+    "log.base": ("log", lambda log, x, b: log(x) / log(b)),
+    "log2": ("log", lambda log, x: log(x) / math.log(2)),
+    "log10": ("log", lambda log, x: log(x) / math.log(10)),
+}  # fmt: skip
+
+
+def _composed(table: dict[str, Callable[..., Any]], inner: str, outer: Callable) -> Callable:
+    return lambda f, *args: outer(lambda *xs: table[inner](f, *xs), *args)
+
+
+for _table in (_TORCH, _JAX):
+    _table.update({name: _composed(_table, inner, outer)
+                   for name, (inner, outer) in _COMPOSED.items()})  # fmt: skip
 
 KERNELS = {"torch": _TORCH, "jax": _JAX}
 FRAMEWORKS = tuple(KERNELS)

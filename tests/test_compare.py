@@ -352,3 +352,87 @@ def test_a_claim_judged_in_spans_is_judged_as_a_whole() -> None:
     assert partial.excess.tobytes() == whole[0].tobytes()
     alone = Partial(values, 0, None, DEFAULT)  # 1/x + 2x: not finite at 0 only
     assert alone.doubtful().tolist() == [False, False, False, True, False, False]
+
+
+def _judged_by_the_formula(values: np.ndarray, errors: np.ndarray, reference: np.ndarray,
+                           checked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """An oracle's excess and unreliable points as the closeness test defines them,
+    written out with none of the judging's shortcuts."""
+    from diffcheck.compare.closeness import FD_RTOL, FD_SAFETY
+    from diffcheck.oracles.finite import USEFUL
+
+    bar = FD_SAFETY * errors
+    with np.errstate(all="ignore"):
+        size = np.fmax(np.abs(values), np.abs(reference)) * USEFUL + DEFAULT.atol
+        reliable = (bar <= size) & checked & np.isfinite(values) & np.isfinite(reference)
+    slack = np.where(np.isfinite(bar), bar, 0.0)
+    widened = Tolerance(rtol=max(DEFAULT.rtol, FD_RTOL), atol=DEFAULT.atol)
+    return excess(values, reference, widened, slack), ~reliable
+
+
+@pytest.mark.parametrize("kind", ["agreeing", "wide bars", "unchecked", "not finite", "apart"])
+def test_judging_shortcuts_give_what_the_formula_gives(kind: str) -> None:
+    # judging skips passes where they cannot change anything: the oracle's own size when
+    # every bar is within the reference's share, the finiteness tests when every ratio is
+    # finite, the checked mask when it is all True; each such case against the formula
+    rng = np.random.default_rng(11)
+    count = 5000
+    reference = rng.normal(size=count) * 10.0 ** rng.integers(-8, 8, count)
+    values = reference * (1 + 1e-9 * rng.normal(size=count))
+    errors = np.abs(reference) * 1e-10
+    checked = np.ones(count, dtype=bool)
+    if kind == "wide bars":  # reliable only thanks to the oracle's own, larger value (and
+        # so far from the reference that it fails there)
+        values[::7] = reference[::7] * 1e3
+        errors[::7] = np.abs(reference[::7]) * 10
+    elif kind == "unchecked":
+        checked[::5] = False
+    elif kind == "not finite":
+        values[[3, 10]] = [np.inf, np.nan]
+        reference[[20, 30]] = [-np.inf, np.nan]
+        errors[40] = np.inf
+    elif kind == "apart":
+        values[::3] = reference[::3] + 1.0
+    judged = oracle_discrepancy("finite", "central", values, errors, reference, DEFAULT, checked)
+    ratio, unreliable = _judged_by_the_formula(values, errors, reference, checked)
+    assert judged.excess.tobytes() == ratio.tobytes()
+    assert judged.unreliable.tolist() == unreliable.tolist()
+    assert judged.failing.tolist() == ((ratio > 1) & ~unreliable).tolist()
+    # each case does reach the part of judging it is about
+    assert judged.unreliable.any() == (kind in ("unchecked", "not finite"))
+    assert judged.failing.any() == (kind in ("apart", "wide bars"))
+
+
+@pytest.mark.parametrize("rtol", [1e-7, 1e-16, 0.0])
+@pytest.mark.parametrize("factor", [1.0, 40.0, np.inf, None])
+def test_a_claims_rounding_doubt_is_what_the_bounds_give(rtol: float, factor: float | None
+                                                         ) -> None:  # fmt: skip
+    # the rounding bound 16 eps factor |v| against atol + rtol |v| is read off a factor
+    # that is one number everywhere where that number decides it; with per-point factors
+    # or a bound beyond rtol, point by point
+    from diffcheck.compare.partial import _judge_claim
+    from diffcheck.oracles.exact import rounding_bound
+
+    rng = np.random.default_rng(5)
+    count = 400
+    reference = rng.normal(size=count) * 10.0 ** rng.integers(-15, 6, count)
+    claim = reference * (1 + 1e-15 * rng.normal(size=count))
+    claim[[1, 2]], reference[3] = [np.nan, np.inf], np.nan
+    tolerance = Tolerance(rtol=rtol, atol=1e-12)
+    if factor is None:  # per point: 1 mostly, some large, one inf
+        conditioning = np.where(rng.random(count) < 0.9, 1.0, 1e6)
+        conditioning[7] = np.inf
+    else:
+        conditioning = np.broadcast_to(factor, (count,))
+    with np.errstate(all="ignore"):
+        ratio, doubtful = _judge_claim(reference, conditioning, claim, conditioning, tolerance)
+        expected = (excess(claim, reference, tolerance) > 1) | ~np.isfinite(claim)
+        expected |= ~np.isfinite(reference)
+        for side in (reference, claim):
+            expected |= ~(rounding_bound(side, conditioning) <= tolerance.atol
+                          + tolerance.rtol * np.abs(side))  # fmt: skip
+    assert ratio.tobytes() == excess(claim, reference, tolerance).tobytes()
+    assert doubtful.tolist() == expected.tolist()
+    # the rounding bound does decide some points unless it is within rtol
+    within = factor is not None and 16 * exact.EPS * factor <= rtol
+    assert (doubtful & np.isfinite(claim) & np.isfinite(reference)).any() != within

@@ -33,11 +33,32 @@ _LEARNT = ("first_failing", "second", "second_method", "first_values", "first_er
 
 def _reference_terms(reference: np.ndarray, tolerance: Tolerance) -> tuple[np.ndarray, ...]:
     """What judging any oracle against `reference` starts from, computed once for all:
-    |reference|, where it is finite, and atol + max(rtol, FD_RTOL) |reference|."""
+    |reference|, atol + max(rtol, FD_RTOL) |reference|, and the smallest size an error
+    bar is measured against, atol + USEFUL |reference| (see `_reliable`)."""
     magnitude = np.abs(reference)
     base = magnitude * max(tolerance.rtol, FD_RTOL)
     base += tolerance.atol
-    return magnitude, np.isfinite(reference), base
+    least = magnitude * USEFUL
+    least += tolerance.atol
+    return magnitude, base, least
+
+
+def _reliable(values: np.ndarray, bar: np.ndarray, terms: tuple[np.ndarray, ...],
+              atol: float) -> np.ndarray:  # fmt: skip
+    """Where the error bar is narrow enough for the oracle to say anything: within
+    USEFUL of the quantity's size, atol + USEFUL max(|values|, |reference|) (the oracle's
+    own value counts, since the reference may be a float64 0 that mpmath has yet to
+    refine). A bar within the reference's share alone is within it, in one pass instead
+    of five: only where that fails (or is NaN) is the full size worked out."""
+    magnitude, _, least = terms
+    reliable = bar <= least
+    if reliable.all():
+        return reliable
+    size = np.abs(values)
+    np.fmax(size, magnitude, out=size)
+    size *= USEFUL
+    size += atol
+    return np.less_equal(bar, size, out=reliable)  # NaN: not reliable
 
 
 def _judge_oracle(
@@ -50,38 +71,38 @@ def _judge_oracle(
     out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, ...]:
     """(excess, unreliable), into `out` if given; `terms` from `_reference_terms`."""
-    magnitude, finite_reference, base = terms or _reference_terms(reference, tolerance)
+    terms = terms or _reference_terms(reference, tolerance)
     bar = FD_SAFETY * errors
-    # the size of the quantity: the oracle's own value counts too, since the reference
-    # may be a float64 0 that mpmath has yet to refine
-    size = np.abs(values)
-    np.fmax(size, magnitude, out=size)
-    size *= USEFUL
-    size += tolerance.atol
-    # beyond float64's range (a reference mpmath found to be 1e400) nothing is compared
-    reliable = bar <= size  # NaN: not reliable
-    reliable &= checked
-    reliable &= np.isfinite(values)
-    reliable &= finite_reference
+    reliable = _reliable(values, bar, terms, tolerance.atol)
     if not np.isfinite(np.add.reduce(bar)):  # a sum with inf or NaN in it is not finite
         bar[~np.isfinite(bar)] = 0.0
     # `excess` with rtol at least FD_RTOL and the bar as slack, in place: the same
     # operations in the same order, a third fewer passes
-    allowed = np.add(base, bar, out=size)
+    allowed = np.add(terms[1], bar, out=None if out is None else out[0])
     with np.errstate(all="ignore"):  # inf - inf and 0/0 are NaN: decided just below
         difference = np.subtract(values, reference, out=bar)
         np.abs(difference, out=difference)
-        ratio = np.divide(difference, allowed, out=allowed if out is None else out[0])
-    _settle_undecided(ratio, difference)
+        ratio = np.divide(difference, allowed, out=allowed)
+    total = _settle_undecided(ratio, difference)
+    if not checked.all():
+        reliable &= checked
+    # a finite sum of the ratios makes every difference finite, so both sides are:
+    # beyond float64's range (a reference mpmath found to be 1e400) nothing is compared
+    if not np.isfinite(total):
+        reliable &= np.isfinite(values)
+        reliable &= np.isfinite(reference)
     return ratio, np.invert(reliable, out=None if out is None else out[1])
 
 
-def _settle_undecided(ratio: np.ndarray, difference: np.ndarray) -> None:
+def _settle_undecided(ratio: np.ndarray, difference: np.ndarray) -> float:
     """NaN ratios (NaN on a side: not close; 0/0: close) made inf or 0, in place; one pass
-    without a mask where there are none (a sum with NaN in it is NaN)."""
-    if np.isnan(np.add.reduce(ratio)):
+    without a mask where there are none (a sum with NaN in it is NaN). Returns the sum of
+    the ratios as they were: finite only where every ratio was."""
+    total = np.add.reduce(ratio)
+    if np.isnan(total):
         undecided = np.isnan(ratio)
         ratio[undecided] = np.where(difference[undecided] == 0, 0.0, np.inf)
+    return float(total)
 
 
 def judge_sources(
@@ -112,8 +133,9 @@ def judge_sources(
             _judge_oracle(values[span], errors[span], at, checked[span], tolerance, terms,
                           (ratio, unreliable))  # fmt: skip
             np.greater(ratio, 1, out=failing)
-            np.greater(failing, unreliable, out=failing)  # and reliable: True > False
-            disputed[span] |= failing
+            if failing.any():  # else no pass can change it
+                np.greater(failing, unreliable, out=failing)  # and reliable: True > False
+                disputed[span] |= failing
         return span, () if also is None else also(span)
 
     with np.errstate(all="ignore"):

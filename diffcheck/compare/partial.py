@@ -17,7 +17,7 @@ import numpy as np
 
 from ..cases.model import Tolerance
 from ..oracles.chunks import CHUNK
-from ..oracles.exact import ExactValues, exactly_zero, partial_limits, rounding_bound
+from ..oracles.exact import EPS, ExactValues, exactly_zero, partial_limits, rounding_bound
 from ..oracles.problem import Problem, on_kinks
 from .closeness import MAX_REFINED, allowance, excess
 
@@ -110,6 +110,16 @@ def _in_doubt(value: np.ndarray, conditioning: np.ndarray, tolerance: Tolerance)
     return ~(rounding_bound(value, conditioning) <= allowance(value, tolerance))
 
 
+def _rounding_within_rtol(conditioning: np.ndarray, tolerance: Tolerance) -> bool:
+    """Whether the rounding bound 16 eps factor |v| is within atol + rtol |v| at every
+    finite v, read off the conditioning alone: it is where the factor is one number
+    everywhere and 16 eps factor <= rtol (float64 rounding is monotonic, atol >= 0).
+    Values that are not finite are in doubt for that alone (`_not_finite`)."""
+    if conditioning.strides != (0,) or not conditioning.size:
+        return False
+    return (16 * EPS) * float(conditioning[0]) <= tolerance.rtol
+
+
 def _not_finite(value: np.ndarray) -> np.ndarray | None:
     """Where `value` is not finite; None where all of it is (found in one pass, no mask:
     a sum with inf or NaN in it is not finite)."""
@@ -137,12 +147,17 @@ def _judge_claim(reference: np.ndarray, reference_conditioning: np.ndarray, clai
         broken = _not_finite(side)
         if broken is not None:
             doubtful |= broken
-    doubtful |= ~(rounding_bound(reference, reference_conditioning) <= allowed)
-    return ratio, doubtful | _in_doubt(claim, claim_conditioning, tolerance)
+    if not _rounding_within_rtol(reference_conditioning, tolerance):
+        doubtful |= ~(rounding_bound(reference, reference_conditioning) <= allowed)
+    if not _rounding_within_rtol(claim_conditioning, tolerance):
+        doubtful |= _in_doubt(claim, claim_conditioning, tolerance)
+    return ratio, doubtful
 
 
 def _judge_derived(reference: np.ndarray, conditioning: np.ndarray, tolerance: Tolerance
                    ) -> tuple[np.ndarray, ...]:  # fmt: skip
+    if _rounding_within_rtol(conditioning, tolerance):
+        return (~np.isfinite(reference),)
     return (_in_doubt(reference, conditioning, tolerance) | ~np.isfinite(reference),)
 
 

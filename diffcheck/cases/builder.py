@@ -17,6 +17,7 @@ from ..limits import deep_recursion
 from ..symbolic.parse import CONSTANTS, FUNCTION_NAMES, suggest
 from ..symbolic.resolution import Resolution
 from ..symbolic.tokens import name_offset
+from ..symbolic.written import written_names
 from .array_model import ArrayCase
 from .case_points import PointsReader
 from .model import (
@@ -120,9 +121,10 @@ class _CaseBuilder(PointsReader):
         if function is None or len(self.reader.errors) > errors_before:
             self.domain((), set(), check_use=False)  # still report the domain's own errors
             return None
-        # the symbols as the definitions tell: writing the intermediates out costs n² for a
-        # chain of n that scale the one before, and only the checker needs them written out
-        free = {symbol.name for symbol in substitutions.symbols(function.expr)}
+        # the names as written, through the intermediates' definitions as written: writing
+        # the intermediates out costs n² for a chain of n that scale the one before, and a
+        # name SymPy cancels (b in (w*x + b) - (w*x + b)/2... ) is still the case's
+        free = written_variables(function, where)
         wrt = self.wrt(free, set(dict(where)))
         self.claimable = free | set(dict(where))
         gradient = self.gradient(wrt)
@@ -195,7 +197,7 @@ class _CaseBuilder(PointsReader):
         """An intermediate that nothing reads is most likely a typo in the name that
         should have read it: an error, as an unknown key is."""
         readers = [*users, *(expression for _, expression in where)]
-        used = {symbol.name for reader in readers for symbol in reader.expr.free_symbols}
+        used = set().union(*(written_names(reader.text) for reader in readers))
         for key, _ in where:
             if key not in used:
                 self.reader.fail(
@@ -207,7 +209,7 @@ class _CaseBuilder(PointsReader):
     def check_order(
         self, key: str, expression: Expression, later: set[str], node: yaml.Node
     ) -> None:
-        used = {symbol.name for symbol in expression.expr.free_symbols}
+        used = written_names(expression.text)
         if key in used:
             self.reader.fail(f"intermediate '{key}' is defined in terms of itself", node)
         for name in sorted(used & later - {key}):
@@ -346,3 +348,20 @@ class _CaseBuilder(PointsReader):
         if node is not None:
             read_tolerance(self.reader, node, values)
         return Tolerance(rtol=values["rtol"], atol=values["atol"])
+
+
+def written_variables(function: Expression, where: tuple[tuple[str, Expression], ...]
+                      ) -> set[str]:  # fmt: skip
+    """The variables `function` uses as written, through the intermediates' definitions
+    as written: each definition is read once, however often it is used."""
+    definitions = {key: expression.text for key, expression in where}
+    variables: set[str] = set()
+    pending, seen = [function.text], set()
+    while pending:
+        for name in written_names(pending.pop()):
+            if name not in definitions:
+                variables.add(name)
+            elif name not in seen:
+                seen.add(name)
+                pending.append(definitions[name])
+    return variables

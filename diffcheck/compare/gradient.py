@@ -66,6 +66,7 @@ def compare_gradient(
     implemented: Mapping[str, np.ndarray] | None = None,
     implemented_function: np.ndarray | None = None,
     explicit: int = 0,
+    written_function: sp.Expr | None = None,
 ) -> Comparison:
     """Compare every claim and every oracle with the reference at every point.
 
@@ -81,6 +82,8 @@ def compare_gradient(
         implemented_function: the function as the user's code computes it, per point.
         explicit: how many of the first points are the case's own (each on a kink is
             probed for a derivative; of the others, a few).
+        written_function: the function as written, where SymPy's reading of it cancelled
+            something (sqrt(x)**2 is x): where it is not defined, neither is the case.
 
     Returns:
         The `Comparison`, from which `verdict.decide_verdict` reads the verdict.
@@ -88,11 +91,14 @@ def compare_gradient(
     wrt = problem.wrt
     claimed = [name for name in wrt if name in claims]
     exprs = [problem.function, *(problem.gradient[n] for n in wrt), *(claims[n] for n in claimed)]
+    domain_slots = (0,) if written_function is None else (0, len(exprs))
+    if written_function is not None:
+        exprs.append(written_function)
     # a refined value below atol·ε that vanishes with rising precision is 0 (an exact
     # zero reached by cancellation never settles relatively); no judgement can tell
     values = ExactValues(exprs, problem.variables, points, tolerance.atol * EPS)
     usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond, kinks = usable_points(
-        problem, values, explicit
+        problem, values, explicit, domain_slots
     )
     # at a kink where the partials exist, their limits are the reference, and the oracles
     # (a stencil across the kink, the rule's value at it) have nothing to say

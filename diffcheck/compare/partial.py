@@ -71,22 +71,28 @@ def _differentiable(problem: Problem, values: ExactValues, at_kink: np.ndarray,
     return KinkProbes(unprobed, tuple(tuple(points) for points in agreed))
 
 
-def usable_points(problem: Problem, values: ExactValues, explicit: int = 0) -> tuple[Any, ...]:
+def usable_points(problem: Problem, values: ExactValues, explicit: int = 0,
+                  domain_slots: tuple[int, ...] = (0,)) -> tuple[Any, ...]:  # fmt: skip
     """(usable, undefined, at a kink, overflowed, how many were not examined, out of
     mpmath's reach, the first of those as (point, why), and the `KinkProbes`). A float64
     NaN (inf/inf) is an overflow where mpmath finds a value, like an inf. The first
-    `explicit` points are the case's own: each on a kink is probed."""
+    `explicit` points are the case's own: each on a kink is probed. `domain_slots`: the
+    values that must exist for the function to (the function, and the function as
+    written where SymPy's reading cancelled something)."""
     function = values.values[0]
+    finite = np.isfinite(function)
+    for slot in domain_slots[1:]:
+        finite &= np.isfinite(values.values[slot])
     overflowed = np.zeros(function.shape, dtype=bool)
     unreachable = np.zeros(function.shape, dtype=bool)
     beyond = None
-    non_finite = np.flatnonzero(~np.isfinite(function))
+    non_finite = np.flatnonzero(~finite)
     for index in non_finite[:MAX_REFINED].tolist():
         refined = values.refined(index)
         # the function alone decides: a partial cancelling beyond every precision
         # leaves it known (exp(a)/(exp(a) + exp(b)) at a = 800, b = -800)
-        overflowed[index] = refined.settled_at(0) and refined.context.isfinite(
-            refined.values[0])  # fmt: skip
+        overflowed[index] = all(refined.settled_at(slot) and refined.context.isfinite(
+            refined.values[slot]) for slot in domain_slots)  # fmt: skip
         if refined.beyond is not None:
             unreachable[index] = True
             beyond = beyond or (index, refined.beyond)
@@ -97,10 +103,10 @@ def usable_points(problem: Problem, values: ExactValues, explicit: int = 0) -> t
     kinks = KinkProbes(np.zeros(function.shape, dtype=bool), ((),) * len(problem.wrt))
     if problem.kink_program is not None:
         hit = on_kinks(problem.kink_program, values.points)
-        at_kink = hit.any(axis=0) & np.isfinite(function)
+        at_kink = hit.any(axis=0) & finite
         if at_kink.any():
             kinks = _differentiable(problem, values, at_kink, hit, explicit)
-    usable = (np.isfinite(function) | overflowed) & ~at_kink
+    usable = (finite | overflowed) & ~at_kink
     unexamined = max(non_finite.size - MAX_REFINED, 0)
     return usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond, kinks
 

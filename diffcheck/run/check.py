@@ -31,6 +31,7 @@ from ..oracles.implementation import ImplementationError, evaluate_implementatio
 from ..oracles.problem import Problem
 from ..oracles.reverse import ForwardOverReverse
 from ..symbolic.derive import DEFAULT_PROOF_BUDGET, prove_equal
+from ..symbolic.resolution import Resolution
 from ..symbolic.written import parse_as_written
 from .array_check import ArrayComparison, compare_array_case
 
@@ -123,6 +124,17 @@ def _as_written(claim: Expression) -> sp.Expr:
     return claim.expr if written is None else written
 
 
+def _written_function(case: Case, problem: Problem) -> sp.Expr | None:
+    """The function as written where SymPy's reading differs from it: sqrt(x)**2 reads
+    as x, but is not defined at x < 0, and x**2/x is not defined at 0."""
+    with sp.evaluate(False):  # the intermediates as written too
+        definitions = [
+            (sp.Symbol(name), _as_written(expression)) for name, expression in case.where
+        ]
+        written = Resolution(definitions).resolve(_as_written(case.function))
+    return None if written == problem.function else written
+
+
 def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
     if isinstance(case, ArrayCase):
         return _judge_array(case, settings)
@@ -143,6 +155,7 @@ def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
         problem, written, points, case.tolerance, None, oracles,
         implemented=code.gradient if code else None,
         implemented_function=code.function if code else None, explicit=len(case.points),
+        written_function=_written_function(case, problem),
     )  # fmt: skip
     comparison = prove_unrefuted(comparison, claims, problem.gradient, settings.proof_budget)
     second_order = tuple(

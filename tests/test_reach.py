@@ -21,7 +21,10 @@ from diffcheck.run.check import CaseResult, Settings, check_case
 from diffcheck.symbolic.parse import parse_expression
 
 BOUNDED = Settings(timeout=30.0)  # each case below takes well under a second
-LIMIT = f"mpmath evaluates no number beyond 2^±{REACH_BITS}"
+LIMIT = (
+    f"diffcheck evaluates no number beyond 2^±{REACH_BITS} in mpmath, where a value could "
+    "take minutes"
+)
 
 
 def _check(tmp_path: Path, function: str, domain: str, extra: str = "") -> CaseResult:
@@ -61,11 +64,32 @@ def test_a_huge_exponent_is_out_of_reach_not_a_crash(
 
 
 def test_a_huge_negative_exponent_is_out_of_reach(tmp_path: Path) -> None:
+    # the right claim is proved, which needs no point; a wrong one cannot be decided
     claim = "    gradient: {x: -exp(1000)*x^(-exp(1000) - 1)}\n"
     verdict = _check(tmp_path, "x^(-exp(1000))", "[0.5, 2]", claim).verdict
+    assert (verdict.verdict, verdict.evidence) == ("correct", "proved symbolically")
+    assert verdict.warnings[-1] == (
+        "∂/∂x is out of float64's and mpmath's reach at 10 points (e.g. x=1.45544, where it "
+        f"needs the power 1.46^-1.97e+434; {LIMIT}); left out"
+    )
+    wrong = "    gradient: {x: exp(1000)*x^(-exp(1000) - 1)}\n    expect: incorrect\n"
+    verdict = _check(tmp_path, "x^(-exp(1000))", "[0.5, 2]", wrong).verdict
     assert verdict.reasons == (
         "∂/∂x cannot be checked at any point: it is out of float64's and mpmath's reach at 10 "
         f"points (e.g. x=1.45544, where it needs the power 1.46^-1.97e+434; {LIMIT})",
+    )
+
+
+@pytest.mark.parametrize(("claim", "verdict"), [("exp(x)", "correct"),
+                                                ("2*exp(x)", "inconclusive")])  # fmt: skip
+def test_a_proved_claim_is_correct_where_every_point_is_out_of_reach(
+    tmp_path: Path, claim: str, verdict: str
+) -> None:
+    # exp(x) at x = 12000 exists, beyond 2^16384: a proof decides without a point
+    result = _check(tmp_path, "exp(x)", "[12000, 13000]", f"    gradient: {{x: {claim}}}\n")
+    assert result.verdict.verdict == verdict
+    assert result.verdict.warnings[0].startswith(
+        "the function is out of float64's and mpmath's reach at 16 points"
     )
 
 

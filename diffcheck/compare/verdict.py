@@ -33,6 +33,9 @@ from .partial import MAX_KINK_PROBES
 __all__ = ["Counterexample", "Verdict", "combine_verdicts", "decide_verdict"]
 
 _OUT_OF_REACH = "out of float64's and mpmath's reach"  # see oracles.program.REACH_BITS
+# mpmath itself has no limit: its cost grows with the size of a number's exponent
+_BEYOND = (f"diffcheck evaluates no number beyond 2^±{REACH_BITS} in mpmath, where a value "
+           "could take minutes")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,10 @@ def _no_usable_points(comparison: Comparison) -> str:
 def _reach(comparison: Comparison, beyond: tuple[int, str] | None) -> str:
     """Where and why points are out of reach, for parentheses."""
     if beyond is None:
-        return f"mpmath evaluates no number beyond 2^±{REACH_BITS}"
+        return _BEYOND
     index, what = beyond
     point = format_point(comparison.variables, comparison.points[:, index])
-    return f"e.g. {point}, where it needs {what}; mpmath evaluates no number beyond 2^±{REACH_BITS}"
+    return f"e.g. {point}, where it needs {what}; {_BEYOND}"
 
 
 def _unchecked(comparison: Comparison, result: VariableResult) -> str | None:
@@ -156,10 +159,14 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
     warnings = (*_warnings(comparison, tolerance), *findings.odd_ones_out, *findings.notes)
     results = comparison.results
     if not comparison.usable.any():
+        if _proved_beyond_reach(comparison):  # a proof needs no point
+            return Verdict("correct", agreement(results, None), (), warnings)
         return Verdict("inconclusive", "", (_no_usable_points(comparison),), warnings)
     claimed = [r for r in results if claims_of(r)]
-    # a claim proved equal is correct where mpmath could not pin the values down
-    absent = [r for r in claimed if not r.checked.any() and not (r.proved and r.unsettled)]
+    # a claim proved equal is correct where mpmath could not pin the values down, or
+    # could not reach them at all
+    unchecked = [r for r in claimed if not r.checked.any()]
+    absent = [r for r in unchecked if not (r.proved and (r.unsettled or r.unreachable))]
     if absent:
         reason = _unchecked(comparison, absent[0]) or _nowhere(absent[0])
         return Verdict("inconclusive", "", (reason,), warnings)
@@ -185,6 +192,16 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
         reason = _unchecked(comparison, unconfirmed[0]) or _unconfirmed(unconfirmed[0])
         return Verdict("inconclusive", "", (reason,), warnings)
     return Verdict("correct", agreement(results, function), (), warnings)
+
+
+def _proved_beyond_reach(comparison: Comparison) -> bool:
+    """Whether every partial has a claim proved equal to it, and the function exists at
+    some point, only out of float64's and mpmath's reach (exp(x) at x = 12000)."""
+    unreachable = comparison.unreachable
+    return (unreachable is not None and bool(unreachable.any())
+            and comparison.function_check is None
+            and all(r.claimed is not None and r.proved and r.implemented is None
+                    for r in comparison.results))  # fmt: skip
 
 
 def _unconfirmed(result: VariableResult) -> str:

@@ -200,6 +200,12 @@ def test_graph_refuses_a_file_name_it_cannot_write_in_its_format(
          "function may not be differentiable here (the adjoints shown take one side)\n"),
         (["derive", "log(x)", "--at", "x=-1"],
          "warning: the function is nan at this point: outside its domain\n"),
+        (["derive", "1/x", "--at", "x=0"],
+         "warning: the function is inf at this point: outside its domain\n"),
+        (["derive", "x**2", "--at", "x=1e200"], "warning: float64 overflows at this point: "
+         "the function is inf in float64, 1.0e+400 in mpmath (the values shown are float64's)\n"),
+        (["graph", "exp(x)/(1 + exp(x))", "--at", "x=800"], "warning: float64 overflows at this "
+         "point: the function is nan in float64, 1.0 in mpmath (the values shown are float64's)\n"),
         (["derive", "relu(x)", "--at", "x=1"], ""),
         (["derive", "x*abs(x)", "--at", "x=0"], "warning: x is 0 at this point, yet the "
          "function is differentiable here: both sides give ∂/∂x = 0 (the adjoints shown "

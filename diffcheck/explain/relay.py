@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import DiffcheckError
-from ..oracles.exact import partial_limits
+from ..oracles.exact import partial_limits, refine_at
 from ..oracles.problem import Problem, on_kinks
 from ..oracles.program import Program
 from ..oracles.reverse import ReverseMode
@@ -176,6 +176,22 @@ def _evaluate(exprs: Sequence[sp.Expr], variables: list[str], column: list[float
     return [float(values[0]) for values in program.evaluate(points)]
 
 
+def _not_finite(function: sp.Expr | None, names: list[str], column: list[float],
+                value: float) -> str:  # fmt: skip
+    """Why the function is not finite at the point: outside its domain, or float64
+    overflowing where mpmath finds its value (x**2 at 1e200 is 1e400)."""
+    if function is not None:
+        refined = refine_at(Program([function], names), column)
+        exact = refined.values[0] if refined.values and refined.settled_at(0) else None
+        if exact is not None and refined.context.isfinite(exact) and not isinstance(
+            exact, refined.context.mpc
+        ):  # fmt: skip
+            return (f"float64 overflows at this point: the function is {value} in float64, "
+                    f"{refined.context.nstr(exact, 6)} in mpmath (the values shown are "
+                    "float64's)")  # fmt: skip
+    return f"the function is {value} at this point: outside its domain"
+
+
 def point_warnings(
     function: sp.Expr | None,
     point: Mapping[str, float],
@@ -196,7 +212,7 @@ def point_warnings(
     if value is None:
         value = _evaluate([function], names, column)[0]
     if not math.isfinite(value):
-        warnings.append(f"the function is {value} at this point: outside its domain")
+        warnings.append(_not_finite(function, names, column, value))
     everything = [function] if parts is None else parts
     kinks = tuple(dict.fromkeys(k for part in everything for k in kink_expressions(part)))
     if not kinks:

@@ -128,3 +128,16 @@ def test_hessian_near_float64s_end_is_not_a_conflict(tmp_path: Path) -> None:
         '    hessian: {"x,x": "exp(x)/(1 + exp(x))^2"}\n    domain: {x: [700, 800]}\n',
     )
     assert result.verdict.verdict == "correct", result.verdict
+
+
+def test_a_kink_of_the_gradient_is_named_as_such_not_as_the_functions(tmp_path: Path) -> None:
+    # relu(x)**2 is differentiable at 0; its derivative 2*relu(x) is not
+    result = _check(tmp_path, (
+        "  - name: relu-squared\n    function: relu(x)**2\n    gradient: {x: 2*relu(x)}\n"
+        "    hessian: {\"x,x\": 2*heaviside(x)}\n    domain: {x: [-1, 1]}\n"
+        "    points: [{x: 0}]\n"
+    ))  # fmt: skip
+    assert result.verdict.verdict == "correct"
+    assert result.verdict.warnings == (
+        "1 point lies where ∂f/∂x is not differentiable (e.g. x=0); left out",
+    )

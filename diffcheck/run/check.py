@@ -198,7 +198,10 @@ def _judge_second_order(case: Case, problem: Problem, pair: tuple[str, str],
                                   explicit=len(case.points))  # fmt: skip
     comparison = prove_unrefuted(comparison, {second: claim}, inner.gradient,
                                  settings.proof_budget)  # fmt: skip
-    return SecondOrder(pair, label, comparison, decide_verdict(comparison, case.tolerance))
+    verdict = decide_verdict(comparison, case.tolerance)
+    # its "function" is the partial ∂f/∂first, the function's own warnings are the gradient's
+    warnings = tuple(w.replace("the function", f"∂f/∂{first}") for w in verdict.warnings)
+    return SecondOrder(pair, label, comparison, replace(verdict, warnings=warnings))
 
 
 def refuted(result: VariableResult) -> bool:

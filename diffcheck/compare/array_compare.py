@@ -18,6 +18,7 @@ import numpy as np
 from ..cases.array_model import MAX_ARRAY_ENTRIES
 from ..cases.model import Tolerance
 from ..errors import DiffcheckError
+from .array_settle import ROUNDING_ULPS, doubtful_entries, plain_entries, settle_point
 from .closeness import excess
 
 __all__ = [
@@ -34,9 +35,6 @@ __all__ = [
     "skipped_notes",
 ]
 
-# a difference within this many ulps of its array's scale may be float64 rounding (an
-# entry that should be 0 computing as 1e-15 of entries of size 1): settled in mpmath
-ROUNDING_ULPS = 1024.0
 # scores this close are a tie, and the first point keeps it: a claim off by a constant
 # factor is worst by the same score at every point, and rounding alone must not choose
 WORST_TIE = 1e-9
@@ -84,6 +82,8 @@ class ClaimResult:
     max_rel_error: float = 0.0
     settled: int = 0  # entries re-decided in mpmath
     rounding: int = 0  # entries apart only at float64 rounding, not re-evaluated
+    unsettled: int = 0  # entries float64 cannot decide beyond the points mpmath settles
+    settled_points: int = 0  # points where mpmath settled entries
     worst: Worst | None = None
     wrong_map: np.ndarray | None = None  # at the worst point: which entries are wrong
     expected: np.ndarray | None = None  # the arrays at the worst point, for the diagnosis
@@ -166,6 +166,7 @@ def compare_entries(
     tolerance: Tolerance,
     settle: Any = None,
     suspect: bool = False,
+    bounds: Any = None,
 ) -> None:
     """Compare every entry at one point and fold it into `result`.
 
@@ -174,6 +175,9 @@ def compare_entries(
             entries float64 cannot decide; None when the arrays are too large for it.
         suspect: float64 overflowed on the way to the reference or the claim at this
             point, so every wrong entry is doubtful too.
+        bounds: a callable giving how far float64 rounding may have moved each entry of
+            the reference and of the claim (or None): called only where an entry is not
+            close, to tell a wrong entry from rounding noise.
     """
     reference = np.broadcast_to(np.asarray(reference, dtype=float), result.shape)
     claimed = np.broadcast_to(np.asarray(claimed, dtype=float), result.shape)
@@ -182,19 +186,26 @@ def compare_entries(
         difference = np.abs(claimed - reference)
     finite = bool(np.isfinite(difference).all())  # both sides finite everywhere
     scale = max(_scale(reference, finite), _scale(claimed, finite))
-    doubtful = _doubtful(reference, claimed, ratio, difference, scale, finite, suspect)
+    found = bounds() if bounds is not None and (ratio > 1).any() else None
+    found = None if found is None else tuple(np.broadcast_to(b, result.shape) for b in found)
+    masks = doubtful_entries(reference, claimed, ratio, difference, scale, finite, suspect,
+                             found, tolerance)  # fmt: skip
     texts: dict[tuple[int, ...], tuple[str, str]] = {}
-    if doubtful is not None:
-        ratio, texts = _settle(result, ratio, doubtful, settle, tolerance)
+    settled = None if masks is None else settle_point(result, ratio, masks, settle, tolerance,
+                                                      reference, claimed, found)  # fmt: skip
+    if settled is not None:
+        ratio, texts = settled.ratio, settled.texts
+        if settled.settled:
+            reference, claimed = settled.reference, settled.claimed
+            with np.errstate(all="ignore"):
+                difference = np.abs(claimed - reference)
+            finite = bool(np.isfinite(difference).all())
     wrong = ratio > 1
     result.checked += 1
     _fold_errors(result, reference, difference, finite)
     if wrong.any():
         result.wrong_points += 1
-    # entries only mpmath could decide, or a point where float64 overflowed, are shown
-    # only when no entry float64 decided is wrong
-    settled = doubtful is not None and settle is not None
-    plain = np.zeros_like(wrong) if suspect else (wrong & ~doubtful if settled else wrong)
+    plain = plain_entries(wrong, masks, suspect, settle is not None, texts)
     _keep_worst(result, point, reference, claimed, ratio, wrong, texts, difference, scale, plain)
 
 
@@ -318,53 +329,12 @@ def _fold_errors(result: ClaimResult, reference: np.ndarray, difference: np.ndar
     )
 
 
-def _doubtful(reference: np.ndarray, claimed: np.ndarray, ratio: np.ndarray,
-              difference: np.ndarray, scale: float, finite: bool, suspect: bool = False
-              ) -> np.ndarray | None:  # fmt: skip
-    """Entries float64 cannot decide: not finite, or apart by no more than rounding of
-    the arrays' scale, or any wrong one where float64 overflowed on the way (`suspect`);
-    None when there is none."""
-    with np.errstate(invalid="ignore"):
-        doubtful = (ratio > 1) & (suspect | (difference <= ROUNDING_ULPS * EPS * scale))
-    if not finite:
-        doubtful |= ~(np.isfinite(reference) & np.isfinite(claimed))
-    return doubtful if doubtful.any() else None
-
-
 def _scale(values: np.ndarray, finite: bool = False) -> float:
     """The largest magnitude among the finite entries (0 for none)."""
     if finite and values.size:  # two reductions, no temporary array
         return float(max(values.max(), -values.min()))
     finite_values = np.abs(values[np.isfinite(values)])
     return float(finite_values.max()) if finite_values.size else 0.0
-
-
-def _settle(result, ratio, doubtful, settle, tolerance):  # noqa: ANN001, ANN202
-    texts: dict[tuple[int, ...], tuple[str, str]] = {}
-    if settle is None:
-        # too large for mpmath: entries apart by rounding alone are not called wrong
-        rounding = doubtful & np.isfinite(ratio)
-        result.rounding += int(rounding.sum())
-        ratio = np.where(rounding, 0.0, ratio)
-        return ratio, texts
-    exact_reference, exact_claim = settle()
-    ratio = ratio.copy()
-    for index in zip(*np.nonzero(doubtful), strict=True):
-        index = tuple(int(i) for i in index)
-        expected, claimed = exact_reference[index], exact_claim[index]
-        ratio[index] = float(excess(claimed, expected, tolerance))
-        texts[index] = (_mp_text(expected), _mp_text(claimed))
-        result.settled += 1
-    return ratio, texts
-
-
-def _mp_text(value: Any) -> str:
-    try:
-        import mpmath
-
-        return mpmath.nstr(value, 6)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def _keep_worst(result, point, reference, claimed, ratio, wrong, texts,  # noqa: ANN001

@@ -16,6 +16,7 @@ import numpy as np
 __all__ = ["diagnose_pattern"]
 
 _CLOSE = 1e-6  # a pattern must hold far more tightly than the tolerance of a verdict
+_FACTORS = (1e-6, 1e6)  # the factors a slip makes; beyond, a ratio names no slip
 
 
 def diagnose_pattern(
@@ -55,6 +56,8 @@ def _factor(reference: np.ndarray, claimed: np.ndarray, sizes: list[int]) -> str
     ratio = float(np.median(ratios))
     if not np.isfinite(ratio) or abs(ratio - 1) < _CLOSE or not _close(claimed, ratio * reference):
         return None
+    if not _FACTORS[0] <= abs(ratio) <= _FACTORS[1]:
+        return None  # a reference of rounding noise (1e-35 for a 0) fits any claim so
     return _name_factor(ratio, sizes)
 
 

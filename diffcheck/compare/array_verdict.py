@@ -188,6 +188,10 @@ def _warnings(instances: Sequence) -> list[str]:
                 found.append(f"{prefix}{claim_label(claim)}: {claim.rounding} entries differ "
                              "only by float64 rounding of the array's scale; arrays too large "
                              "to re-evaluate in mpmath")  # fmt: skip
+            if claim.unsettled:
+                found.append(f"{prefix}{claim_label(claim)}: {claim.unsettled} entries float64 "
+                             "could not decide, beyond the points re-evaluated with mpmath, "
+                             "were left undecided, not called wrong")  # fmt: skip
             if claim.settled:
                 found.append(f"{prefix}{claim_label(claim)}: {claim.settled} entries float64 "
                              "could not decide were re-evaluated with mpmath")  # fmt: skip

@@ -23,6 +23,7 @@ from ..arrays.kernels import FloatKernels
 from ..arrays.ops import MUL, POW, constant
 from ..arrays.points import check_point
 from ..arrays.reverse import held_jacobian, jacobian_rows, vjp_expressions
+from ..arrays.rounding import rounding_bounds
 from ..cases.array_model import CODE_KINDS, ArrayCase, ArrayInstance
 from ..cases.array_points import complete_point, draw_point
 from ..cases.model import TOLERANCE_PRESETS, Tolerance
@@ -34,6 +35,7 @@ from ..compare.array_compare import (
     compare_entries,
 )
 from ..compare.array_patterns import diagnose_pattern
+from ..compare.array_settle import SETTLE_DIGITS
 from ..compare.closeness import excess
 from ..oracles.array_implementation import FUNCTION, ArrayCode, prepare_array_code, single_precision
 from ..symbolic.rules import RULES
@@ -141,9 +143,11 @@ def _instance(case: ArrayCase, instance: ArrayInstance, samples: int, rng,  # no
                 rows = jacobian_rows(instance.function, claim.name, values, memo=memo)
                 compare_blocks(claim, index, rows, claimed, case.tolerance)
                 continue
-            settle, suspect = _settler(case, instance, references, values, claim, memo,
-                                       produced, exact.get((claim.kind, claim.name)))  # fmt: skip
-            compare_entries(claim, index, expected, claimed, case.tolerance, settle, suspect)
+            limit = exact.get((claim.kind, claim.name))
+            settle, suspect, bounds = _settler(case, instance, references, values, claim, memo,
+                                               produced, limit)  # fmt: skip
+            compare_entries(claim, index, expected, claimed, case.tolerance, settle, suspect,
+                            bounds)  # fmt: skip
             _note_precision(result, claim, produced, expected)
         if result.checked <= ORACLE_POINTS and not limits:  # at a kink they may not apply
             gradients = {name: expected for (kind, name), (expected, _) in outcomes.items()
@@ -264,35 +268,52 @@ def _reference(instance: ArrayInstance, references: dict, kind: str, name: str) 
 
 
 def _settler(case, instance, references, values, claim, memo, produced, limit=None):  # noqa: ANN001, ANN202
-    """mpmath's (reference, claim) for `claim` at this point, when the arrays are small,
-    and whether float64 overflowed on the way to either (a value of theirs not finite at
-    this point): then even a finite wrong entry may be float64's doing. The user's code
-    has no mpmath value: what it returned is its value. At a point flagged on a kink
-    where the derivative exists, `limit` (mpmath) is the reference."""
+    """mpmath's (reference, claim) for `claim` at this point, when the arrays are small;
+    whether float64 overflowed on the way to either (a value of theirs not finite at
+    this point): then even a finite wrong entry may be float64's doing; and how far
+    rounding may have moved their entries (`_bounds`). The user's code has no mpmath
+    value: what it returned is its value. At a point flagged on a kink where the
+    derivative exists, `limit` (mpmath) is the reference."""
     if claim.kind == "unclaimed" or (claim.kind == "jacobian" and limit is None):
-        return None, False
-    total = sum(int(np.size(v)) for v in values.values()) + claim.entries
-    if total > MAX_SETTLED_ENTRIES:
-        return None, False
+        return None, False, None
     reference = _reference(instance, references, claim.kind, claim.name)
     code = claim.kind in CODE_KINDS
     claimed = None if code else instance.claims[claim.kind][claim.name]
+    bounds = _bounds(None if limit is not None else reference, claimed, memo)
+    total = sum(int(np.size(v)) for v in values.values()) + claim.entries
+    if total > MAX_SETTLED_ENTRIES:
+        return None, False, bounds
 
     def settle() -> tuple[np.ndarray, np.ndarray]:
         if code:
             returned = produced[(claim.kind, claim.name)].astype(np.float64)
             exact = np.vectorize(mpmath.mpf, otypes=[object])(returned)
         else:
-            exact = evaluate_mp(claimed, values, 40)
+            exact = evaluate_mp(claimed, values, SETTLE_DIGITS)
         if limit is not None:
             return limit, exact
-        return evaluate_mp(reference, values, 40), exact
+        return evaluate_mp(reference, values, SETTLE_DIGITS), exact
 
     # where the reference is the probed limit, only the claim's own values can overflow
     shown = [] if limit is not None else [reference]
     nodes = nodes_in_order(shown + ([] if code else [claimed]))
     suspect = any(_out_of_range(node, memo) for node in nodes if id(node) in memo)
-    return settle, suspect
+    return settle, suspect, bounds
+
+
+def _bounds(reference: Node | None, claimed: Node | None, memo: dict):  # noqa: ANN202
+    """A callable giving how far float64 rounding may have moved each entry of the
+    reference and of the claim here (`rounding_bounds` over `memo`'s values), 0 for a side
+    that is no expression evaluated here (a kink's probed limit, the user's code's values);
+    None when the memo lacks them."""
+
+    def bounds() -> tuple[Any, Any] | None:
+        sides = (reference, claimed)
+        found = rounding_bounds([node for node in sides if node is not None], memo)
+        given = iter(found or ())
+        return None if found is None else tuple(0.0 if n is None else next(given) for n in sides)
+
+    return bounds
 
 
 def _out_of_range(node: Node, memo: dict) -> bool:

@@ -8,16 +8,18 @@ operators broadcast as NumPy does; calls are built in `calls`. Every error is an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from fractions import Fraction
 
 import sympy as sp
 
-from ..errors import Location
+from ..errors import ExpressionError, Location
+from ..symbolic.parse import MAX_INTEGER_POWER
 from . import ops
-from .calls import build_call, build_list
+from .calls import FUNCTIONS, build_call, build_list
 from .context import BuildContext, suggestion
-from .ir import IndexItem, Node, Variable
+from .ir import Constant, IndexItem, Node, Variable
 from .syntax import (
     NEWAXIS,
     Binary,
@@ -34,10 +36,23 @@ from .syntax import (
     Unary,
 )
 
-__all__ = ["COMPARISONS", "CONSTANTS", "build_array_expression"]
+__all__ = [
+    "COMPARISONS",
+    "CONSTANTS",
+    "MAX_CONSTANT_BITS",
+    "array_function_hint",
+    "build_array_expression",
+]
 
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
+# a constant's exact value is printed in reports, and Python prints no integer of over
+# 4300 digits (int_max_str_digits); float64 ends at 2**1024 anyway
+MAX_CONSTANT_BITS = 10_000
+_TOO_LARGE = (
+    f"the constant is too large: its exact value would have more than {MAX_CONSTANT_BITS} bits"
+)
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+_UNKNOWN_FUNCTION = re.compile(r"unknown function '([^']+)'")  # the scalar grammar's words
 _ARITHMETIC = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide,
                "**": ops.power, "@": ops.matmul}  # fmt: skip
 
@@ -69,6 +84,16 @@ def build_array_expression(
     """
     context = _Builder(shapes, scalars, dims or {}, intermediates or {}, dim_names, locate)
     return context.expression(syntax)
+
+
+def array_function_hint(error: ExpressionError) -> ExpressionError:
+    """For a scalar case: an expression calling an array function (sum, dot, ...) is most
+    likely meant for an array case; say so, rather than suggest a scalar function."""
+    match = _UNKNOWN_FUNCTION.match(error.message)
+    if match is None or match.group(1) not in FUNCTIONS:
+        return error
+    return ExpressionError(f"'{match.group(1)}' is an array function: declare the variables' "
+                           "shapes under shapes", error.location)  # fmt: skip
 
 
 class _Builder(BuildContext):
@@ -133,14 +158,34 @@ class _Builder(BuildContext):
                 syntax.offset,
             )
         left, right = self.expression(syntax.left), self.expression(syntax.right)
+        if syntax.op == "**":
+            self.check_constant_power(left, right, syntax.offset)
         try:
-            return _ARITHMETIC[syntax.op](left, right)
+            result = _ARITHMETIC[syntax.op](left, right)
         except ops.ShapeError:
             roles = ("the left operand", "the right operand")
             pair = [syntax.left, syntax.right]
             raise self.mismatch(syntax.op, syntax.offset, pair, [left, right], roles) from None
         except KeyError:
             raise self.error(f"unknown operator {syntax.op}", syntax.offset) from None
+        # constants fold where they meet (2 * (3 * x) is 6 * x): into the result, or into
+        # one of its arguments
+        made = (result, *getattr(result, "args", ()))
+        if any(isinstance(n, Constant) and _bits(n.value) > MAX_CONSTANT_BITS for n in made):
+            raise self.error(_TOO_LARGE, syntax.offset)
+        return result
+
+    def check_constant_power(self, base: Node, exponent: Node, offset: int) -> None:
+        """Refuse a power of constants SymPy would take long to compute exactly (as the
+        scalar grammar does, with a bound that keeps every constant printable)."""
+        if not (isinstance(base, Constant) and isinstance(exponent, Constant)):
+            return
+        power = exponent.value
+        if power.is_Rational and abs(power) > MAX_INTEGER_POWER:
+            shown = f" ({power})" if _bits(power) <= 64 else ""
+            raise self.error(f"exponent too large for a constant base{shown}", offset)
+        if power.is_Rational and _bits(base.value) * abs(power) > MAX_CONSTANT_BITS:
+            raise self.error(_TOO_LARGE, offset)
 
     def _transpose(self, syntax: Transpose) -> Node:
         operand = self.expression(syntax.operand)
@@ -190,3 +235,11 @@ class _Builder(BuildContext):
                 item.offset,
             )
         return position % size
+
+
+def _bits(value: sp.Expr) -> int:
+    """The size of an exact rational (0 for pi, E and other constants SymPy keeps as
+    they are)."""
+    if not value.is_Rational:
+        return 0
+    return max(abs(int(value.p)).bit_length(), int(value.q).bit_length())

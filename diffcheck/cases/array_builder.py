@@ -16,15 +16,13 @@ from types import MappingProxyType
 
 import yaml
 
-from ..arrays.build import CONSTANTS
-from ..arrays.calls import FUNCTIONS, TABLE
 from ..arrays.domains import STRUCTURES, structure_problem, unknown_structure_message
 from ..arrays.grammar import parse_array_syntax
-from ..arrays.syntax import NEWAXIS, Syntax
+from ..arrays.syntax import Syntax
 from ..errors import ExpressionError
 from ..symbolic.parse import suggest, unused_name
-from .array_cotangent import names_in, read_cotangent, separate_cotangent
-from .array_instances import InstanceBuilder, find_key, find_value
+from .array_cotangent import read_cotangent, separate_cotangent
+from .array_instances import InstanceBuilder, find_value
 from .array_model import (
     ARRAY_IMPLEMENTATION_KEYS,
     CLAIM_KINDS,
@@ -36,16 +34,15 @@ from .array_model import (
     show_shape,
     size_combinations,
 )
-from .array_points import read_array_points
+from .array_names import RESERVED, NameChecks
+from .array_points import read_array_points, size_key
 from .model import Interval
 from .nodes import NodeReader
 from .settings import read_domain
 
 __all__ = ["read_array_case"]
 
-RESERVED = frozenset({*FUNCTIONS, *TABLE, *CONSTANTS, NEWAXIS, "true", "false"})
 MAX_DIMS_COMBINATIONS = 64  # each combination is a full check of the case
-_KEYWORD_NAMES = frozenset({NEWAXIS, "true", "false"})
 _REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")  # module:attribute, as for scalars
 
 
@@ -55,7 +52,7 @@ def read_array_case(case_builder, name: str) -> ArrayCase | None:  # noqa: ANN00
     return _ArrayCaseBuilder(case_builder).build(name)
 
 
-class _ArrayCaseBuilder(InstanceBuilder):
+class _ArrayCaseBuilder(InstanceBuilder, NameChecks):
     def __init__(self, base) -> None:  # noqa: ANN001 - the scalar `_CaseBuilder`
         self.base = base
         self.reader: NodeReader = base.reader
@@ -82,7 +79,7 @@ class _ArrayCaseBuilder(InstanceBuilder):
         dims = self.dims()
         self.all_dims = dims or {}
         declared = self.shapes(dims)
-        cotangent = read_cotangent(self, declared)
+        cotangent = read_cotangent(self)
         texts = self.texts()
         if texts is None or declared is None or dims is None:
             return None
@@ -100,10 +97,17 @@ class _ArrayCaseBuilder(InstanceBuilder):
         variables = tuple(sorted({*declared, *scalars} - {cotangent}))
         wrt = self.wrt(variables)
         self.check_claim_names(claims, wrt, variables)
+        in_scope = self.check_claim_scope(syntaxes, variables, dims, where, cotangent)
+        in_scope = self.check_where_names(syntaxes, declared, dims) and in_scope
         domain = self.domain(variables, cotangent, declared, dims, wants_cotangent)
-        instances = self.instances(syntaxes, declared, dims, scalars, cotangent, claims)
+        instances = []
+        if in_scope:  # else each unknown name would be an error again, at its operator
+            instances = self.instances(syntaxes, declared, dims, scalars, cotangent, claims)
         self.check_code_kinds(implementation, instances)
-        points = read_array_points(self, variables, cotangent, declared, dims, domain)
+        self.check_cotangent_structure(domain.get(cotangent), cotangent, instances)
+        function_shapes = {size_key(i.dims): i.function.shape for i in instances}
+        points = read_array_points(self, variables, cotangent if wants_cotangent else None,
+                                   declared, dims, domain, function_shapes)  # fmt: skip
         self.check_nothing_claimed(settings["expect"], claims, name)
         self.check_samples(settings["samples"], points, variables, domain)
         if self.reader.errors or not instances:
@@ -273,50 +277,18 @@ class _ArrayCaseBuilder(InstanceBuilder):
                 self.reader.errors.append(error)
         return trees if len(trees) == len(wanted) else None
 
-    def scalar_names(self, trees: dict, declared: dict, dims: dict, where: dict,
-                     cotangent: str) -> set[str]:  # fmt: skip
-        known = {*declared, *dims, *where, *RESERVED, cotangent}
-        names = {n for tree in trees.values() for n in names_in(tree)}
-        return {n for n in names - known if n not in _KEYWORD_NAMES}
-
-    def wrt(self, variables: tuple[str, ...]) -> tuple[str, ...]:
-        node = self.node("wrt")
-        if node is None:
-            return variables
-        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        wrt = []
-        for item in items:
-            name = self.reader.text(item, "wrt")
-            if name is not None and name not in variables:
-                self.fail(f"wrt names '{name}', which is not a variable of the case"
-                          f"{suggest(name, set(variables))}", item)  # fmt: skip
-            elif name is not None:
-                wrt.append(name)
-        return tuple(dict.fromkeys(wrt))
-
-    def check_claim_names(self, claims: dict, wrt: tuple, variables: tuple) -> None:
-        claimed: dict[str, str] = {}
-        for kind, texts in claims.items():
-            for name in texts:
-                key_node = find_key(self.node(kind), name)
-                if name in claimed:
-                    self.fail(f"'{name}' is claimed twice, as {claimed[name]} and as {kind}; "
-                              "keep one", key_node)  # fmt: skip
-                elif name not in wrt:
-                    where = "the case's wrt" if name in variables else "a variable of the case"
-                    self.fail(f"the {kind} claims '{name}', which is not {where}"
-                              f"{suggest(name, set(wrt))}", key_node)  # fmt: skip
-                claimed[name] = kind
-
     def domain(self, variables, cotangent, declared, dims, wants_cotangent) -> dict:  # noqa: ANN001
         given: dict = {}
         node = self.node("domain")
-        if node is not None:
-            for name, key_node, value_node in self.reader.mapping(node, "domain"):
-                given[name] = (self.domain_value(name, value_node, declared, dims), key_node)
-        for name, (_, key_node) in given.items():
-            if name not in variables and name != cotangent:
+        used = {*variables, *([cotangent] if wants_cotangent else [])}
+        for name, key_node, value_node in self.reader.mapping(node, "domain") if node else ():
+            if name not in used:
                 self.fail(unused_name("the domain", name, set(variables)), key_node)
+                continue
+            array = name in declared or name == cotangent  # the cotangent's shape is known later
+            value = self.domain_value(name, value_node, declared if name != cotangent else {},
+                                      dims, array)  # fmt: skip
+            given[name] = (value, key_node)
         merged = {**self.base.defaults.domain, **given}
         domain = {name: merged[name][0] for name in variables if name in merged}
         if wants_cotangent:
@@ -324,7 +296,7 @@ class _ArrayCaseBuilder(InstanceBuilder):
         self.invalid_domains = {name for name, value in domain.items() if value is None}
         return {name: value for name, value in domain.items() if value is not None}
 
-    def domain_value(self, name, node, declared, dims):  # noqa: ANN001, ANN201
+    def domain_value(self, name, node, declared, dims, array):  # noqa: ANN001, ANN201
         value = self.reader.scalar(node, f"the domain of '{name}'") if isinstance(
             node, yaml.ScalarNode) else None  # fmt: skip
         if isinstance(value, str) and value.strip().isidentifier():
@@ -332,6 +304,8 @@ class _ArrayCaseBuilder(InstanceBuilder):
             if kind not in STRUCTURES:
                 self.fail(unknown_structure_message(kind), node)
                 return None
+            if array and name not in declared:
+                return Structure(kind)  # the cotangent: checked once the function is built
             if name in declared:
                 for shape in _shapes_at(declared[name], dims):
                     problem = structure_problem(kind, shape, name, declared[name])
@@ -343,6 +317,12 @@ class _ArrayCaseBuilder(InstanceBuilder):
                           "(declare its shape under shapes)", node)  # fmt: skip
                 return None
             return Structure(kind)
+        items = node.value if isinstance(node, yaml.SequenceNode) else []
+        if not all(isinstance(item, yaml.ScalarNode) for item in items):
+            self.fail(f"the domain of '{name}' must be [low, high] or a number, for every "
+                      "entry alike (or a structure such as spd), not a nested list",
+                      node)  # fmt: skip
+            return None
         into: dict = {}
         holder = yaml.MappingNode("tag:yaml.org,2002:map", [(yaml.ScalarNode(
             "tag:yaml.org,2002:str", name, node.start_mark, node.end_mark), node)])  # fmt: skip

@@ -15,14 +15,22 @@ import yaml
 
 from ..arrays.syntax import Name, Syntax
 
-__all__ = ["DEFAULT_COTANGENT", "names_in", "read_cotangent", "separate_cotangent"]
+__all__ = [
+    "DEFAULT_COTANGENT",
+    "backward_names",
+    "name_nodes",
+    "names_in",
+    "read_cotangent",
+    "separate_cotangent",
+]
 
 DEFAULT_COTANGENT = "g"
 _SPARE_NAMES = ("dy", "gy", "dout", "cotangent")  # for a cotangent nothing refers to
 
 
-def read_cotangent(builder, declared: dict | None) -> str:  # noqa: ANN001 - ArrayCaseBuilder
-    """The name under `cotangent`, or the default; a bad name is reported."""
+def read_cotangent(builder) -> str:  # noqa: ANN001 - ArrayCaseBuilder
+    """The name under `cotangent`, or the default; a bad name is reported (one that
+    another name has, by `separate_cotangent`)."""
     node = builder.node("cotangent")
     if node is None:
         return DEFAULT_COTANGENT
@@ -32,27 +40,31 @@ def read_cotangent(builder, declared: dict | None) -> str:  # noqa: ANN001 - Arr
     if not name.isidentifier():
         builder.fail(f"cotangent must be a name, got {name!r}", node)
     builder.check_name(name, node, "the cotangent")
-    if declared and name in declared:
-        builder.fail(f"the cotangent '{name}' takes the function's shape; do not give it "
-                     "under shapes", node)  # fmt: skip
     return name
 
 
 def separate_cotangent(builder, name: str, trees: Mapping, names: Iterable[str],  # noqa: ANN001
                        wanted: bool) -> str | None:  # fmt: skip
     """`name`, unless a variable has it (declared, or used by the function, directly or
-    through intermediates: a claim's names alone may be the cotangent's). Then, where a vjp needs
-    the cotangent or the name was given, an error (None); else the variable keeps the
-    name and the cotangent takes a spare one that no expression and none of `names`
-    (declared arrays, dims, intermediates) uses."""
+    through intermediates: a claim's names alone may be the cotangent's), or an
+    intermediate or a dimension does. Then, where a vjp needs the cotangent or the name
+    was given, an error (None); else the other keeps the name and the cotangent takes a
+    spare one that no expression and none of `names` (declared arrays, dims,
+    intermediates) uses."""
     given = builder.node("cotangent")
     declared = builder.all_declared
     variables = {*declared, *_function_names(trees)}
-    if name not in variables or (given is not None and name in declared):
-        return name  # no clash, or one reported already
+    taken = _taken_as(name, trees, builder.all_dims, variables)
+    if taken is None:
+        return name
+    if given is not None and name in declared and name not in _function_names(trees):
+        # declared for the cotangent's sake, it seems: only the claims use it
+        builder.fail(f"the cotangent '{name}' takes the function's shape; do not give it "
+                     "under shapes", given)  # fmt: skip
+        return None
     if given is not None or wanted:
         builder.fail(
-            f"'{name}' is both a variable and the cotangent's name; name the "
+            f"'{name}' is both {taken} and the cotangent's name; name the "
             "cotangent otherwise (cotangent: <name>)",
             given or _vjp_node(builder),
         )
@@ -60,6 +72,16 @@ def separate_cotangent(builder, name: str, trees: Mapping, names: Iterable[str],
     used = {*names, *(n for tree in trees.values() for n in names_in(tree))}
     spare = [n for n in _SPARE_NAMES if n not in used]
     return spare[0] if spare else f"{name}_{len(used)}"
+
+
+def _taken_as(name: str, trees: Mapping, dims: Mapping, variables: set[str]) -> str | None:
+    """What else has the name: an intermediate (wherever it is used: in a claim, it
+    would hide the cotangent), a dimension, a variable; or None."""
+    if ("where", name) in trees:
+        return "an intermediate"
+    if name in dims:
+        return "a dimension"
+    return "a variable" if name in variables else None
 
 
 def _function_names(trees: Mapping) -> set[str]:
@@ -87,11 +109,16 @@ def backward_names(where: Mapping[str, Syntax], cotangent: str) -> set[str]:
 
 def names_in(tree: Syntax) -> Iterator[str]:
     """Every name an expression's syntax tree uses."""
+    return (node.name for node in name_nodes(tree))
+
+
+def name_nodes(tree: Syntax) -> Iterator[Name]:
+    """Every `Name` node of an expression's syntax tree (with its offset)."""
     stack: list = [tree]
     while stack:
         item = stack.pop()
         if isinstance(item, Name):
-            yield item.name
+            yield item
         elif isinstance(item, Syntax):
             stack.extend(getattr(item, f) for f in item.__dataclass_fields__ if f != "offset")
         elif isinstance(item, tuple):

@@ -15,7 +15,9 @@ import yaml
 
 from ..arrays.build import build_array_expression
 from ..arrays.context import shape_text
-from ..arrays.ir import Constant, Node
+from ..arrays.domains import structure_problem
+from ..arrays.ir import Constant, Node, variables_in
+from ..arrays.ops import broadcast_to
 from ..arrays.syntax import Syntax
 from ..errors import ExpressionError
 from .array_cotangent import backward_names, names_in
@@ -23,6 +25,7 @@ from .array_model import (
     CLAIM_KINDS,
     MAX_ARRAY_ENTRIES,
     ArrayInstance,
+    Structure,
     resolve_shape,
     show_shape,
     size_combinations,
@@ -77,8 +80,8 @@ class InstanceBuilder:
         for kind in CLAIM_KINDS:
             for name in claims[kind]:
                 claim = self.build_expression(trees[(kind, name)], (kind, name), context, built)
-                if claim is not None and name in shapes or name in scalars:
-                    self.check_claim_shape(kind, name, claim, function, shapes, declared, sizes)
+                if claim is not None and (name in shapes or name in scalars):
+                    claim = self.check_claim_shape(kind, name, claim, function, shapes, declared)
                 built_claims[kind][name] = claim
         return ArrayInstance(
             dims=MappingProxyType(sizes), shapes=MappingProxyType(shapes), function=function,
@@ -124,17 +127,22 @@ class InstanceBuilder:
             return lambda offset: None
         return self.source.locator(node)
 
-    def check_claim_shape(self, kind, name, claim, function, shapes, declared, sizes):  # noqa: ANN001
+    def check_claim_shape(self, kind, name, claim, function, shapes, declared):  # noqa: ANN001, ANN201
+        """The claim, a constant expression filling its shape; an error (and the claim as
+        it is) if its shape is not the one its kind requires."""
         shape = shapes.get(name, ())
         node = find_value(self.node(kind), name)
         if kind == "gradient" and function.shape != ():
             self.fail(f"gradient claims need a scalar function, but the function has shape "
                       f"{show_shape(function.shape)}: use vjp (what a backward pass returns) or "
                       "jacobian", find_key(self.node(kind), name))  # fmt: skip
-            return
+            return claim
         wanted = shape if kind != "jacobian" else function.shape + shape
-        if claim.shape == wanted or (claim.shape == () and _is_number(claim)):
-            return
+        if claim.shape == wanted or (claim.shape == () and isinstance(claim, Constant)):
+            return claim
+        if claim.shape == () and next(variables_in(claim), None) is None:
+            # 1/sqrt(2) or exp(1) is a number as 1/2 is (version 1 reads it as one)
+            return broadcast_to(claim, wanted)
         names = declared.get(name)
         if kind == "jacobian":
             what, names = f"the function's shape + {name}'s shape", None
@@ -143,6 +151,21 @@ class InstanceBuilder:
         self.fail(f"the claimed {kind} of '{name}' has shape {show_shape(claim.shape)}, but it "
                   f"must have {what}, {shape_text(wanted, names)}; a claim is never broadcast",
                   node)  # fmt: skip
+        return claim
+
+    def check_cotangent_structure(self, domain: object, name: str, instances: list) -> None:
+        """A structured domain for the cotangent (onehot, simplex...) must fit the
+        function's shape, at every size: else an error at the domain, naming the shape."""
+        if not isinstance(domain, Structure):
+            return
+        for instance in instances:
+            shape = instance.function.shape
+            problem = structure_problem(domain.kind, shape, f"the cotangent '{name}'")
+            if problem is not None:
+                at = f" at {instance.label()}" if instance.label() else ""
+                self.fail(f"{problem}{at}, the function's shape",
+                          find_value(self.node("domain"), name))  # fmt: skip
+                return
 
     def place_points(self, instances: list, points: tuple, declared: dict) -> Iterator:
         for instance in instances:
@@ -167,10 +190,6 @@ def find_value(mapping: yaml.Node | None, key: str) -> yaml.Node | None:
         if getattr(key_node, "value", None) == key:
             return value_node
     return None
-
-
-def _is_number(node: Node) -> bool:
-    return isinstance(node, Constant)
 
 
 def _label(sizes: Mapping[str, int]) -> str:

@@ -29,14 +29,19 @@ from .array_model import (
 )
 from .model import Interval
 
-__all__ = ["complete_point", "draw_point", "read_array_points"]
+__all__ = ["complete_point", "draw_point", "read_array_points", "size_key"]
 
 MAX_POINT_DEPTH = 32  # nested lists deeper than any array a case declares
 
 
-def read_array_points(builder, variables, cotangent, declared, dims, domain  # noqa: ANN001
+def read_array_points(builder, variables, cotangent, declared, dims, domain,  # noqa: ANN001
+                      function_shapes: Mapping[tuple, tuple[int, ...]]
                       ) -> tuple[Mapping[str, Any], ...]:  # fmt: skip
-    """Every explicit point of the case, each problem reported at its node."""
+    """Every explicit point of the case, each problem reported at its node.
+
+    `cotangent` is None where the case needs none (a point may not give it then);
+    `function_shapes` maps `size_key(sizes)` to the function's shape at those sizes, for
+    the cotangent a point gives (empty when the function could not be built)."""
     node = builder.node("points")
     if node is None:
         return ()
@@ -44,9 +49,18 @@ def read_array_points(builder, variables, cotangent, declared, dims, domain  # n
     points = []
     for index, item in enumerate(reader.sequence(node, "points")):
         point = _point(builder, index, item, variables, cotangent, declared, dims, domain)
+        what = f"point {index + 1}"
+        if point is not None and not _cotangent_fits(builder, what, item, point, cotangent,
+                                                     declared, dims, function_shapes):  # fmt: skip
+            point = None
         if point is not None:
             points.append(MappingProxyType(point))
     return tuple(points)
+
+
+def size_key(sizes: Mapping[str, int]) -> tuple:
+    """A hashable key for one combination of dimension sizes."""
+    return tuple(sizes.items())
 
 
 def _point(builder, index, node, variables, cotangent, declared, dims, domain  # noqa: ANN001
@@ -55,7 +69,7 @@ def _point(builder, index, node, variables, cotangent, declared, dims, domain  #
     what = f"point {index + 1}"
     point: dict[str, Any] = {}
     given = set()
-    allowed = {*variables, cotangent}
+    allowed = {*variables, *([cotangent] if cotangent is not None else [])}
     for key, key_node, value_node in reader.mapping(node, what):
         given.add(key)
         if key not in allowed:
@@ -117,12 +131,38 @@ def _nested(reader, node: yaml.Node, what: str, depth: int) -> Any:  # noqa: ANN
     return reader.number(node, what)
 
 
+def _fitting_sizes(point: Mapping, declared: Mapping, dims: Mapping) -> list[dict[str, int]]:
+    """The combinations of sizes at which every array of the point has its shape."""
+    arrays = {name: value for name, value in point.items() if name in declared}
+    return [
+        sizes for sizes in size_combinations(dims)
+        if all(value.shape == resolve_shape(declared[name], sizes)
+               for name, value in arrays.items())
+    ]  # fmt: skip
+
+
+def _cotangent_fits(builder, what, node, point, cotangent, declared, dims,  # noqa: ANN001
+                    function_shapes) -> bool:  # fmt: skip
+    """Whether the cotangent the point gives, if any, has the function's shape at some
+    sizes its arrays fit (else an error naming both shapes: never dropped unsaid)."""
+    if cotangent not in point or not function_shapes:
+        return True
+    wanted = [function_shapes[size_key(sizes)] for sizes in _fitting_sizes(point, declared, dims)
+              if size_key(sizes) in function_shapes]  # fmt: skip
+    shape = np.shape(point[cotangent])
+    if not wanted or shape in wanted:
+        return True
+    at = " at the sizes its arrays fit" if len(wanted) > 1 else ""
+    builder.reader.fail(f"{what}: the cotangent '{cotangent}' has shape {show_shape(shape)}, "
+                        f"which does not fit the function's shape {show_shape(wanted[0])}{at}",
+                        node)  # fmt: skip
+    return False
+
+
 def _fits_some_size(builder, what, node, point, declared, dims) -> bool:  # noqa: ANN001
     arrays = {name: value for name, value in point.items() if name in declared}
-    for sizes in size_combinations(dims):
-        if all(value.shape == resolve_shape(declared[name], sizes)
-               for name, value in arrays.items()):  # fmt: skip
-            return True
+    if _fitting_sizes(point, declared, dims):
+        return True
     name, value = next(
         ((n, v) for n, v in arrays.items() if v.shape != resolve_shape(declared[n], next(
             size_combinations(dims)))), next(iter(arrays.items()), (None, None))

@@ -284,7 +284,9 @@ class NodeReader:
         try:
             expr = parse_expression(text, self.source.locator(node))
         except ExpressionError as error:
-            self.errors.append(error)
+            from ..arrays.build import array_function_hint  # the array stage: on errors only
+
+            self.errors.append(array_function_hint(error))
             return None
         return Expression(text, expr, self.source.at(node))
 

@@ -298,7 +298,7 @@ class NodeReader:
                 self.fail(f"{what} must be a finite real number, got {node.value!r}", node)
                 return None
             return float(value)
-        if value is _INVALID:
+        if value is _INVALID or not isinstance(node, yaml.ScalarNode):  # its error is given
             return None
         parsed = self.expression(node, what)
         if parsed is None:

@@ -75,6 +75,9 @@ def _domain_value(reader: NodeReader, name: str, node: yaml.Node) -> Interval | 
     what = f"the domain of '{name}'"
     if not isinstance(node, yaml.SequenceNode):
         return reader.number(node, what)
+    if any(not isinstance(item, yaml.ScalarNode) for item in node.value):
+        reader.fail(f"{what} must be [low, high] or one number, not a nested list", node)
+        return None
     bounds = [reader.number(item, what) for item in node.value]
     if len(bounds) != 2:
         reader.fail(f"{what} must be [low, high] or one number, got a list of {len(bounds)}", node)

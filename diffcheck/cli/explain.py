@@ -78,10 +78,12 @@ def derive(
         if target.case is None and plain:
             click.echo(derivation_report.render_plain(target.expr, variables))
             return
-        from ..explain.relay import relay_at
-
         derivations = explain_target(target, variables)
-        relay = relay_at(derivations, point) if point is not None else None
+        relay = None
+        if point is not None:  # evaluating at a point needs NumPy; the steps alone do not
+            from ..explain.relay import relay_at
+
+            relay = relay_at(derivations, point)
     if point is not None:
         for warning in _point_warnings(target, derivations, relay, point):
             click.echo(f"warning: {warning}", err=True)

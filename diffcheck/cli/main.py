@@ -9,6 +9,8 @@ second, which `--help` and `--version` do without.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 from pathlib import Path
 
@@ -41,6 +43,11 @@ def main() -> None:
     # for each other (a 64×512 by 512×512 product measured 30× slower on a busy machine)
     for variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
+    # at exit Python's last garbage collections walk every object SymPy made (60 ms after
+    # `import sympy` alone, a sixth of a plain derive): frozen, they are left to the end of
+    # the process. Registered once, however often main runs in one process.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 for _command in (derive, latex, plot, graph):

@@ -4,23 +4,26 @@ functions) and in mpmath.
 NumPy kernels take float64 or complex128 arrays (complex only where the rule says
 `complex_step`) and give NaN outside the function's domain; SciPy's are vectorised and
 well tested, where mpmath would loop in Python per element. mpmath kernels take an
-mpmath context first, so evaluation never touches mpmath's global precision. SciPy is
-imported when a kernel first needs it (`SpecialFunction`): deriving and printing never
-evaluate one, and would otherwise wait a tenth of a second for it.
+mpmath context first, so evaluation never touches mpmath's global precision. The table
+names its NumPy kernels (`numpy_function`, `numpy_kernel`, `SpecialFunction`) and each
+is imported at its first call: deriving and printing never evaluate one, and would
+otherwise wait for NumPy (40 ms) and SciPy (a tenth of a second). Ours are written in
+`numpy_kernels`.
 """
 
 from __future__ import annotations
 
-import functools
+import importlib
 import math
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import mpmath
-import numpy as np
 
 __all__ = [
+    "ImportedFunction",
+    "MP53",
     "SpecialFunction",
     "float_kernel",
     "mp",
@@ -35,34 +38,46 @@ __all__ = [
     "mp_trunc",
     "mp_where",
     "mp_xlogy",
+    "np_acot",
+    "np_acsc",
+    "np_asec",
     "np_clip",
+    "np_cot",
+    "np_coth",
+    "np_csc",
+    "np_csch",
     "np_digamma",
     "np_elu",
     "np_erf",
     "np_erfinv",
     "np_gelu",
     "np_heaviside",
+    "np_leaky_relu",
+    "np_log_base",
     "np_logsumexp",
     "np_max",
     "np_min",
     "np_polygamma",
+    "np_relu",
+    "np_sec",
+    "np_sech",
     "np_sigmoid",
+    "np_silu",
     "np_softplus",
+    "np_softsign",
     "np_where",
-    "MP53",
+    "numpy_function",
+    "numpy_kernel",
 ]
 
 
-class SpecialFunction:
-    """The function `name` of scipy.special, imported at its first call.
+class ImportedFunction:
+    """The function `name` of the module `module`, imported at its first call."""
 
-    SciPy's special functions take about 0.1 s to import (with the parts of NumPy they
-    pull in): a table entry names one, and only evaluating the entry imports it.
-    """
+    __slots__ = ("_function", "module", "name")
 
-    __slots__ = ("_function", "name")
-
-    def __init__(self, name: str) -> None:
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
         self.name = name
         self._function: Callable[..., Any] | None = None
 
@@ -71,13 +86,35 @@ class SpecialFunction:
         if function is None:
             # two threads may both get here: the import lock makes it one import, and
             # both store the same function
-            from scipy import special
-
-            function = self._function = getattr(special, self.name)
+            module = importlib.import_module(self.module)
+            function = self._function = getattr(module, self.name)
         return function(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"scipy.special.{self.name}"
+        return f"{self.module}.{self.name}"
+
+
+class SpecialFunction(ImportedFunction):
+    """The function `name` of scipy.special, imported at its first call.
+
+    SciPy's special functions take about 0.1 s to import (with the parts of NumPy they
+    pull in): a table entry names one, and only evaluating the entry imports it.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, name: str) -> None:
+        super().__init__("scipy.special", name)
+
+
+def numpy_function(name: str) -> ImportedFunction:
+    """NumPy's function `name` (np.exp), imported at its first call."""
+    return ImportedFunction("numpy", name)
+
+
+def numpy_kernel(name: str) -> ImportedFunction:
+    """Our NumPy kernel `name`, from `numpy_kernels`, imported at its first call."""
+    return ImportedFunction(f"{__package__}.numpy_kernels", name)
 
 
 def mp(name: str) -> Callable[..., Any]:
@@ -88,8 +125,9 @@ def mp(name: str) -> Callable[..., Any]:
 _SCALAR_LOOPS = threading.Lock()
 
 
-def float_kernel(scalar: Callable[..., float], nargs: int = 1) -> Callable[..., np.ndarray]:
-    """Vectorise a scalar kernel that NumPy lacks (erf, gamma); NaN where undefined."""
+def float_kernel(scalar: Callable[..., float], nargs: int = 1) -> Callable[..., Any]:
+    """Vectorise a scalar kernel that NumPy lacks (erf, gamma); NaN where undefined.
+    NumPy is imported, and the loop built, at the first call."""
 
     def safe(*args: float) -> float:
         try:
@@ -99,69 +137,61 @@ def float_kernel(scalar: Callable[..., float], nargs: int = 1) -> Callable[..., 
         except (ValueError, ZeroDivisionError, TypeError):
             return math.nan
 
-    ufunc = np.frompyfunc(safe, nargs, 1)
+    loop: list[Any] = []  # NumPy's vectorised `safe`, once built
 
-    def kernel(*arrays: Any) -> np.ndarray:
+    def kernel(*arrays: Any) -> Any:
+        import numpy as np
+
         # one thread at a time: mpmath functions may raise their context's precision for
         # a while, and a second thread in that context would compute at the wrong one
         # (these Python loops hold the GIL anyway)
         with _SCALAR_LOOPS:
-            return np.asarray(ufunc(*arrays), dtype=float)
+            if not loop:
+                loop.append(np.frompyfunc(safe, nargs, 1))
+            return np.asarray(loop[0](*arrays), dtype=float)
 
     return kernel
 
 
 MP53 = mpmath.MPContext()  # mpmath at float64 precision, independent of mpmath.mp
-np_erf = float_kernel(math.erf)
-_SQRT2 = math.sqrt(2.0)
+
+# ---- NumPy kernels of our own: written in numpy_kernels ------------------------------
+np_sigmoid = numpy_kernel("np_sigmoid")
+np_softplus = numpy_kernel("np_softplus")
+np_logsumexp = numpy_kernel("np_logsumexp")
+np_elu = numpy_kernel("np_elu")
+np_gelu = numpy_kernel("np_gelu")
+np_max = numpy_kernel("np_max")
+np_min = numpy_kernel("np_min")
+np_heaviside = numpy_kernel("np_heaviside")
+np_where = numpy_kernel("np_where")
+np_clip = numpy_kernel("np_clip")
+np_erf = numpy_kernel("np_erf")
+np_erfinv = numpy_kernel("np_erfinv")
+np_digamma = numpy_kernel("np_digamma")
+np_polygamma = numpy_kernel("np_polygamma")
+np_relu = numpy_kernel("np_relu")
+np_leaky_relu = numpy_kernel("np_leaky_relu")
+np_silu = numpy_kernel("np_silu")
+np_softsign = numpy_kernel("np_softsign")
+np_sec = numpy_kernel("np_sec")
+np_csc = numpy_kernel("np_csc")
+np_cot = numpy_kernel("np_cot")
+np_sech = numpy_kernel("np_sech")
+np_csch = numpy_kernel("np_csch")
+np_coth = numpy_kernel("np_coth")
+np_asec = numpy_kernel("np_asec")
+np_acsc = numpy_kernel("np_acsc")
+np_acot = numpy_kernel("np_acot")
+np_log_base = numpy_kernel("np_log_base")
 
 
-# ---- activations and reductions ---------------------------------------------------------
-
-
-def np_sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """1/(1 + e^-x), into `out` if given (a real array of x's shape) and x is real."""
-    if not np.iscomplexobj(x):
-        # accurate as it stands in float64: exp(-x) overflowing gives 0, the true value
-        # being below the smallest normal number there
-        if np.ndim(x) == 0 or np.result_type(x).kind != "f":
-            return 1 / (1 + np.exp(-x))
-        # the same operations in one array, none allocated for the steps between
-        result = np.negative(x, out=out)
-        np.exp(result, out=result)
-        result += 1
-        return np.divide(1, result, out=result)
-    # complex exp overflows into NaN parts: keep the exponent's real part <= 0
-    negative = x.real < 0
-    e = np.exp(np.where(negative, x, -x))
-    return np.where(negative, e / (1 + e), 1 / (1 + e))
-
-
-def np_softplus(x: np.ndarray) -> np.ndarray:
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, no cancellation
-    positive = np.real(x) > 0
-    return np.where(positive, x, 0) + np.log1p(np.exp(np.where(positive, -x, x)))
-
-
-def np_logsumexp(*xs: np.ndarray) -> np.ndarray:
-    # shifting by the largest real part keeps every exp <= 1; the shift is exact, and
-    # constant under a complex step (which moves imaginary parts only)
-    shift = functools.reduce(np.maximum, [np.real(x) for x in xs])  # scalars broadcast
-    shift = np.where(np.isfinite(shift), shift, 0)
-    return shift + np.log(sum(np.exp(x - shift) for x in xs))
+# ---- mpmath kernels ------------------------------------------------------------------
 
 
 def mp_logsumexp(ctx: Any, *xs: Any) -> Any:
     shift = max(ctx.re(x) for x in xs)
     return shift + ctx.log(ctx.fsum(ctx.exp(x - shift) for x in xs))
-
-
-def np_elu(x: np.ndarray, a: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, x, a * np.expm1(np.minimum(x, 0)))
-
-
-def np_gelu(x: np.ndarray) -> np.ndarray:
-    return x * (1 + np_erf(x / _SQRT2)) / 2
 
 
 def mp_gelu(ctx: Any, x: Any) -> Any:
@@ -173,21 +203,6 @@ def mp_lgamma(ctx: Any, x: Any) -> Any:
     return ctx.log(ctx.fabs(ctx.gamma(x)))
 
 
-def np_max(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.maximum(x, y)
-
-
-def np_min(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.minimum(x, y)
-
-
-# ---- piecewise ---------------------------------------------------------------------------
-
-
-def np_heaviside(x: np.ndarray, h0: Any = 0.5) -> np.ndarray:
-    return np.heaviside(x, h0)
-
-
 def mp_heaviside(ctx: Any, x: Any, h0: Any = None) -> Any:
     if ctx.isnan(x):
         return x
@@ -196,21 +211,10 @@ def mp_heaviside(ctx: Any, x: Any, h0: Any = None) -> Any:
     return ctx.one if x > 0 else ctx.zero
 
 
-def np_where(d: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # a where d > 0, b where d <= 0, NaN where the condition is undefined: a comparison
-    # with an undefined side decides nothing
-    d = np.real(d)
-    return np.where(d > 0, a, np.where(d <= 0, b, np.nan))
-
-
 def mp_where(ctx: Any, d: Any, a: Any, b: Any) -> Any:
     if d > 0:
         return a
     return b if d <= 0 else ctx.nan
-
-
-def np_clip(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    return np.minimum(np.maximum(x, low), high)  # np.clip's order: high wins if low > high
 
 
 def mp_clip(ctx: Any, x: Any, low: Any, high: Any) -> Any:
@@ -219,46 +223,6 @@ def mp_clip(ctx: Any, x: Any, low: Any, high: Any) -> Any:
 
 def mp_trunc(ctx: Any, x: Any) -> Any:
     return ctx.floor(x) if x >= 0 else ctx.ceil(x)
-
-
-# ---- special functions -------------------------------------------------------------------
-# SciPy where it is as accurate as mpmath at 53 bits (a few ulps; measured against 40
-# digits) and a thousand times faster; the mpmath loop elsewhere, and wherever SciPy's
-# value is not finite, so poles, overflow and domain edges give what they always gave.
-
-
-def _scipy_first(fast: Callable[..., Any], slow: Callable[..., np.ndarray],
-                 trusted: Callable[..., Any]) -> Callable[..., np.ndarray]:  # fmt: skip
-    """`fast(*args)` where `trusted(*args)` holds and the result is finite, `slow` at
-    the other elements."""
-
-    def kernel(*args: Any) -> np.ndarray:
-        arrays = np.broadcast_arrays(*(np.asarray(arg, dtype=float) for arg in args))
-        with np.errstate(all="ignore"):
-            result = np.array(fast(*arrays), dtype=float)
-            redo = ~(np.isfinite(result) & trusted(*arrays))
-            if redo.any():
-                result[redo] = slow(*(array[redo] for array in arrays))
-        return result
-
-    return kernel
-
-
-_SCIPY_POLYGAMMA = SpecialFunction("polygamma")
-
-
-def _polygamma(n: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return _SCIPY_POLYGAMMA(np.trunc(n), x)  # the order is whole: the table's integer_args
-
-
-np_erfinv = _scipy_first(SpecialFunction("erfinv"), float_kernel(MP53.erfinv), lambda x: True)
-# for x <= 0 SciPy's digamma and polygamma lose up to 1e-13 near the poles
-np_digamma = _scipy_first(SpecialFunction("psi"), float_kernel(MP53.digamma), lambda x: x > 0)
-np_polygamma = _scipy_first(
-    _polygamma,
-    float_kernel(lambda n, x: MP53.polygamma(int(n), x), 2),
-    lambda n, x: (x > 0) & (n >= 0),
-)
 
 
 def mp_gammainc(ctx: Any, a: Any, x: Any) -> Any:

@@ -302,14 +302,15 @@ class _Parser:
         if swap:  # where(x <= y, a, b) is where(x > y, b, a)
             args[1:] = args[:0:-1]
         call = rule.build(args)
-        shown = ", ".join(str(arg) for arg in args)
+        # args printed for messages only: printing every call of a chain is quadratic in it
         if all(arg.is_number for arg in args) and not _real_value(call):
+            shown = ", ".join(map(str, args))
             raise self.error(f"{name}({shown}) has no finite real value", token.start)
         # a written-out call with some constant arguments (log(x, 1) = log(x)/log(1))
         undefined = rule.inline and next(_undefined_constants(call), None)
         if undefined:
-            raise self.error(f"{name}({shown}) is undefined: {undefined} has no finite real "
-                             "value", token.start)  # fmt: skip
+            raise self.error(f"{name}({', '.join(map(str, args))}) is undefined: {undefined} "
+                             "has no finite real value", token.start)  # fmt: skip
         return call
 
     def condition(self) -> tuple[list[sp.Expr], bool]:

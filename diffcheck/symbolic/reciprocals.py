@@ -10,10 +10,22 @@ a kink.
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
-from .kernels import mp
+from .kernels import (
+    mp,
+    np_acot,
+    np_acsc,
+    np_asec,
+    np_cot,
+    np_coth,
+    np_csc,
+    np_csch,
+    np_log_base,
+    np_sec,
+    np_sech,
+    numpy_function,
+)
 from .rule import OUT, Rule, X
 
 __all__ = ["LOGARITHMS", "RECIPROCALS", "np_acsc", "np_asec"]
@@ -21,45 +33,23 @@ __all__ = ["LOGARITHMS", "RECIPROCALS", "np_acsc", "np_asec"]
 X0, X1 = X[0], X[1]
 
 
-def np_asec(x: np.ndarray) -> np.ndarray:
-    """asec x = atan(√(x² - 1)), π less it for x < 0; NaN for |x| < 1. arccos(1/x) would
-    pass on the rounding of 1/x magnified up to 1/(x² - 1) times near |x| = 1 (600 ulps
-    at 1.0001); (x - 1)(x + 1) is exact there."""
-    if np.iscomplexobj(x):
-        return np.arccos(1 / x)  # the complex step: analytic, the imaginary part is all
-    # NaN for |x| < 1, as the domain says; past x² = 1e308 √ is inf and atan2 gives π/2
-    with np.errstate(all="ignore"):
-        root = np.sqrt((x - 1) * (x + 1)) + 0.0  # -0 at x = -1 would give atan2 -π
-        return np.arctan2(root, np.sign(x))
-
-
-def np_acsc(x: np.ndarray) -> np.ndarray:
-    """acsc x = ±atan(1/√(x² - 1)) near |x| = 1, as asec; asin(1/x) further out, where
-    x² would overflow and 1/x's rounding is not magnified."""
-    if np.iscomplexobj(x):
-        return np.arcsin(1 / x)
-    with np.errstate(all="ignore"):  # NaN for |x| < 1; each form's other values unused
-        near = np.arctan2(np.sign(x), np.sqrt((x - 1) * (x + 1)))
-        return np.where(np.abs(x) < 2, near, np.arcsin(1 / x))
-
-
 RECIPROCALS = (
     # ---- reciprocal trigonometric: the textbook forms, over OUT ------------------------
-    Rule("sec", sp.sec, 1, sp.sec(X0), (OUT * sp.tan(X0),), lambda x: 1 / np.cos(x),
+    Rule("sec", sp.sec, 1, sp.sec(X0), (OUT * sp.tan(X0),), np_sec,
          mp("sec"), r"\sec", complex_step=True, test_domain=((-1.2, 1.2),)),
-    Rule("csc", sp.csc, 1, sp.csc(X0), (-OUT * sp.cot(X0),), lambda x: 1 / np.sin(x),
+    Rule("csc", sp.csc, 1, sp.csc(X0), (-OUT * sp.cot(X0),), np_csc,
          mp("csc"), r"\csc", complex_step=True, test_domain=((0.3, 2.8),)),
     # -csc² x = -(1 + cot² x), as tan's sec² x = 1 + tan² x
-    Rule("cot", sp.cot, 1, sp.cot(X0), (-(1 + OUT**2),), lambda x: 1 / np.tan(x),
+    Rule("cot", sp.cot, 1, sp.cot(X0), (-(1 + OUT**2),), np_cot,
          mp("cot"), r"\cot", complex_step=True, test_domain=((0.3, 2.8),)),
     # ---- reciprocal hyperbolic ---------------------------------------------------------
-    Rule("sech", sp.sech, 1, sp.sech(X0), (-OUT * sp.tanh(X0),), lambda x: 1 / np.cosh(x),
+    Rule("sech", sp.sech, 1, sp.sech(X0), (-OUT * sp.tanh(X0),), np_sech,
          mp("sech"), r"\operatorname{sech}", complex_step=True, exponential=True),
-    Rule("csch", sp.csch, 1, sp.csch(X0), (-OUT * sp.coth(X0),), lambda x: 1 / np.sinh(x),
+    Rule("csch", sp.csch, 1, sp.csch(X0), (-OUT * sp.coth(X0),), np_csch,
          mp("csch"), r"\operatorname{csch}", complex_step=True, test_domain=((0.2, 3.0),),
          exponential=True),
     # -csch² x = 1 - coth² x, as tanh's sech² x = 1 - tanh² x
-    Rule("coth", sp.coth, 1, sp.coth(X0), (1 - OUT**2,), lambda x: 1 / np.tanh(x),
+    Rule("coth", sp.coth, 1, sp.coth(X0), (1 - OUT**2,), np_coth,
          mp("coth"), r"\coth", complex_step=True, test_domain=((0.2, 3.0),)),
     # ---- their inverses: defined for |x| >= 1 (asec, acsc), everywhere (acot) ----------
     # 1/(x² √(1 - 1/x²)) = 1/(|x| √(x² - 1)) for both signs of x, with no |x| in it
@@ -69,7 +59,7 @@ RECIPROCALS = (
     Rule("acsc", sp.acsc, 1, sp.acsc(X0), (-1 / (X0**2 * sp.sqrt(1 - 1 / X0**2)),),
          np_acsc, mp("acsc"), r"\operatorname{arccsc}",
          complex_step=True, test_domain=((1.2, 4.0),)),
-    Rule("acot", sp.acot, 1, sp.acot(X0), (-1 / (1 + X0**2),), lambda x: np.arctan(1 / x),
+    Rule("acot", sp.acot, 1, sp.acot(X0), (-1 / (1 + X0**2),), np_acot,
          mp("acot"), r"\operatorname{arccot}", kinks=(X0,), complex_step=True,
          test_domain=((0.2, 3.0),)),
 )  # fmt: skip
@@ -79,13 +69,13 @@ LOGARITHMS = (
     # derivatives in x and b follow from log's rule and the quotient
     Rule("log.base", lambda x, b: sp.log(x) / sp.log(b), 2, sp.log(X0) / sp.log(X1),
          (1 / (X0 * sp.log(X1)), -OUT / (X1 * sp.log(X1))),
-         lambda x, b: np.log(x) / np.log(b), lambda ctx, x, b: ctx.log(x) / ctx.log(b),
+         np_log_base, lambda ctx, x, b: ctx.log(x) / ctx.log(b),
          r"\log", complex_step=True, inline=True, overload_of="log",
          test_domain=((0.1, 5.0), (1.5, 4.0))),
     Rule("log2", lambda x: sp.log(x) / sp.log(2), 1, sp.log(X0) / sp.log(2),
-         (1 / (X0 * sp.log(2)),), np.log2, lambda ctx, x: ctx.log(x, 2), r"\log_{2}",
+         (1 / (X0 * sp.log(2)),), numpy_function("log2"), lambda ctx, x: ctx.log(x, 2), r"\log_{2}",
          complex_step=True, inline=True, test_domain=((0.1, 5.0),)),
     Rule("log10", lambda x: sp.log(x) / sp.log(10), 1, sp.log(X0) / sp.log(10),
-         (1 / (X0 * sp.log(10)),), np.log10, lambda ctx, x: ctx.log10(x), r"\log_{10}",
-         complex_step=True, inline=True, test_domain=((0.1, 5.0),)),
+         (1 / (X0 * sp.log(10)),), numpy_function("log10"), lambda ctx, x: ctx.log10(x),
+         r"\log_{10}", complex_step=True, inline=True, test_domain=((0.1, 5.0),)),
 )  # fmt: skip

@@ -13,9 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 import mpmath
-import numpy as np
 import sympy as sp
 
+from .kernels import numpy_function
 from .trees import call, substitute
 
 __all__ = ["OUT", "PRIMITIVES", "XI", "Rule", "X"]
@@ -142,14 +142,14 @@ class Rule:
 # Sums, products and powers are the primitives that every other operation reduces to;
 # a SymPy Add or Mul with n arguments is read as the fold of the binary rule.
 PRIMITIVES = MappingProxyType({
-    "add": Rule("add", sp.Add, 2, X[0] + X[1], (sp.Integer(1), sp.Integer(1)), np.add,
-                lambda ctx, x, y: x + y, "+", complex_step=True,
+    "add": Rule("add", sp.Add, 2, X[0] + X[1], (sp.Integer(1), sp.Integer(1)),
+                numpy_function("add"), lambda ctx, x, y: x + y, "+", complex_step=True,
                 test_domain=((-2.0, 2.0), (-2.0, 2.0))),
-    "mul": Rule("mul", sp.Mul, 2, X[0] * X[1], (X[1], X[0]), np.multiply,
+    "mul": Rule("mul", sp.Mul, 2, X[0] * X[1], (X[1], X[0]), numpy_function("multiply"),
                 lambda ctx, x, y: x * y, r"\cdot", complex_step=True,
                 test_domain=((-2.0, 2.0), (-2.0, 2.0))),
     # ∂(x^y)/∂y = x^y log x is only needed when the exponent varies
     "pow": Rule("pow", sp.Pow, 2, X[0] ** X[1], (X[1] * X[0] ** (X[1] - 1), OUT * sp.log(X[0])),
-                np.power, lambda ctx, x, y: ctx.power(x, y), "^", complex_step=True,
+                numpy_function("power"), lambda ctx, x, y: ctx.power(x, y), "^", complex_step=True,
                 test_domain=((0.5, 2.0), (-2.0, 2.0))),
 })  # fmt: skip

@@ -14,7 +14,6 @@ import math
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-import numpy as np
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
@@ -40,13 +39,18 @@ from .kernels import (
     np_erfinv,
     np_gelu,
     np_heaviside,
+    np_leaky_relu,
     np_logsumexp,
     np_max,
     np_min,
     np_polygamma,
+    np_relu,
     np_sigmoid,
+    np_silu,
     np_softplus,
+    np_softsign,
     np_where,
+    numpy_function,
 )
 from .reciprocals import LOGARITHMS, RECIPROCALS
 from .rule import OUT, PRIMITIVES, XI, Rule, X
@@ -168,45 +172,46 @@ _PI = sp.pi
 
 _ENTRIES = (
     # ---- elementary --------------------------------------------------------------------
-    Rule("exp", sp.exp, 1, sp.exp(X0), (OUT,), np.exp, mp("exp"), r"\exp",
+    Rule("exp", sp.exp, 1, sp.exp(X0), (OUT,), numpy_function("exp"), mp("exp"), r"\exp",
          complex_step=True, exponential=True),  # e^x is its own derivative
-    Rule("log", sp.log, 1, sp.log(X0), (1 / X0,), np.log, mp("log"), r"\log",
+    Rule("log", sp.log, 1, sp.log(X0), (1 / X0,), numpy_function("log"), mp("log"), r"\log",
          complex_step=True, test_domain=((0.1, 5.0),)),
     # a root is a power: Pow's rule differentiates it, this entry only names it
-    Rule("sqrt", sp.sqrt, 1, sp.sqrt(X0), (1 / (2 * OUT),), np.sqrt, mp("sqrt"), r"\sqrt",
-         complex_step=True, inline=True, test_domain=((0.1, 5.0),)),
-    Rule("abs", Abs, 1, sp.Abs(X0), (Sign(X0),), np.abs, mp("fabs"), r"\left|{}\right|",
-         kinks=(X0,), aliases=("Abs",), exact_zeros=True),  # |x|' = sign(x), undefined at 0
-    Rule("sin", sp.sin, 1, sp.sin(X0), (sp.cos(X0),), np.sin, mp("sin"), r"\sin",
+    Rule("sqrt", sp.sqrt, 1, sp.sqrt(X0), (1 / (2 * OUT),), numpy_function("sqrt"), mp("sqrt"),
+         r"\sqrt", complex_step=True, inline=True, test_domain=((0.1, 5.0),)),
+    Rule("abs", Abs, 1, sp.Abs(X0), (Sign(X0),), numpy_function("abs"), mp("fabs"),
+         r"\left|{}\right|", kinks=(X0,), aliases=("Abs",),
+         exact_zeros=True),  # |x|' = sign(x), undefined at 0
+    Rule("sin", sp.sin, 1, sp.sin(X0), (sp.cos(X0),), numpy_function("sin"), mp("sin"), r"\sin",
          complex_step=True),
-    Rule("cos", sp.cos, 1, sp.cos(X0), (-sp.sin(X0),), np.cos, mp("cos"), r"\cos",
+    Rule("cos", sp.cos, 1, sp.cos(X0), (-sp.sin(X0),), numpy_function("cos"), mp("cos"), r"\cos",
          complex_step=True),
-    Rule("tan", sp.tan, 1, sp.tan(X0), (1 + OUT**2,), np.tan, mp("tan"), r"\tan",
+    Rule("tan", sp.tan, 1, sp.tan(X0), (1 + OUT**2,), numpy_function("tan"), mp("tan"), r"\tan",
          complex_step=True, test_domain=((-1.2, 1.2),)),  # sec² x = 1 + tan² x
-    Rule("asin", sp.asin, 1, sp.asin(X0), (1 / sp.sqrt(1 - X0**2),), np.arcsin, mp("asin"),
-         r"\arcsin", complex_step=True, test_domain=((-0.9, 0.9),)),
-    Rule("acos", sp.acos, 1, sp.acos(X0), (-1 / sp.sqrt(1 - X0**2),), np.arccos, mp("acos"),
-         r"\arccos", complex_step=True, test_domain=((-0.9, 0.9),)),
-    Rule("atan", sp.atan, 1, sp.atan(X0), (1 / (1 + X0**2),), np.arctan, mp("atan"),
+    Rule("asin", sp.asin, 1, sp.asin(X0), (1 / sp.sqrt(1 - X0**2),), numpy_function("arcsin"),
+         mp("asin"), r"\arcsin", complex_step=True, test_domain=((-0.9, 0.9),)),
+    Rule("acos", sp.acos, 1, sp.acos(X0), (-1 / sp.sqrt(1 - X0**2),), numpy_function("arccos"),
+         mp("acos"), r"\arccos", complex_step=True, test_domain=((-0.9, 0.9),)),
+    Rule("atan", sp.atan, 1, sp.atan(X0), (1 / (1 + X0**2),), numpy_function("arctan"), mp("atan"),
          r"\arctan", complex_step=True),
     # atan2(y, x) jumps by 2π across the negative x-axis: y = 0 is flagged as a kink
     Rule("atan2", sp.atan2, 2, sp.atan2(X0, X1),
-         (X1 / (X0**2 + X1**2), -X0 / (X0**2 + X1**2)), np.arctan2, mp("atan2"),
+         (X1 / (X0**2 + X1**2), -X0 / (X0**2 + X1**2)), numpy_function("arctan2"), mp("atan2"),
          r"\operatorname{atan_2}", kinks=(X0,), test_domain=((-2.0, 2.0), (0.5, 2.0))),
     # ---- hyperbolic --------------------------------------------------------------------
-    Rule("sinh", sp.sinh, 1, sp.sinh(X0), (sp.cosh(X0),), np.sinh, mp("sinh"), r"\sinh",
-         complex_step=True, exponential=True),
-    Rule("cosh", sp.cosh, 1, sp.cosh(X0), (sp.sinh(X0),), np.cosh, mp("cosh"), r"\cosh",
-         complex_step=True, exponential=True),
-    Rule("tanh", sp.tanh, 1, sp.tanh(X0), (1 - OUT**2,), np.tanh, mp("tanh"), r"\tanh",
-         complex_step=True),  # sech² x = 1 - tanh² x, the form people write
-    Rule("asinh", sp.asinh, 1, sp.asinh(X0), (1 / sp.sqrt(X0**2 + 1),), np.arcsinh,
+    Rule("sinh", sp.sinh, 1, sp.sinh(X0), (sp.cosh(X0),), numpy_function("sinh"), mp("sinh"),
+         r"\sinh", complex_step=True, exponential=True),
+    Rule("cosh", sp.cosh, 1, sp.cosh(X0), (sp.sinh(X0),), numpy_function("cosh"), mp("cosh"),
+         r"\cosh", complex_step=True, exponential=True),
+    Rule("tanh", sp.tanh, 1, sp.tanh(X0), (1 - OUT**2,), numpy_function("tanh"), mp("tanh"),
+         r"\tanh", complex_step=True),  # sech² x = 1 - tanh² x, the form people write
+    Rule("asinh", sp.asinh, 1, sp.asinh(X0), (1 / sp.sqrt(X0**2 + 1),), numpy_function("arcsinh"),
          mp("asinh"), r"\operatorname{arsinh}", complex_step=True),
-    Rule("acosh", sp.acosh, 1, sp.acosh(X0), (1 / sp.sqrt(X0**2 - 1),), np.arccosh,
+    Rule("acosh", sp.acosh, 1, sp.acosh(X0), (1 / sp.sqrt(X0**2 - 1),), numpy_function("arccosh"),
          mp("acosh"), r"\operatorname{arcosh}", complex_step=True,
          test_domain=((1.2, 4.0),)),
-    Rule("atanh", sp.atanh, 1, sp.atanh(X0), (1 / (1 - X0**2),), np.arctanh, mp("atanh"),
-         r"\operatorname{artanh}", complex_step=True, test_domain=((-0.9, 0.9),)),
+    Rule("atanh", sp.atanh, 1, sp.atanh(X0), (1 / (1 - X0**2),), numpy_function("arctanh"),
+         mp("atanh"), r"\operatorname{artanh}", complex_step=True, test_domain=((-0.9, 0.9),)),
     # ---- reciprocals (sec, csch, acot ...) and logarithms to a base: reciprocals.py --
     *RECIPROCALS, *LOGARITHMS,
     # ---- special functions: NumPy has none; SciPy or a loop (kernels.py) ---------------
@@ -234,9 +239,9 @@ _ENTRIES = (
          lambda ctx, n, x: ctx.polygamma(int(n), x), r"\psi", integer_args=(0,),
          elementary=False, test_domain=((1.0, 1.0), (0.5, 4.0)), exponential=True),
     # log1p and expm1 stay unexpanded: their point is accuracy near 0
-    Rule("log1p", Log1p, 1, sp.log(1 + X0), (1 / (1 + X0),), np.log1p, mp("log1p"),
+    Rule("log1p", Log1p, 1, sp.log(1 + X0), (1 / (1 + X0),), numpy_function("log1p"), mp("log1p"),
          r"\operatorname{log1p}", complex_step=True, test_domain=((-0.5, 2.0),)),
-    Rule("expm1", Expm1, 1, sp.exp(X0) - 1, (OUT + 1,), np.expm1, mp("expm1"),
+    Rule("expm1", Expm1, 1, sp.exp(X0) - 1, (OUT + 1,), numpy_function("expm1"), mp("expm1"),
          r"\operatorname{expm1}", complex_step=True, exponential=True),
     # ---- special functions from SciPy: order n first, a whole number (J, I, K, Y) -----
     # derivatives in x by the recurrences J' = (J₋ - J₊)/2, Y' = (Y₋ - Y₊)/2,
@@ -286,10 +291,10 @@ _ENTRIES = (
     # NumPy's normalised sinc, sin(πx)/(πx) = 1 at 0, whose derivative
     # (cos(πx) - sinc x)/x has the removable singularity 0 at x = 0
     Rule("sinc", Sinc, 1, sp.sinc(_PI * X0), (Where(Abs(X0), (sp.cos(_PI * X0) - OUT) / X0, 0),),
-         np.sinc, mp("sincpi"), r"\operatorname{sinc}", complex_step=True,
+         numpy_function("sinc"), mp("sincpi"), r"\operatorname{sinc}", complex_step=True,
          test_domain=((-3.0, 3.0),)),
     # ---- piecewise: derivatives exist except at the kinks ------------------------------
-    Rule("sign", Sign, 1, sp.sign(X0), (sp.Integer(0),), np.sign, mp("sign"),
+    Rule("sign", Sign, 1, sp.sign(X0), (sp.Integer(0),), numpy_function("sign"), mp("sign"),
          r"\operatorname{sign}", kinks=(X0,), exact_zeros=True),
     Rule("heaviside", Heaviside, 1, sp.Heaviside(X0), (sp.Integer(0),),
          np_heaviside, mp_heaviside, r"\theta", kinks=(X0,), aliases=("Heaviside",),
@@ -314,19 +319,20 @@ _ENTRIES = (
          test_domain=((-2.0, 2.0), (-2.0, 2.0), (-2.0, 2.0))),
     # steps: derivative 0, jumps at the integers (round: half-integers, where NumPy and
     # PyTorch round to even). x - round(x) is exactly 0 on a jump and changes sign there.
-    Rule("floor", Floor, 1, sp.floor(X0), (sp.Integer(0),), np.floor, mp("floor"),
+    Rule("floor", Floor, 1, sp.floor(X0), (sp.Integer(0),), numpy_function("floor"), mp("floor"),
          r"\left\lfloor {} \right\rfloor", kinks=(X0 - Round(X0),), exact_zeros=True),
-    Rule("ceil", Ceil, 1, sp.ceiling(X0), (sp.Integer(0),), np.ceil, mp("ceil"),
+    Rule("ceil", Ceil, 1, sp.ceiling(X0), (sp.Integer(0),), numpy_function("ceil"), mp("ceil"),
          r"\left\lceil {} \right\rceil", kinks=(X0 - Round(X0),), aliases=("ceiling",),
          exact_zeros=True),
-    Rule("round", Round, 1, sp.floor(X0 + sp.Rational(1, 2)), (sp.Integer(0),), np.rint,
-         mp("nint"), r"\operatorname{round}", kinks=(X0 - Floor(X0) - sp.Rational(1, 2),),
+    Rule("round", Round, 1, sp.floor(X0 + sp.Rational(1, 2)), (sp.Integer(0),),
+         numpy_function("rint"), mp("nint"), r"\operatorname{round}",
+         kinks=(X0 - Floor(X0) - sp.Rational(1, 2),), exact_zeros=True),
+    Rule("trunc", Trunc, 1, sp.sign(X0) * sp.floor(sp.Abs(X0)), (sp.Integer(0),),
+         numpy_function("trunc"), mp_trunc, r"\operatorname{trunc}", kinks=(X0 - Round(X0),),
          exact_zeros=True),
-    Rule("trunc", Trunc, 1, sp.sign(X0) * sp.floor(sp.Abs(X0)), (sp.Integer(0),), np.trunc,
-         mp_trunc, r"\operatorname{trunc}", kinks=(X0 - Round(X0),), exact_zeros=True),
     # a - b floor(a/b), floored as NumPy's and Python's %: jumps where a/b is a whole number
-    Rule("mod", Mod, 2, sp.Mod(X0, X1), (sp.Integer(1), -Floor(X0 / X1)), np.mod, mp("fmod"),
-         r"\operatorname{mod}", kinks=(X0 / X1 - Round(X0 / X1),), exact_zeros=True,
+    Rule("mod", Mod, 2, sp.Mod(X0, X1), (sp.Integer(1), -Floor(X0 / X1)), numpy_function("mod"),
+         mp("fmod"), r"\operatorname{mod}", kinks=(X0 / X1 - Round(X0 / X1),), exact_zeros=True,
          test_domain=((-4.0, 4.0), (0.3, 2.0))),
     # min(max(x, lo), hi), NumPy's order: 1 inside, and lo or hi where they clip x
     Rule("clip", Clip, 3, sp.Min(sp.Max(X0, X1), X2),
@@ -342,11 +348,11 @@ _ENTRIES = (
     Rule("softplus", Softplus, 1, sp.log(1 + sp.exp(X0)), (Sigmoid(X0),), np_softplus,
          lambda ctx, x: ctx.log1p(ctx.exp(x)), r"\operatorname{softplus}",
          complex_step=True, exponential=True),  # softplus' = σ
-    Rule("relu", Relu, 1, sp.Max(0, X0), (Heaviside(X0),), lambda x: np.maximum(x, 0),
+    Rule("relu", Relu, 1, sp.Max(0, X0), (Heaviside(X0),), np_relu,
          lambda ctx, x: max(x, 0), r"\operatorname{ReLU}", kinks=(X0,), exact_zeros=True),
     Rule("leaky_relu", LeakyRelu, 2, sp.Piecewise((X0, X0 > 0), (X1 * X0, True)),
          (Heaviside(X0) + X1 * Heaviside(-X0), Min(X0, 0)),
-         lambda x, a: np.where(x > 0, x, a * x), lambda ctx, x, a: x if x > 0 else a * x,
+         np_leaky_relu, lambda ctx, x, a: x if x > 0 else a * x,
          r"\operatorname{LeakyReLU}", kinks=(X0,), exact_zeros=True,
          test_domain=((-2.0, 2.0), (0.01, 0.3))),
     # for x < 0: (a(e^x - 1))' = a e^x = OUT + a, and ∂/∂a = e^x - 1 = min(expm1 x, 0)
@@ -360,11 +366,11 @@ _ENTRIES = (
          np_gelu, mp_gelu, r"\operatorname{GELU}", elementary=False),  # erf inside
     # silu = x σ(x), so silu' = σ + x σ (1 - σ) = σ + OUT (1 - σ)
     Rule("silu", Silu, 1, X0 / (1 + sp.exp(-X0)), (Sigmoid(X0) + OUT * (1 - Sigmoid(X0)),),
-         lambda x: x * np_sigmoid(x), lambda ctx, x: x / (1 + ctx.exp(-x)),
+         np_silu, lambda ctx, x: x / (1 + ctx.exp(-x)),
          r"\operatorname{SiLU}", complex_step=True, exponential=True),
     # softsign is C¹ at 0 (both one-sided derivatives are 1): no kink
     Rule("softsign", Softsign, 1, X0 / (1 + sp.Abs(X0)), (1 / (1 + Abs(X0)) ** 2,),
-         lambda x: x / (1 + np.abs(x)), lambda ctx, x: x / (1 + ctx.fabs(x)),
+         np_softsign, lambda ctx, x: x / (1 + ctx.fabs(x)),
          r"\operatorname{softsign}"),
     # ---- reductions --------------------------------------------------------------------
     # ∂ logsumexp / ∂xᵢ = e^{xᵢ - OUT}: the softmax weights

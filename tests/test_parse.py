@@ -464,3 +464,32 @@ def test_parse_expression_reads_back_format_expression(sample) -> None:
 def test_format_expression_round_trips_known_forms(text: str) -> None:
     expr = parse_expression(text)
     assert parse_expression(format_expression(expr)) == expr
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [("ln(x)", "log(x)"), ("ln(x, 2)", "log(x, 2)"), ("logistic(x)", "sigmoid(x)"),
+     ("expit(x)", "sigmoid(x)"), ("swish(x)", "silu(x)"), ("SiLU(x)", "silu(x)"),
+     ("ReLU(x)", "relu(x)"), ("GELU(x)", "gelu(x)"), ("ELU(x, 1)", "elu(x, 1)"),
+     ("LeakyReLU(x, 0.1)", "leaky_relu(x, 0.1)"), ("arcsin(x)", "asin(x)"),
+     ("arccos(x)", "acos(x)"), ("arctan(x)", "atan(x)"), ("arctan2(y, x)", "atan2(y, x)"),
+     ("arcsinh(x)", "asinh(x)"), ("arccosh(x)", "acosh(x)"), ("arctanh(x)", "atanh(x)")],
+)  # fmt: skip
+def test_other_tools_spellings_read_as_the_function(written: str, canonical: str) -> None:
+    # ln as textbooks write it, NumPy's arc- names, SciPy's expit, papers' ReLU
+    assert parse_expression(written) == parse_expression(canonical)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("Relu(x)", "unknown function 'Relu' (did you mean 'relu'?)"),
+     ("TANH(x)", "unknown function 'TANH' (did you mean 'tanh'?)"),
+     ("pow(x, 2)", "unknown function 'pow': write a**b or a^b"),
+     ("mish(x)", "unknown function 'mish': write x*tanh(softplus(x))"),
+     ("logsigmoid(x)", "unknown function 'logsigmoid': write -softplus(-x)"),
+     ("sigmod(x)", "unknown function 'sigmod' (did you mean 'sigmoid'?)")],
+)  # fmt: skip
+def test_an_unknown_function_says_what_to_write(text: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as raised:
+        parse_expression(text)
+    assert raised.value.message == message

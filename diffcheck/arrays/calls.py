@@ -11,7 +11,7 @@ from collections.abc import Callable
 from math import prod
 
 from ..errors import ExpressionError
-from ..symbolic.parse import FUNCTION_RULES, counts_text, rule_taking
+from ..symbolic.parse import FUNCTION_RULES, counts_text, function_hint, rule_taking
 from ..symbolic.rules import RULES, Rule
 from . import ops
 from .context import BuildContext, suggestion
@@ -36,7 +36,7 @@ def build_call(context: BuildContext, syntax: Call) -> Node:
             message = f"{syntax.function} takes {counts_text(overloads)}, got {len(syntax.args)}"
             raise context.error(message, syntax.offset)
         return _elementwise(context, syntax, rule)
-    hint = suggestion(syntax.function, [*FUNCTIONS, *TABLE])
+    hint = function_hint(syntax.function, {*FUNCTIONS, *TABLE})
     raise context.error(f"unknown function '{syntax.function}'{hint}", syntax.offset)
 
 

@@ -36,7 +36,9 @@ __all__ = [
     "CONSTANTS",
     "FUNCTION_NAMES",
     "FUNCTION_RULES",
+    "WRITTEN_OTHERWISE",
     "counts_text",
+    "function_hint",
     "parse_expression",
     "rule_taking",
     "suggest",
@@ -83,6 +85,40 @@ def suggest(name: str, candidates: frozenset[str] | set[str]) -> str:
     """
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# functions other tools name, written here another way: the way is said, not guessed at
+WRITTEN_OTHERWISE = MappingProxyType({
+    "pow": "write a**b or a^b",
+    "square": "write x**2",
+    "exp2": "write 2**x",
+    "mish": "write x*tanh(softplus(x))",
+    "logsigmoid": "write -softplus(-x)",
+    "log_sigmoid": "write -softplus(-x)",
+    "logaddexp": "write logsumexp(a, b)",
+    "hardtanh": "write max(-1, min(1, x))",
+    "relu6": "write min(max(0, x), 6)",
+})  # fmt: skip
+
+
+def function_hint(name: str, names: frozenset[str] | set[str] | None = None) -> str:
+    """What to write instead of unknown function `name`: the way this grammar writes it,
+    the known function spelled alike but for case (ReLU: relu), or the closest one.
+
+    >>> function_hint("Relu"), function_hint("mish")
+    (" (did you mean 'relu'?)", ': write x*tanh(softplus(x))')
+    """
+    names = FUNCTION_NAMES if names is None else names
+    if name in WRITTEN_OTHERWISE:
+        return f": {WRITTEN_OTHERWISE[name]}"
+    # the plain lower-case spelling first: relu before ReLU
+    alike = sorted((known for known in names if known.lower() == name.lower()),
+                   key=lambda known: (known != known.lower(), known))  # fmt: skip
+    if alike:
+        return f" (did you mean '{alike[0]}'?)"
+    if name.startswith("arc") and f"a{name[3:]}" in names:  # arccot: acot
+        return f" (did you mean 'a{name[3:]}'?)"
+    return suggest(name, names)
 
 
 def unused_name(what: str, name: str, names: frozenset[str] | set[str]) -> str:
@@ -289,8 +325,7 @@ class _Parser:
         if rules is None:
             if name in CONSTANTS:
                 raise self.error(f"'{name}' is a constant, not a function", token.start)
-            hint = suggest(name, FUNCTION_NAMES)
-            raise self.error(f"unknown function '{name}'{hint}", token.start)
+            raise self.error(f"unknown function '{name}'{function_hint(name)}", token.start)
         self.enter(self.advance())
         args, swap = self.condition() if name == _WHERE else ([self.sum()], False)
         while self.token.kind == "op" and self.token.text == ",":

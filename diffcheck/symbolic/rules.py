@@ -175,7 +175,7 @@ _ENTRIES = (
     Rule("exp", sp.exp, 1, sp.exp(X0), (OUT,), numpy_function("exp"), mp("exp"), r"\exp",
          complex_step=True, exponential=True),  # e^x is its own derivative
     Rule("log", sp.log, 1, sp.log(X0), (1 / X0,), numpy_function("log"), mp("log"), r"\log",
-         complex_step=True, test_domain=((0.1, 5.0),)),
+         complex_step=True, test_domain=((0.1, 5.0),), aliases=("ln",)),
     # a root is a power: Pow's rule differentiates it, this entry only names it
     Rule("sqrt", sp.sqrt, 1, sp.sqrt(X0), (1 / (2 * OUT),), numpy_function("sqrt"), mp("sqrt"),
          r"\sqrt", complex_step=True, inline=True, test_domain=((0.1, 5.0),)),
@@ -189,15 +189,18 @@ _ENTRIES = (
     Rule("tan", sp.tan, 1, sp.tan(X0), (1 + OUT**2,), numpy_function("tan"), mp("tan"), r"\tan",
          complex_step=True, test_domain=((-1.2, 1.2),)),  # sec² x = 1 + tan² x
     Rule("asin", sp.asin, 1, sp.asin(X0), (1 / sp.sqrt(1 - X0**2),), numpy_function("arcsin"),
-         mp("asin"), r"\arcsin", complex_step=True, test_domain=((-0.9, 0.9),)),
+         mp("asin"), r"\arcsin", complex_step=True, test_domain=((-0.9, 0.9),),
+         aliases=("arcsin",)),  # NumPy's spellings too
     Rule("acos", sp.acos, 1, sp.acos(X0), (-1 / sp.sqrt(1 - X0**2),), numpy_function("arccos"),
-         mp("acos"), r"\arccos", complex_step=True, test_domain=((-0.9, 0.9),)),
+         mp("acos"), r"\arccos", complex_step=True, test_domain=((-0.9, 0.9),),
+         aliases=("arccos",)),
     Rule("atan", sp.atan, 1, sp.atan(X0), (1 / (1 + X0**2),), numpy_function("arctan"), mp("atan"),
-         r"\arctan", complex_step=True),
+         r"\arctan", complex_step=True, aliases=("arctan",)),
     # atan2(y, x) jumps by 2π across the negative x-axis: y = 0 is flagged as a kink
     Rule("atan2", sp.atan2, 2, sp.atan2(X0, X1),
          (X1 / (X0**2 + X1**2), -X0 / (X0**2 + X1**2)), numpy_function("arctan2"), mp("atan2"),
-         r"\operatorname{atan_2}", kinks=(X0,), test_domain=((-2.0, 2.0), (0.5, 2.0))),
+         r"\operatorname{atan_2}", kinks=(X0,), test_domain=((-2.0, 2.0), (0.5, 2.0)),
+         aliases=("arctan2",)),
     # ---- hyperbolic --------------------------------------------------------------------
     Rule("sinh", sp.sinh, 1, sp.sinh(X0), (sp.cosh(X0),), numpy_function("sinh"), mp("sinh"),
          r"\sinh", complex_step=True, exponential=True),
@@ -206,12 +209,13 @@ _ENTRIES = (
     Rule("tanh", sp.tanh, 1, sp.tanh(X0), (1 - OUT**2,), numpy_function("tanh"), mp("tanh"),
          r"\tanh", complex_step=True),  # sech² x = 1 - tanh² x, the form people write
     Rule("asinh", sp.asinh, 1, sp.asinh(X0), (1 / sp.sqrt(X0**2 + 1),), numpy_function("arcsinh"),
-         mp("asinh"), r"\operatorname{arsinh}", complex_step=True),
+         mp("asinh"), r"\operatorname{arsinh}", complex_step=True, aliases=("arcsinh",)),
     Rule("acosh", sp.acosh, 1, sp.acosh(X0), (1 / sp.sqrt(X0**2 - 1),), numpy_function("arccosh"),
          mp("acosh"), r"\operatorname{arcosh}", complex_step=True,
-         test_domain=((1.2, 4.0),)),
+         test_domain=((1.2, 4.0),), aliases=("arccosh",)),
     Rule("atanh", sp.atanh, 1, sp.atanh(X0), (1 / (1 - X0**2),), numpy_function("arctanh"),
-         mp("atanh"), r"\operatorname{artanh}", complex_step=True, test_domain=((-0.9, 0.9),)),
+         mp("atanh"), r"\operatorname{artanh}", complex_step=True, test_domain=((-0.9, 0.9),),
+         aliases=("arctanh",)),
     # ---- reciprocals (sec, csch, acot ...) and logarithms to a base: reciprocals.py --
     *RECIPROCALS, *LOGARITHMS,
     # ---- special functions: NumPy has none; SciPy or a loop (kernels.py) ---------------
@@ -344,30 +348,33 @@ _ENTRIES = (
     # σ' = σ(1 - σ): the "+1 - 1" rewrite of e^-x / (1 + e^-x)²
     Rule("sigmoid", Sigmoid, 1, 1 / (1 + sp.exp(-X0)), (OUT * (1 - OUT),), np_sigmoid,
          lambda ctx, x: 1 / (1 + ctx.exp(-x)), r"\sigma", complex_step=True,
-         test_domain=((-6.0, 6.0),), exponential=True),
+         test_domain=((-6.0, 6.0),), exponential=True, aliases=("logistic", "expit")),
     Rule("softplus", Softplus, 1, sp.log(1 + sp.exp(X0)), (Sigmoid(X0),), np_softplus,
          lambda ctx, x: ctx.log1p(ctx.exp(x)), r"\operatorname{softplus}",
          complex_step=True, exponential=True),  # softplus' = σ
     Rule("relu", Relu, 1, sp.Max(0, X0), (Heaviside(X0),), np_relu,
-         lambda ctx, x: max(x, 0), r"\operatorname{ReLU}", kinks=(X0,), exact_zeros=True),
+         lambda ctx, x: max(x, 0), r"\operatorname{ReLU}", kinks=(X0,), exact_zeros=True,
+         aliases=("ReLU",)),  # as papers write it, and the LaTeX here prints it
     Rule("leaky_relu", LeakyRelu, 2, sp.Piecewise((X0, X0 > 0), (X1 * X0, True)),
          (Heaviside(X0) + X1 * Heaviside(-X0), Min(X0, 0)),
          np_leaky_relu, lambda ctx, x, a: x if x > 0 else a * x,
          r"\operatorname{LeakyReLU}", kinks=(X0,), exact_zeros=True,
-         test_domain=((-2.0, 2.0), (0.01, 0.3))),
+         test_domain=((-2.0, 2.0), (0.01, 0.3)), aliases=("LeakyReLU",)),
     # for x < 0: (a(e^x - 1))' = a e^x = OUT + a, and ∂/∂a = e^x - 1 = min(expm1 x, 0)
     Rule("elu", Elu, 2, sp.Piecewise((X0, X0 > 0), (X1 * (sp.exp(X0) - 1), True)),
          (Heaviside(X0) + Heaviside(-X0) * (OUT + X1), Min(Expm1(X0), 0)), np_elu,
          lambda ctx, x, a: x if x > 0 else a * ctx.expm1(x), r"\operatorname{ELU}",
-         kinks=(X0,), exact_zeros=True, test_domain=((-2.0, 2.0), (0.5, 2.0)), exponential=True),
+         kinks=(X0,), exact_zeros=True, test_domain=((-2.0, 2.0), (0.5, 2.0)), exponential=True,
+         aliases=("ELU",)),
     # the exact GELU, x Φ(x); its derivative is Φ(x) + x φ(x)
     Rule("gelu", Gelu, 1, X0 * (1 + sp.erf(X0 / sp.sqrt(2))) / 2,
          ((1 + sp.erf(X0 / sp.sqrt(2))) / 2 + X0 * sp.exp(-(X0**2) / 2) / sp.sqrt(2 * _PI),),
-         np_gelu, mp_gelu, r"\operatorname{GELU}", elementary=False),  # erf inside
+         np_gelu, mp_gelu, r"\operatorname{GELU}", elementary=False,  # erf inside
+         aliases=("GELU",)),
     # silu = x σ(x), so silu' = σ + x σ (1 - σ) = σ + OUT (1 - σ)
     Rule("silu", Silu, 1, X0 / (1 + sp.exp(-X0)), (Sigmoid(X0) + OUT * (1 - Sigmoid(X0)),),
          np_silu, lambda ctx, x: x / (1 + ctx.exp(-x)),
-         r"\operatorname{SiLU}", complex_step=True, exponential=True),
+         r"\operatorname{SiLU}", complex_step=True, exponential=True, aliases=("SiLU", "swish")),
     # softsign is C¹ at 0 (both one-sided derivatives are 1): no kink
     Rule("softsign", Softsign, 1, X0 / (1 + sp.Abs(X0)), (1 / (1 + Abs(X0)) ** 2,),
          np_softsign, lambda ctx, x: x / (1 + ctx.fabs(x)),

@@ -493,3 +493,15 @@ def test_an_unknown_function_says_what_to_write(text: str, message: str) -> None
     with pytest.raises(ExpressionError) as raised:
         parse_expression(text)
     assert raised.value.message == message
+
+
+@pytest.mark.parametrize("text", ["x * 10**10000", "x * 10**3000 * 10**3000", "x / 2**10001"])
+def test_a_constant_too_large_to_print_is_refused(text: str) -> None:
+    # reports print a constant's exact value, and Python prints no integer of over 4300
+    # digits: the whole constant counts, however it is built
+    with pytest.raises(ExpressionError) as raised:
+        parse_expression(text)
+    assert raised.value.message == (
+        "the constant is too large: its exact value would have more than 10000 bits"
+    )
+    assert format_expression(parse_expression("x * 10**3000"))  # within the bound: printed

@@ -15,7 +15,7 @@ from fractions import Fraction
 import sympy as sp
 
 from ..errors import ExpressionError, Location
-from ..symbolic.parse import MAX_INTEGER_POWER
+from ..symbolic.parse import MAX_CONSTANT_BITS, MAX_INTEGER_POWER, TOO_LARGE_CONSTANT
 from . import ops
 from .calls import FUNCTIONS, build_call, build_list
 from .context import BuildContext, suggestion
@@ -45,12 +45,6 @@ __all__ = [
 ]
 
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
-# a constant's exact value is printed in reports, and Python prints no integer of over
-# 4300 digits (int_max_str_digits); float64 ends at 2**1024 anyway
-MAX_CONSTANT_BITS = 10_000
-_TOO_LARGE = (
-    f"the constant is too large: its exact value would have more than {MAX_CONSTANT_BITS} bits"
-)
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 _UNKNOWN_FUNCTION = re.compile(r"unknown function '([^']+)'")  # the scalar grammar's words
 _ARITHMETIC = {"+": ops.add, "-": ops.subtract, "*": ops.multiply, "/": ops.divide,
@@ -172,7 +166,7 @@ class _Builder(BuildContext):
         # one of its arguments
         made = (result, *getattr(result, "args", ()))
         if any(isinstance(n, Constant) and _bits(n.value) > MAX_CONSTANT_BITS for n in made):
-            raise self.error(_TOO_LARGE, syntax.offset)
+            raise self.error(TOO_LARGE_CONSTANT, syntax.offset)
         return result
 
     def check_constant_power(self, base: Node, exponent: Node, offset: int) -> None:
@@ -185,7 +179,7 @@ class _Builder(BuildContext):
             shown = f" ({power})" if _bits(power) <= 64 else ""
             raise self.error(f"exponent too large for a constant base{shown}", offset)
         if power.is_Rational and _bits(base.value) * abs(power) > MAX_CONSTANT_BITS:
-            raise self.error(_TOO_LARGE, offset)
+            raise self.error(TOO_LARGE_CONSTANT, offset)
 
     def _transpose(self, syntax: Transpose) -> Node:
         operand = self.expression(syntax.operand)

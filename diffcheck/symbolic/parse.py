@@ -36,6 +36,8 @@ __all__ = [
     "CONSTANTS",
     "FUNCTION_NAMES",
     "FUNCTION_RULES",
+    "MAX_CONSTANT_BITS",
+    "TOO_LARGE_CONSTANT",
     "WRITTEN_OTHERWISE",
     "counts_text",
     "function_hint",
@@ -74,7 +76,12 @@ MAX_NESTING = 1000  # parentheses and calls; deeper text is almost surely genera
 MAX_DECIMAL_EXPONENT = 400  # beyond float64's range either way; bounds the work of 1e999999
 MAX_DIGITS = 1000  # in one number: Python refuses integers of over 4300 digits; float64 reads 17
 MAX_INTEGER_POWER = 10_000  # 2**(10**9) would try to build a billion-bit integer
-MAX_CONSTANT_BITS = 1_000_000  # (2**10000)**10000 has 10**8 bits
+# a constant's exact value is printed in reports, and Python prints no integer of over
+# 4300 digits (int_max_str_digits); float64 ends at 2**1024 anyway
+MAX_CONSTANT_BITS = 10_000
+TOO_LARGE_CONSTANT = (
+    f"the constant is too large: its exact value would have more than {MAX_CONSTANT_BITS} bits"
+)
 
 
 def suggest(name: str, candidates: frozenset[str] | set[str]) -> str:
@@ -270,11 +277,7 @@ class _Parser:
                 and exponent.is_Rational
                 and _bits(base) * abs(exponent) > MAX_CONSTANT_BITS
             ):
-                raise self.error(
-                    "the constant is too large: its exact value would have "
-                    f"more than {MAX_CONSTANT_BITS} bits",
-                    offset,
-                )
+                raise self.error(TOO_LARGE_CONSTANT, offset)
         return base**exponent
 
     def enter(self, token: Token) -> None:
@@ -438,4 +441,8 @@ def parse_expression(
         expr = _Parser(text, locate).parse()
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ExpressionError("the expression is undefined (a division by zero?)", locate(0))
+    if any(_bits(number) > MAX_CONSTANT_BITS for number in expr.atoms(sp.Rational)):
+        raise ExpressionError(
+            TOO_LARGE_CONSTANT, locate(0)
+        )  # a product of large ones: 10^3000 10^3000
     return expr

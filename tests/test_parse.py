@@ -495,7 +495,9 @@ def test_an_unknown_function_says_what_to_write(text: str, message: str) -> None
     assert raised.value.message == message
 
 
-@pytest.mark.parametrize("text", ["x * 10**10000", "x * 10**3000 * 10**3000", "x / 2**10001"])
+@pytest.mark.parametrize(
+    "text", ["x * 10**10000", "x * 10**3000 * 10**3000", "x / (2**9000 * 2**2000)", "x * 16**3000"]
+)
 def test_a_constant_too_large_to_print_is_refused(text: str) -> None:
     # reports print a constant's exact value, and Python prints no integer of over 4300
     # digits: the whole constant counts, however it is built

@@ -275,7 +275,8 @@ class _Parser:
             if (
                 base.is_Rational
                 and exponent.is_Rational
-                and _bits(base) * abs(exponent) > MAX_CONSTANT_BITS
+                # a bound on the work only (10 counts 4 bits): the value is weighed at the end
+                and _bits(base) * abs(exponent) > 4 * MAX_CONSTANT_BITS
             ):
                 raise self.error(TOO_LARGE_CONSTANT, offset)
         return base**exponent

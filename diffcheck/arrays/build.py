@@ -178,7 +178,8 @@ class _Builder(BuildContext):
         if power.is_Rational and abs(power) > MAX_INTEGER_POWER:
             shown = f" ({power})" if _bits(power) <= 64 else ""
             raise self.error(f"exponent too large for a constant base{shown}", offset)
-        if power.is_Rational and _bits(base.value) * abs(power) > MAX_CONSTANT_BITS:
+        # a bound on the work only (10 counts 4 bits): the folded constant is weighed
+        if power.is_Rational and _bits(base.value) * abs(power) > 4 * MAX_CONSTANT_BITS:
             raise self.error(TOO_LARGE_CONSTANT, offset)
 
     def _transpose(self, syntax: Transpose) -> Node:

@@ -434,3 +434,14 @@ def test_an_array_function_in_a_scalar_case_asks_for_shapes(tmp_path: Path) -> N
     assert _errors(tmp_path, text.replace("sum(x)", "sigmod(x)")) == [
         "3:15: unknown function 'sigmod' (did you mean 'sigmoid'?)"
     ]
+
+
+def test_a_constant_within_the_bound_is_read_however_it_is_written(tmp_path: Path) -> None:
+    # 10**3000 has 9966 bits: within the bound, though 3000 powers of a 4-bit base are not
+    path = tmp_path / "cases.yaml"
+    path.write_text("cases:\n  - name: c\n    shapes: {x: [3]}\n"
+                    "    function: sum(x) * 10**3000 / 10**2999\n    gradient:\n"
+                    "      x: 10*ones([3])\n    domain: {x: [-1, 1]}\n    samples: 2\n",
+                    encoding="utf-8")  # fmt: skip
+    loaded = load_case_file(path)
+    assert [str(error) for error in loaded.errors] == []

@@ -34,7 +34,7 @@ def read_cotangent(builder) -> str:  # noqa: ANN001 - ArrayCaseBuilder
     node = builder.node("cotangent")
     if node is None:
         return DEFAULT_COTANGENT
-    name = builder.reader.text(node, "cotangent")
+    name = builder.reader.name(node, "cotangent")
     if name is None:
         return DEFAULT_COTANGENT
     if not name.isidentifier():

@@ -77,7 +77,7 @@ class NameChecks:
         items = node.value if isinstance(node, yaml.SequenceNode) else [node]
         wrt = []
         for item in items:
-            name = self.reader.text(item, "wrt")
+            name = self.reader.name(item, "wrt")
             if name is not None and name not in variables:
                 self.fail(f"wrt names '{name}', which is not a variable of the case"
                           f"{suggest(name, set(variables))}", item)  # fmt: skip

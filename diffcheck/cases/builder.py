@@ -230,7 +230,7 @@ class _CaseBuilder(PointsReader):
         items = [node] if isinstance(node, yaml.ScalarNode) else self.reader.sequence(node, "wrt")
         names: list[str] = []
         for item in items:
-            name = self.reader.text(item, "a wrt entry")
+            name = self.reader.name(item, "a wrt entry")
             if name is None:
                 continue
             if name in intermediates:

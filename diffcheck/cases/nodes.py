@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -183,7 +184,7 @@ class NodeReader:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.fail(f"keys of {what} must be plain names", key_node)
                 continue
-            key = key_node.value
+            key = unicodedata.normalize("NFC", key_node.value)  # as expressions read names
             if key in seen:
                 first = seen[key].start_mark.line + 1
                 self.fail(f"duplicate key '{key}' in {what} (first at line {first})", key_node)
@@ -257,6 +258,12 @@ class NodeReader:
             self.fail(f"{what} is empty", node)
             return None
         return node.value
+
+    def name(self, node: yaml.Node, what: str) -> str | None:
+        """A name as expressions read it: ŷ typed as y and a combining hat (U+0302, as
+        pasted from a PDF) is the ŷ of one character (Unicode's NFC form)."""
+        text = self.text(node, what)
+        return None if text is None else unicodedata.normalize("NFC", text)
 
     def whole_number(self, node: yaml.Node, what: str) -> int | None:
         """A whole number >= 0, written as one (1000) or as a number that is one (1e3)."""

@@ -325,3 +325,16 @@ def test_a_claim_is_evaluated_as_written_so_0_over_0_at_a_point_is_wrong(
     assert result.verdict.verdict == "incorrect"
     assert "counterexample at x=0" in result.verdict.evidence
     assert "claimed nan" in result.verdict.evidence
+
+
+def test_samples_0_from_the_command_line_on_a_case_without_points(tmp_path: Path) -> None:
+    # an array case gets the scalar case's reason, not "every point was on a kink"
+    path = tmp_path / "cases.yaml"
+    path.write_text("cases:\n  - name: a\n    shapes: {z: [3]}\n    function: sum(z**2)\n"
+                    "    domain: {z: [-1, 1]}\n  - name: s\n    function: z**2\n"
+                    "    domain: {z: [-1, 1]}\n", encoding="utf-8")  # fmt: skip
+    for case in load_case_file(path).cases:
+        result = check_case(case, Settings(samples=0))
+        assert (result.status, result.message) == (
+            "error", f"{path}:{case.location.line}:5: nothing to check: samples is 0 and the "
+            "case has no points")  # fmt: skip

@@ -99,6 +99,9 @@ class CaseResult:
         return "; ".join(str(error) for error in self.errors) if self.errors else None
 
 
+NOTHING_TO_CHECK = "nothing to check: samples is 0 and the case has no points"
+
+
 def sample_points(case: Case, samples: int, seed: int) -> np.ndarray:
     """The case's explicit points, then `samples` random ones; one row per variable.
 
@@ -146,7 +149,7 @@ def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
     seed = case.seed if settings.seed is None else settings.seed
     points = sample_points(case, samples, seed)
     if points.shape[1] == 0:
-        raise DiffcheckError("nothing to check: samples is 0 and the case has no points")
+        raise DiffcheckError(NOTHING_TO_CHECK)
     code = None
     if case.implementation is not None:
         code = evaluate_implementation(case, points, settings.allow_import)
@@ -173,6 +176,8 @@ def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
 def _judge_array(case: ArrayCase, settings: Settings) -> CaseResult:
     samples = case.samples if settings.samples is None else settings.samples
     seed = case.seed if settings.seed is None else settings.seed
+    if samples == 0 and not case.points:  # --samples 0 on a case with no points of its own
+        raise DiffcheckError(NOTHING_TO_CHECK)
     comparison = compare_array_case(case, samples, seed, settings.proof_budget,
                                     settings.allow_import, settings.autodiff)  # fmt: skip
     verdict = decide_array_verdict(comparison.instances)

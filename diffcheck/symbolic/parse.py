@@ -30,6 +30,7 @@ from ..errors import ExpressionError, Location, counted
 from ..limits import deep_recursion
 from .rules import RULES, Rule
 from .tokens import COMPARISONS, NUMBER, Token, tokenize
+from .trees import nodes_in_order
 from .values import constant_float
 
 __all__ = [
@@ -442,7 +443,8 @@ def parse_expression(
         expr = _Parser(text, locate).parse()
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ExpressionError("the expression is undefined (a division by zero?)", locate(0))
-    if any(_bits(number) > MAX_CONSTANT_BITS for number in expr.atoms(sp.Rational)):
+    numbers = (node for node in nodes_in_order([expr]) if node.is_Rational)  # no recursion
+    if any(_bits(number) > MAX_CONSTANT_BITS for number in numbers):
         raise ExpressionError(
             TOO_LARGE_CONSTANT, locate(0)
         )  # a product of large ones: 10^3000 10^3000

@@ -24,6 +24,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ..symbolic.reach import check_arguments, check_reach
 from ..symbolic.rules import Rule
 
 __all__ = ["FloatKernels", "Kernels", "MpKernels"]
@@ -154,7 +155,11 @@ def _per_matrix(function: Callable[..., np.ndarray], a: np.ndarray, shape: Any, 
 
 
 class MpKernels(Kernels):
-    """Real mpmath arithmetic in a private context: a complex result is NaN."""
+    """Real mpmath arithmetic in a private context: a complex result is NaN.
+
+    No kernel is asked for a value beyond mpmath's reach (`symbolic.reach`): it raises
+    `OutOfReach` instead of running for minutes or out of memory (e^e^e^e^e^e).
+    """
 
     dtype = object
 
@@ -198,27 +203,44 @@ class MpKernels(Kernels):
         return self.from_mask(np.eye(n, dtype=bool))
 
     def call(self, rule: Rule, args: Sequence[np.ndarray]) -> np.ndarray:
-        return self._map(lambda *xs: rule.mpmath(self.ctx, *xs), *args)
+        def kernel(*xs: Any) -> Any:
+            check_reach(rule, xs, self.ctx)
+            return rule.mpmath(self.ctx, *xs)
+
+        return self._map(kernel, *args)
+
+    def _reached(self, name: str, function: Callable[[Any], Any],
+                 exponential: bool = False) -> Callable[[Any], Any]:  # fmt: skip
+        """`function` of one argument, refused beyond mpmath's reach."""
+
+        def kernel(x: Any) -> Any:
+            check_arguments(name, (x,), self.ctx, exponential)
+            return function(x)
+
+        return kernel
 
     def exp(self, x: np.ndarray) -> np.ndarray:
-        return self._map(self.ctx.exp, x)
+        return self._map(self._reached("exp", self.ctx.exp, exponential=True), x)
 
     def log(self, x: np.ndarray) -> np.ndarray:
-        return self._map(self.ctx.log, x)
+        return self._map(self._reached("log", self.ctx.log), x)
 
     def sqrt(self, x: np.ndarray) -> np.ndarray:
-        return self._map(self.ctx.sqrt, x)
+        return self._map(self._reached("sqrt", self.ctx.sqrt), x)
 
     def real(self, x: np.ndarray) -> np.ndarray:
         return x
 
-    def _matrices(self, a: np.ndarray):  # type: ignore[no-untyped-def]
+    def _matrices(self, a: np.ndarray, name: str):  # type: ignore[no-untyped-def]
+        """Each matrix of a stack; its entries within mpmath's reach (an inverse or a
+        decomposition takes logarithms and roots of them)."""
+        check_arguments(name, a.reshape(-1), self.ctx)
         for index in np.ndindex(a.shape[:-2]):
             yield index, self.ctx.matrix(a[index].tolist())
 
     def inv(self, a: np.ndarray) -> np.ndarray:
         result = self.constant(sp.nan, a.shape)
-        for index, matrix in self._matrices(a):
+        for index, matrix in self._matrices(a, "inv"):
             try:
                 result[index] = np.array(self.ctx.inverse(matrix).tolist(), dtype=object)
             except ZeroDivisionError:
@@ -227,7 +249,7 @@ class MpKernels(Kernels):
 
     def det(self, a: np.ndarray) -> np.ndarray:
         result = self.constant(sp.nan, a.shape[:-2])
-        for index, matrix in self._matrices(a):
+        for index, matrix in self._matrices(a, "det"):
             result[index] = self.ctx.det(matrix)
         return result
 
@@ -235,7 +257,7 @@ class MpKernels(Kernels):
         """As `FloatKernels.cofactor`, from mpmath's singular value decomposition (its V
         is already transposed)."""
         ctx, result = self.ctx, self.constant(sp.nan, a.shape)
-        for index, matrix in self._matrices(a):
+        for index, matrix in self._matrices(a, "the cofactors"):
             if not all(ctx.isfinite(entry) for entry in matrix):
                 continue  # stays NaN
             u, s, vt = ctx.svd_r(matrix)
@@ -252,7 +274,7 @@ class MpKernels(Kernels):
         if vector:
             return self.solve(a, b[..., None], False)[..., 0]
         result = self.constant(sp.nan, b.shape)
-        for index, matrix in self._matrices(a):
+        for index, matrix in self._matrices(a, "solve"):
             try:
                 solution = self.ctx.inverse(matrix) * self.ctx.matrix(b[index].tolist())
             except ZeroDivisionError:

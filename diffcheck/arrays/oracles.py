@@ -159,7 +159,11 @@ def check_direction_mp(node: Node, wrt: Sequence[str], values: Mapping[str, Any]
                        check: DirectionalCheck, dps: int = 40) -> DirectionalCheck:  # fmt: skip
     """`check`'s u·J·v again in mpmath at `dps` digits: the reference's VJP for u dotted
     with v, and central differences of u·f along v. Where float64 cancels (terms of 1e6
-    summing to 0) both float64 sides are rounding noise; these are not."""
+    summing to 0) both float64 sides are rounding noise; these are not.
+
+    Raises:
+        OutOfReach: a value on the way lies beyond mpmath's reach (`symbolic.reach`).
+    """
     u, v = check.u, check.v
     cotangent = Variable(shape=node.shape, name=COTANGENT)
     shapes = {name: np.shape(values[name]) for name in wrt}

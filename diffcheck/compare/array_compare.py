@@ -84,6 +84,11 @@ class ClaimResult:
     rounding: int = 0  # entries apart only at float64 rounding, not re-evaluated
     unsettled: int = 0  # entries float64 cannot decide beyond the points mpmath settles
     settled_points: int = 0  # points where mpmath settled entries
+    # points left out: an entry only mpmath could decide is beyond its reach (the first:
+    # index into the points, what mpmath would need); an inf reference, mpmath not asked
+    unreachable: int = 0
+    beyond: tuple[int, str] | None = None
+    overflowed: int = 0
     worst: Worst | None = None
     wrong_map: np.ndarray | None = None  # at the worst point: which entries are wrong
     expected: np.ndarray | None = None  # the arrays at the worst point, for the diagnosis
@@ -174,7 +179,10 @@ def compare_entries(
         settle: a callable giving (reference, claim) in mpmath as object arrays, for the
             entries float64 cannot decide; None when the arrays are too large for it.
         suspect: float64 overflowed on the way to the reference or the claim at this
-            point, so every wrong entry is doubtful too.
+            point, so every wrong entry is doubtful too. Where mpmath cannot reach a
+            doubtful entry's values, the point is left out (`ClaimResult.unreachable`);
+            without `settle`, so is a point where a doubtful entry's reference is infinite
+            (`ClaimResult.overflowed`): "expected inf, claimed inf" decides nothing.
         bounds: a callable giving how far float64 rounding may have moved each entry of
             the reference and of the claim (or None): called only where an entry is not
             close, to tell a wrong entry from rounding noise.
@@ -191,8 +199,15 @@ def compare_entries(
     masks = doubtful_entries(reference, claimed, ratio, difference, scale, finite, suspect,
                              found, tolerance)  # fmt: skip
     texts: dict[tuple[int, ...], tuple[str, str]] = {}
+    if settle is None and masks is not None and (masks[0] & np.isinf(reference)).any():
+        result.overflowed += 1  # an inf reference float64 cannot decide against: left out
+        return
     settled = None if masks is None else settle_point(result, ratio, masks, settle, tolerance,
                                                       reference, claimed, found)  # fmt: skip
+    if settled is not None and settled.beyond is not None:  # float64's inf decides nothing
+        result.unreachable += 1
+        result.beyond = result.beyond or (point, settled.beyond)
+        return
     if settled is not None:
         ratio, texts = settled.ratio, settled.texts
         if settled.settled:

@@ -7,7 +7,9 @@ of both sides can explain (a running error bound over the expression: a gradient
 0 but computes as 1e-10 from terms of 1e6, a log of a subnormal number). mpmath settles
 them, at a budget of points per claim and size; beyond it an entry float64 cannot decide
 is left undecided (not called wrong), and where the arrays are too large for mpmath one
-apart by rounding alone is not called wrong: a warning gives the count. Main functions:
+apart by rounding alone is not called wrong: a warning gives the count. Where mpmath would
+need a value beyond its reach (`symbolic.reach`), the point is out of reach for the claim:
+an inf that is only float64's decides nothing. Main functions:
 `doubtful_entries`, `settle_point`.
 """
 
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..cases.model import Tolerance
+from ..symbolic.reach import OutOfReach
 from .closeness import allowance, excess
 
 __all__ = [
@@ -106,6 +109,7 @@ class Settled:
     settled: int = 0  # entries re-decided in mpmath
     rounding: int = 0  # entries not called wrong: arrays too large for mpmath
     unsettled: int = 0  # entries not called wrong: beyond MAX_SETTLED_POINTS
+    beyond: str | None = None  # what mpmath would need beyond its reach: nothing decided
 
 
 def settle_entries(ratio: np.ndarray, doubtful: np.ndarray, settle: Callable | None,
@@ -163,16 +167,24 @@ def settle_point(result: Any, ratio: np.ndarray, masks: tuple[np.ndarray, np.nda
     """Settle this point's doubtful entries in mpmath, within the claim's budget of points;
     wrong entries whose reference is rounding noise too, at the first MAX_SHOWN_POINTS
     (their mpmath values are what the report shows). `result` (a `ClaimResult`) counts the
-    entries settled, and those left to rounding."""
+    entries settled, and those left to rounding. Where mpmath is out of reach, the
+    `Settled` says so (`beyond`) if an entry only mpmath could decide is in doubt; float64
+    decides the point if only values to show were asked for."""
     doubtful, imprecise = masks
     allowed = max(MIN_SETTLED_POINTS, min(MAX_SETTLED_POINTS, SETTLED_ENTRIES // result.entries))
     budget = result.settled_points < allowed
+    undecided = doubtful
     if settle is not None and result.settled_points < MAX_SHOWN_POINTS:
         doubtful = doubtful | imprecise
     if not doubtful.any():
         return None
-    settled = settle_entries(ratio, doubtful, settle, tolerance, reference, claimed, budget,
-                             bounds)  # fmt: skip
+    try:
+        settled = settle_entries(ratio, doubtful, settle, tolerance, reference, claimed, budget,
+                                 bounds)  # fmt: skip
+    except OutOfReach as beyond:
+        if not undecided.any():
+            return None  # the wrong entries' values stay float64's
+        return Settled(ratio, reference, claimed, beyond=str(beyond))
     result.rounding += settled.rounding
     result.unsettled += settled.unsettled
     if settled.settled:

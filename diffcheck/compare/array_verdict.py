@@ -3,7 +3,8 @@
 `incorrect` needs a wrong entry at a point where the reference is backed by the oracles;
 `correct` needs every entry of every claim close at every checked point and the
 reference agreeing with the complex step (or central differences) along random
-directions; anything else is `inconclusive`, with the reason. Main function:
+directions, or, where every point is out of float64's and mpmath's reach, every claim
+proved entry by entry; anything else is `inconclusive`, with the reason. Main function:
 `decide_array_verdict`.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import counted
+from ..symbolic.reach import OUT_OF_REACH, REACH_LIMIT
 from .array_compare import ClaimResult, OracleCheck, format_index, oracle_evidence, skipped_notes
 from .verdict import Verdict
 
@@ -24,6 +26,8 @@ _KIND = {"gradient": "∂f/∂", "vjp": "vjp ", "jacobian": "jacobian ", "unclai
          "implementation vjp": "the implementation's vjp ",
          "implementation function": "the implementation's function"}  # fmt: skip
 MAX_SHOWN_ENTRIES = 8  # a counterexample's point is shown in the evidence up to this size
+# no mpmath settles an unclaimed variable's or a Jacobian's entries, nor arrays too large
+_OVERFLOWED = "its reference overflows float64 at {}, not re-evaluated in mpmath there"
 # the scalar verdict's words for the same finding
 FLOAT32_HINT = (
     "the implementation returned float32 values: their rounding (~1e-7 relative) exceeds the "
@@ -56,9 +60,12 @@ def decide_array_verdict(instances: Sequence) -> Verdict:  # InstanceResult from
     if conflicts:
         return Verdict("inconclusive", "", (_conflict(*conflicts[0], len(conflicts)),), warnings)
     if checked == 0:
-        reason = "no point where the function can be checked: every point was on a kink or " \
-                 "outside the function's domain"  # fmt: skip
-        return Verdict("inconclusive", "", (reason,), warnings)
+        if _proved_beyond_reach(instances):  # a proof needs no point
+            return Verdict("correct", _proof_evidence(instances), (), warnings)
+        return Verdict("inconclusive", "", (_no_usable_points(instances),), warnings)
+    absent = _unreached_claim(instances)
+    if absent:
+        return Verdict("inconclusive", "", (absent,), warnings)
     wrong = [(inst, claim) for inst in instances for claim in inst.claims if claim.wrong]
     if wrong:
         inst, claim = max(wrong, key=lambda pair: pair[1].worst.score)
@@ -70,6 +77,69 @@ def decide_array_verdict(instances: Sequence) -> Verdict:  # InstanceResult from
         evidence = describe_wrong(inst, claim) + _point_values(inst, claim)
         return Verdict("incorrect", evidence, reasons, warnings)
     return Verdict("correct", _evidence(instances), (), warnings)
+
+
+def _no_usable_points(instances: Sequence) -> str:
+    """Why no point was compared: on kinks or outside the domain, or out of reach."""
+    reason = "no point where the function can be checked"
+    found = [(inst, point, what) for inst in instances
+             for point, what in getattr(inst, "unreachable", ())]  # fmt: skip
+    if not found:
+        return f"{reason}: every point was on a kink or outside the function's domain"
+    total = sum(len(inst.points) for inst in instances)
+    beyond = f"{OUT_OF_REACH} ({_reach(*found[0])})"
+    if len(found) < total:
+        return (f"{reason}: of {counted(total, 'point')}, {len(found)} "
+                f"{'is' if len(found) == 1 else 'are'} {beyond}, the others on a kink or "
+                "outside the function's domain")  # fmt: skip
+    subject = "the only point is" if total == 1 else f"all {total} points are"
+    return f"{reason}: {subject} {beyond}"
+
+
+def _reach(instance, point: int, what: str, sized: bool = True) -> str:  # noqa: ANN001
+    """Where and why a point is out of reach, for parentheses: 'e.g. x=[0.27, 3.1],
+    where it needs exp of 1.03e+18; diffcheck evaluates no number beyond ...'; the sizes
+    named unless `sized` is False (a warning names them first)."""
+    shown = _values_text(instance, point) or f"point {point + 1}"
+    at = f" ({instance.label})" if instance.label and sized else ""
+    return f"e.g. {shown}{at}, where it needs {what}; {REACH_LIMIT}"
+
+
+def _proved_beyond_reach(instances: Sequence) -> bool:
+    """Whether some point is out of reach and every claim is a formula proved equal to
+    the reference entry by entry (unclaimed variables and code have no proof)."""
+    unreachable = any(getattr(inst, "unreachable", ()) or any(c.unreachable for c in inst.claims)
+                      for inst in instances)  # fmt: skip
+    return unreachable and all(claim.kind in ("gradient", "vjp") and claim.name in inst.proved
+                               for inst in instances for claim in inst.claims)  # fmt: skip
+
+
+def _proof_evidence(instances: Sequence) -> str:
+    proved = sorted({name for inst in instances for name in inst.proved})
+    sizes = [inst.label for inst in instances if inst.label]
+    text = f"proved symbolically entry by entry for {', '.join(proved)}"
+    return text + (f"; sizes {'; '.join(sizes)}" if len(sizes) > 1 else "")
+
+
+def _unreached_claim(instances: Sequence) -> str | None:
+    """Why a claim was compared at no point, if values out of reach (or float64's
+    overflow, where mpmath was not asked) are the reason and it is not proved at every
+    size."""
+    pairs = [(inst, claim) for inst in instances for claim in inst.claims]
+    for first, claim in pairs:
+        same = [(i, c) for i, c in pairs if (c.kind, c.name) == (claim.kind, claim.name)]
+        if not (claim.unreachable or claim.overflowed) or any(c.checked for _, c in same):
+            continue
+        if all(c.kind in ("gradient", "vjp") and c.name in i.proved for i, c in same):
+            continue  # proved: correct where mpmath cannot reach the values
+        reason = f"{claim_label(claim)} cannot be checked at any point: "
+        if not claim.unreachable:
+            count = sum(c.overflowed for _, c in same)
+            return reason + f"{_OVERFLOWED.format(counted(count, 'point'))}"
+        count = sum(c.unreachable for _, c in same)
+        return reason + (f"it is {OUT_OF_REACH} at {counted(count, 'point')} "
+                         f"({_reach(first, *claim.beyond)})")  # fmt: skip
+    return None
 
 
 def describe_wrong(instance, claim: ClaimResult) -> str:  # noqa: ANN001
@@ -101,15 +171,22 @@ def _point_values(instance, claim: ClaimResult) -> str:  # noqa: ANN001
     """The worst point's values, "; point 2: x=[0, 1], y=2", where they are few enough
     to read (JSON gives them whole); not for a Jacobian, whose point holds a cotangent
     it does not use."""
-    points = getattr(instance, "points", [])
-    if claim.worst is None or claim.worst.point >= len(points) or claim.kind == "jacobian":
+    if claim.worst is None or claim.kind == "jacobian":
         return ""
-    values = points[claim.worst.point]
+    shown = _values_text(instance, claim.worst.point)
+    return f"; point {claim.worst.point + 1}: {shown}" if shown else ""
+
+
+def _values_text(instance, point: int) -> str:  # noqa: ANN001
+    """A point's values, "x=[0, 1], y=2", where they are few enough to read; "" else."""
+    points = getattr(instance, "points", [])
+    if point >= len(points):
+        return ""
+    values = points[point]
     if sum(np.size(value) for value in values.values()) > MAX_SHOWN_ENTRIES:
         return ""
-    shown = ", ".join(f"{name}={_nested(np.asarray(value, dtype=float).tolist())}"
-                      for name, value in sorted(values.items()))  # fmt: skip
-    return f"; point {claim.worst.point + 1}: {shown}"
+    return ", ".join(f"{name}={_nested(np.asarray(value, dtype=float).tolist())}"
+                     for name, value in sorted(values.items()))  # fmt: skip
 
 
 def _nested(value: list | float) -> str:
@@ -148,13 +225,16 @@ def _odd_one_out(instance, check: OracleCheck) -> str:  # noqa: ANN001
 
 
 def _evidence(instances: Sequence) -> str:
-    checked = sum(inst.checked for inst in instances)
+    checked = sum(_compared(inst) for inst in instances)
     entries = sum(claim.entries for inst in instances for claim in inst.claims)
     sizes = [inst.label for inst in instances if inst.label]
     proved = sorted({name for inst in instances for name in inst.proved})
     text = f"every entry agrees at {counted(checked, 'point')}"
     if proved and all(inst.proved for inst in instances):
         text = f"proved symbolically entry by entry for {', '.join(proved)}; " + text
+    if not checked:  # a claim out of reach at every point: its proof alone decides
+        text = _proof_evidence(instances)
+        entries = 0
     code = sorted({claim.kind.split()[1] for inst in instances for claim in inst.claims
                    if claim.kind.startswith("implementation")})  # fmt: skip
     if entries:
@@ -164,6 +244,15 @@ def _evidence(instances: Sequence) -> str:
     if len(sizes) > 1:
         text += f"; sizes {'; '.join(sizes)}"
     return text
+
+
+def _compared(instance) -> int:  # noqa: ANN001
+    """The points where every claim was compared: one left out for a claim (out of
+    mpmath's reach, or an inf reference) is no agreement."""
+    claims = instance.claims
+    if any(claim.unreachable or claim.overflowed for claim in claims):
+        return min(claim.checked for claim in claims)
+    return instance.checked
 
 
 def _warnings(instances: Sequence) -> list[str]:
@@ -176,6 +265,11 @@ def _warnings(instances: Sequence) -> list[str]:
         if inst.undefined:
             found.append(f"{prefix}{counted(len(inst.undefined), 'point')} outside the "
                          f"function's domain, left out (e.g. {inst.undefined[0]})")  # fmt: skip
+        unreachable = getattr(inst, "unreachable", ())
+        if unreachable:
+            reach = _reach(inst, *unreachable[0], False)
+            found.append(f"{prefix}the function is {OUT_OF_REACH} at "
+                         f"{counted(len(unreachable), 'point')} ({reach}); left out")  # fmt: skip
         if getattr(inst, "overflowed", 0):
             found.append(f"{prefix}float64 overflows at {counted(inst.overflowed, 'point')} "
                          "where mpmath finds the function finite; compared there with the "
@@ -184,6 +278,13 @@ def _warnings(instances: Sequence) -> list[str]:
             found.append(f"{prefix}{counted(len(inst.kinks), 'point')} on a kink, left out "
                          f"(e.g. {inst.kinks[0]})")  # fmt: skip
         for claim in inst.claims:
+            if claim.overflowed:
+                overflowed = _OVERFLOWED.format(counted(claim.overflowed, "point"))
+                found.append(f"{prefix}{claim_label(claim)}: {overflowed}; left out")
+            if claim.unreachable:
+                found.append(f"{prefix}{claim_label(claim)} is {OUT_OF_REACH} at "
+                             f"{counted(claim.unreachable, 'point')} "
+                             f"({_reach(inst, *claim.beyond, False)}); left out")  # fmt: skip
             if claim.rounding:
                 found.append(f"{prefix}{claim_label(claim)}: {claim.rounding} entries differ "
                              "only by float64 rounding of the array's scale; arrays too large "

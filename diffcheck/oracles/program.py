@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..symbolic.reach import REACH_BITS, OutOfReach, check_reach
 from ..symbolic.rules import PRIMITIVES, Rule, rule_for
 from ..symbolic.trees import nodes_in_order
 from ..symbolic.values import apply_mp, float_atom, mp_atom
@@ -32,48 +33,9 @@ from .conditioning import (
 __all__ = ["CHUNK", "REACH_BITS", "Conditioning", "OutOfReach", "Program", "by_chunks",
            "mark_unhealthy"]  # fmt: skip
 
-# mpmath's cost grows with the size of a number's exponent: log or sin of 1e4932 take
-# microseconds, of 1e(1e6) seconds; e^a for a whole a above 2^600 is built by repeated
-# squaring, and x^1e400 takes 50 ms and 400 digits to settle. So no value beyond
-# 2^±REACH_BITS (about 1e±4932, the range of 80-bit extended precision) is computed:
-# no kernel but + and x takes an argument beyond it, no power or exponential kernel
-# gives a result beyond it, and such a point is out of reach instead of minutes long.
-REACH_BITS = 1 << 14
-# an exponential kernel's argument (`Rule.exponential`) is kept within ±REACH_BITS·ln 2,
-# where e^a reaches 2^REACH_BITS
-_EXPONENT_LIMIT = REACH_BITS * math.log(2)
-_EXPONENT_BITS = math.floor(math.log2(_EXPONENT_LIMIT))  # below it, |a| < _EXPONENT_LIMIT
-
+# no value beyond 2^±REACH_BITS is computed in mpmath (see `symbolic.reach`): such a
+# point is out of reach (`OutOfReach`) instead of minutes long
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
-
-
-class OutOfReach(ArithmeticError):
-    """A value too large (or a power too small) for mpmath to evaluate in bounded time."""
-
-
-def _check_reach(rule: Rule, args: Sequence[Any], ctx: Any) -> None:
-    """Raise OutOfReach if `rule`'s kernel would take an argument, or a power give a
-    result, beyond 2^±REACH_BITS (each check costs a few exponent comparisons)."""
-    if rule is _ADD or rule is _MUL:
-        return  # sums and products of huge numbers are cheap: exponents just add
-    exponential = rule.exponential
-    for arg in args:
-        if not ctx.isfinite(arg) or arg == 0:
-            continue
-        magnitude = ctx.mag(arg)  # |arg| < 2^magnitude
-        if magnitude > REACH_BITS or (
-            exponential and magnitude > _EXPONENT_BITS and abs(arg) > _EXPONENT_LIMIT
-        ):
-            raise OutOfReach(f"{rule.name} of {ctx.nstr(arg, 3)}")
-    if rule is _POW:
-        base, exponent = args
-        if not (ctx.isfinite(base) and ctx.isfinite(exponent)) or base == 0:
-            return
-        with ctx.workprec(24):  # the result's exponent, to a few digits
-            bits = abs(exponent * ctx.log(abs(base), 2))
-        if bits > REACH_BITS:
-            base_text, exponent_text = ctx.nstr(base, 3), ctx.nstr(exponent, 3)
-            raise OutOfReach(f"the power {base_text}^{exponent_text}")
 
 
 @dataclass(frozen=True)
@@ -286,7 +248,7 @@ class Program:
                 values[index] = self._mp_constant(index, ctx)
             else:
                 args = [values[a] for a in step.args]
-                _check_reach(step.rule, args, ctx)
+                check_reach(step.rule, args, ctx)
                 values[index] = apply_mp(step.rule, args, ctx)
         return values
 

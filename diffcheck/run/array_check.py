@@ -21,7 +21,6 @@ from ..arrays.evaluate import evaluate_mp, evaluate_nodes
 from ..arrays.ir import Call, Node, Variable, nodes_in_order
 from ..arrays.kernels import FloatKernels
 from ..arrays.ops import MUL, POW, constant
-from ..arrays.points import check_point
 from ..arrays.reverse import held_jacobian, jacobian_rows, vjp_expressions
 from ..arrays.rounding import rounding_bounds
 from ..cases.array_model import CODE_KINDS, ArrayCase, ArrayInstance
@@ -39,7 +38,7 @@ from ..compare.array_settle import SETTLE_DIGITS
 from ..compare.closeness import excess
 from ..oracles.array_implementation import FUNCTION, ArrayCode, prepare_array_code, single_precision
 from ..symbolic.rules import RULES
-from .array_kinks import kink_jacobians, limit_reference
+from .array_kinks import limit_reference
 from .array_oracle_checks import (
     MAX_SETTLED_ENTRIES,
     confirm_worst_entry,
@@ -47,6 +46,7 @@ from .array_oracle_checks import (
     framework_oracles,
 )
 from .array_proof import prove_array_claims
+from .array_usable import usable_point
 
 __all__ = ["ArrayComparison", "InstanceResult", "compare_array_case"]
 
@@ -66,6 +66,8 @@ class InstanceResult:
     claims: list[ClaimResult] = field(default_factory=list)
     oracles: list[OracleCheck] = field(default_factory=list)
     undefined: list[str] = field(default_factory=list)  # why points were left out
+    # points out of float64's and mpmath's reach: (index into `points`, what mpmath needs)
+    unreachable: list[tuple[int, str]] = field(default_factory=list)
     kinks: list[str] = field(default_factory=list)
     proved: list[str] = field(default_factory=list)  # claims proved entry by entry
     overflowed: int = 0  # points where float64 overflows but mpmath finds the function
@@ -107,7 +109,9 @@ def compare_array_case(
     instances = []
     for instance in case.instances:
         result = _instance(case, instance, samples, rng, code, autodiff)
-        if proof_budget > 0 and result.checked and not any(c.wrong for c in result.claims):
+        # a proof needs no point: it decides where every point is out of reach
+        reached = result.checked or result.unreachable
+        if proof_budget > 0 and reached and not any(c.wrong for c in result.claims):
             result.proved = sorted(prove_array_claims(case, instance, proof_budget))
         instances.append(result)
     return ArrayComparison(instances)
@@ -130,7 +134,7 @@ def _instance(case: ArrayCase, instance: ArrayInstance, samples: int, rng,  # no
         index = len(result.points)
         result.points.append(values)
         memo: dict = {}  # this point's float64 values, shared by every evaluation below
-        limits = _usable(case, instance, values, result, memo)
+        limits = usable_point(case, instance, values, result, memo)
         if limits is None:
             continue
         result.checked += 1
@@ -334,31 +338,6 @@ def _out_of_range(node: Node, memo: dict) -> bool:
     return bool(np.any((value == 0) & nonzero))
 
 
-def _usable(case, instance, values, result, memo) -> dict | None:  # noqa: ANN001
-    """None for a point where the function is undefined or on a kink: reported, never
-    compared. Else {} for an ordinary point, or, for a point flagged on a kink where the
-    derivative exists all the same (norm(x)**2 at 0), the function's Jacobians there
-    (`kink_jacobians`)."""
-    found = check_point(instance.function, values, case.wrt, memo=memo)
-    point = len(result.points)
-    undefined = list(found.undefined)
-    if undefined and _overflow_only(instance.function, values, undefined):
-        result.overflowed += 1  # finite in mpmath: float64's range, not the domain
-        undefined = []
-    for flag in undefined:
-        result.undefined.append(f"point {point}: {flag.expression}: {flag.reason}")
-    if undefined:
-        return None
-    if not found.kinks:
-        return {}
-    limits = kink_jacobians(instance.function, list(case.wrt), values)
-    if limits is not None:
-        return limits
-    for flag in found.kinks:
-        result.kinks.append(f"point {point}: {flag.expression}: {flag.reason}")
-    return None
-
-
 def _at_kink(case, instance, values, outcomes, limits, produced) -> dict:  # noqa: ANN001
     """At a point flagged on a kink where the derivative exists, each claim's reference
     from the probed Jacobians `limits`: written into `outcomes` (float64) and returned
@@ -380,17 +359,6 @@ def _at_kink(case, instance, values, outcomes, limits, produced) -> dict:  # noq
             claimed = reference  # no claim: the reference stands for it
         outcomes[(kind, name)] = (reference, claimed)
     return exact
-
-
-def _overflow_only(function: Node, values: Mapping[str, Any], flags: list) -> bool:
-    """Whether every flagged entry only overflowed float64: the function is finite when
-    evaluated in mpmath (at sizes mpmath can afford)."""
-    if not all("infinite" in flag.reason for flag in flags):
-        return False
-    if sum(int(np.size(v)) for v in values.values()) + function.size > MAX_SETTLED_ENTRIES:
-        return False
-    exact = evaluate_mp(function, values, 30)
-    return all(mpmath.isfinite(value) for value in np.asarray(exact, dtype=object).reshape(-1))
 
 
 def values_as_lists(values: Mapping[str, Any]) -> dict[str, Any]:

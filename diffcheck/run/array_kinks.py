@@ -39,7 +39,12 @@ def kink_jacobians(function: Node, wrt: Sequence[str], values: Mapping[str, Any]
     """The Jacobian of `function` (shape: the function's + the variable's, mpmath values)
     for each variable of `wrt`, where the one-sided difference quotients agree along
     every entry; None where along some entry they do not (a real kink), or the point is
-    too large to probe."""
+    too large to probe.
+
+    Raises:
+        OutOfReach: a value on the way lies beyond mpmath's reach (`symbolic.reach`): the
+            caller leaves the point out as such, neither a kink nor a smooth point.
+    """
     probes = sum(int(np.size(values[name])) for name in wrt)
     entries = sum(int(np.size(value)) for value in values.values()) + function.size
     if probes > MAX_KINK_ENTRIES or probes * entries > MAX_KINK_WORK:

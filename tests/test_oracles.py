@@ -548,7 +548,8 @@ def test_a_sum_of_terms_of_one_sign_costs_no_cancellation_ratio(
     monkeypatch.setattr(program_module, "cancellation_ratio", counting)
     x = np.linspace(-30, 30, 101)[np.newaxis]
     for text, expected in [("1/(1 + exp(-x))", 0), ("-exp(x) - 2 - x*x", 0),
-                           ("1 - sigmoid(x)", 1), ("x + 1", 1), ("exp(x) + x", 1)]:  # fmt: skip
+                           ("1 - sigmoid(x)", 1), ("x*x - 1", 1), ("exp(x) + x", 1),
+                           ("x + 1", 0)]:  # fmt: skip  # x + 1: two exact values
         ratios.clear()
         Program([p(text)], ["x"]).evaluate(x, conditioning=True, magnitude=True)
         assert len(ratios) == 2 * expected, text  # the conditioning, and the magnitude
@@ -593,9 +594,10 @@ def test_central_differences_are_the_plain_formula_bit_for_bit(text: str) -> Non
 
 
 def test_conditioning_of_a_mild_cancellation_is_kept() -> None:
-    # every ratio sum(|terms|)/|sum| at most 1.4: still above 1, so still recorded
-    program = Program([p("x + y"), p("x + y + 1")], ["x", "y"])
-    points = np.array([[3.0, 1.0, 2.0], [-0.5, 1.0, 0.0]])
+    # every ratio sum(|terms|)/|sum| at most 1.4: still above 1, so still recorded (2x is
+    # a product, rounded: a sum of two exact values, x + y, is rounded once and is not)
+    program = Program([p("2*x + y"), p("2*x + y + 1")], ["x", "y"])
+    points = np.array([[1.5, 0.5, 1.0], [-0.5, 1.0, 0.0]])
     outputs = program.evaluate(points, conditioning=True)
     for factor, expected in zip(outputs[2:], _plain_factors(program, points), strict=True):
         assert factor.tobytes() == np.ascontiguousarray(expected).tobytes()
@@ -676,3 +678,26 @@ def test_refine_at_without_negligible_leaves_a_zero_at_every_precision_unsettled
     refined = refine_at(Program([p("1 - tanh(x)**2")], ["x"]), [4500.0])
     assert not refined.converged and refined.settled == (False,)
     assert refined.context.dps == EXTENDED[-1]
+
+
+def test_a_sum_of_two_exact_values_magnifies_no_error(tmp_path) -> None:
+    # 1 - y at y = 1 is exactly 0, not a value of unknown size: finite differences stay
+    # reliable (a one-hot target of 1 in cross-entropy), so they confirm the gradient
+    from diffcheck.cases.loader import load_case_file
+    from diffcheck.oracles.conditioning import exact_sums
+    from diffcheck.run.check import Settings, check_case
+
+    steps = lambda text: Program([parse_expression(text)], ["x", "y"]).steps  # noqa: E731
+    assert any(exact_sums(steps("1 - y"))) and any(exact_sums(steps("x - 2")))
+    # three terms are rounded twice ((1e16 + 1) - 1e16 is 0), 0.1 is not 1/10 in float64
+    assert not any(exact_sums(steps("1e16 + x - y"))) and not any(exact_sums(steps("0.1 - y")))
+    path = tmp_path / "case.yaml"
+    path.write_text("cases:\n  - name: bce\n    function: -(y*log(sigmoid(z)) + (1 - y)*log(1 -"
+                    " sigmoid(z)))\n    wrt: [z]\n    domain: {z: [-5, 5], y: 1}\n"
+                    "    samples: 8\n", encoding="utf-8")  # fmt: skip
+    (case,) = load_case_file(path).cases
+    result = check_case(case, Settings())
+    assert result.verdict.evidence == (
+        "derived gradient confirmed by reverse mode and finite differences at 8 points"
+    )
+    assert not result.comparison.results[0].oracles["finite"].unreliable.any()

@@ -13,10 +13,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from ..symbolic.rules import PRIMITIVES
 
-__all__ = ["Conditioning", "cancellation_ratio", "mark_unhealthy", "one_signed", "scaled_up"]
+__all__ = [
+    "Conditioning",
+    "cancellation_ratio",
+    "exact_sums",
+    "mark_unhealthy",
+    "one_signed",
+    "scaled_up",
+]
 
 _ADD, _MUL = PRIMITIVES["add"], PRIMITIVES["mul"]
 
@@ -121,6 +129,31 @@ def scaled_up(steps: Sequence[Any], step: Any, exactly: bool = False) -> bool:
     )
 
 
+def exact_sums(steps: Sequence[Any]) -> list[bool]:
+    """Per step, whether it is a sum of two values float64 holds exactly (the point's own
+    values, constants such as 1, either negated): its result is correctly rounded, so it
+    magnifies no error however much it cancels (1 - y at y = 1 is exactly 0, not a value
+    of unknown size). Three terms are not: (1e16 + 1) - 1e16 is 0, not 1."""
+    exact = [False] * len(steps)
+    sums = [False] * len(steps)
+    for index, step in enumerate(steps):
+        if step.rule is None:
+            exact[index] = step.row is not None or _exact_constant(step)
+        elif scaled_up(steps, step, exactly=True):  # -x: exactly as exact as x
+            exact[index] = all(exact[arg] for arg in step.args)
+        elif step.rule is _ADD:
+            sums[index] = len(step.args) == 2 and all(exact[arg] for arg in step.args)
+    return sums
+
+
+def _exact_constant(step: Any) -> bool:
+    """Whether a constant's float64 value is the constant itself (1, 0.5; not 0.1, pi)."""
+    constant = step.constant
+    if constant is None or not constant.is_Rational or not np.isfinite(step.value):
+        return False
+    return bool(constant == sp.Rational(step.value))
+
+
 class Conditioning:
     """Per step, how much float64 rounding may be magnified at that value: the largest
     cancellation factor of any sum it depends on, and inf where a result underflowed to
@@ -131,6 +164,7 @@ class Conditioning:
         self.program = program
         self.factors: list[Any] = [1.0] * len(program.steps)
         self.scaled = [scaled_up(program.steps, step) for step in program.steps]
+        self.exact_sums = exact_sums(program.steps)
 
     def __call__(self, index: int, values: list[Any]) -> None:
         step = self.program.steps[index]
@@ -138,7 +172,8 @@ class Conditioning:
         for arg in step.args:
             factor = _larger(factor, self.factors[arg])
         if step.rule is _ADD:
-            if not one_signed(values, step.args):  # else no term cancels anywhere
+            # else no term cancels anywhere, or the sum is exact but for its own rounding
+            if not self.exact_sums[index] and not one_signed(values, step.args):
                 factor = _cancelled(factor, cancellation_ratio(values, step.args, index))
         elif step.rule is not None and not step.rule.exact_zeros and not self.scaled[index]:
             value = values[index]

@@ -25,6 +25,7 @@ from .chunks import CHUNK, by_chunks, for_chunks
 from .conditioning import (
     Conditioning,
     cancellation_ratio,
+    exact_sums,
     mark_unhealthy,
     one_signed,
     scaled_up,  # fmt: skip
@@ -78,6 +79,7 @@ class Program:
                           if step.row is not None}  # fmt: skip
         self.last_use = self._last_uses()
         self.mirrors = [scaled_up(self.steps, step, exactly=True) for step in self.steps]
+        self.exact_sums = exact_sums(self.steps)
         self._mp_constants: dict[tuple[int, int], Any] = {}
 
     def _last_uses(self) -> list[int]:
@@ -195,7 +197,9 @@ class Program:
                 values[index] = dtype(step.value)
             if cancellation is not None:
                 # a sum whose terms share a sign cancels nowhere (its ratio is 1 or NaN)
-                if step.rule is _ADD and not one_signed(values, step.args):
+                # nor does a sum of two exact values (1 - y), rounded once, however it cancels
+                if (step.rule is _ADD and not self.exact_sums[index]
+                        and not one_signed(values, step.args)):  # fmt: skip
                     np.fmax(cancellation, cancellation_ratio(values, step.args, index),
                             out=cancellation)  # fmt: skip
                 if not self.mirrors[index]:  # else its argument's test was this one

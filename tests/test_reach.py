@@ -16,15 +16,13 @@ import sympy as sp
 
 from diffcheck.cases.loader import load_case_file
 from diffcheck.oracles.exact import refine_at
-from diffcheck.oracles.program import REACH_BITS, OutOfReach, Program
+from diffcheck.oracles.program import OutOfReach, Program
 from diffcheck.run.check import CaseResult, Settings, check_case
 from diffcheck.symbolic.parse import parse_expression
+from diffcheck.symbolic.reach import REACH_LIMIT
 
 BOUNDED = Settings(timeout=30.0)  # each case below takes well under a second
-LIMIT = (
-    f"diffcheck evaluates no number beyond 2^±{REACH_BITS} in mpmath, where a value could "
-    "take minutes"
-)
+LIMIT = REACH_LIMIT
 
 
 def _check(tmp_path: Path, function: str, domain: str, extra: str = "") -> CaseResult:
@@ -85,8 +83,8 @@ def test_a_huge_negative_exponent_is_out_of_reach(tmp_path: Path) -> None:
 def test_a_proved_claim_is_correct_where_every_point_is_out_of_reach(
     tmp_path: Path, claim: str, verdict: str
 ) -> None:
-    # exp(x) at x = 12000 exists, beyond 2^16384: a proof decides without a point
-    result = _check(tmp_path, "exp(x)", "[12000, 13000]", f"    gradient: {{x: {claim}}}\n")
+    # exp(x) at x = 2e6 exists, beyond what mpmath is asked: a proof decides without a point
+    result = _check(tmp_path, "exp(x)", "[2e6, 3e6]", f"    gradient: {{x: {claim}}}\n")
     assert result.verdict.verdict == verdict
     assert result.verdict.warnings[0].startswith(
         "the function is out of float64's and mpmath's reach at 16 points"
@@ -130,7 +128,7 @@ def test_a_tower_of_exp_out_of_reach_everywhere_is_inconclusive(tmp_path: Path) 
     verdict = _check(tmp_path, "exp(exp(exp(exp(exp(x)))))", "[0.5, 1]").verdict
     assert verdict.reasons == (
         "no point where the function can be checked: all 16 points are out of float64's and "
-        f"mpmath's reach (e.g. x=0.818481, where it needs exp of 1.55e+4; {LIMIT})",
+        f"mpmath's reach (e.g. x=0.818481, where it needs exp of 1.7e+6747; {LIMIT})",
     )
 
 
@@ -165,3 +163,27 @@ def test_float64_power_with_an_infinite_exponent_is_not_an_error() -> None:
     x = sp.Symbol("x")
     (values,) = Program([x ** sp.Float("1e400")], ["x"]).evaluate(np.array([[0.5, 1.0, 2.0]]))
     assert values.tolist() == [0.0, 1.0, np.inf]
+
+
+@pytest.mark.parametrize(
+    ("function", "domain", "claim", "verdict"),
+    [("softplus(x)", "{x: [-1e5, 1e5]}", "where(x > 20000, 0, sigmoid(x))", "incorrect"),
+     ("softplus(x)", "{x: [-1e5, 1e5]}", "sigmoid(x)", "correct"),
+     ("softplus(x)", "{x: 20000}", "0", "incorrect"),
+     ("relu(x) - x*y + log1p(exp(-abs(x)))", "{x: 30000, y: 0}", "-y", "incorrect"),
+     ("relu(x) - x*y + log1p(exp(-abs(x)))", "{x: 30000, y: 0}",
+      "heaviside(x) - y - sigmoid(-x)", "correct")],
+)  # fmt: skip
+def test_large_logits_float64_holds_are_checked_not_left_out(
+    tmp_path: Path, function: str, domain: str, claim: str, verdict: str
+) -> None:
+    # sigmoid(5e4), exp(-3e4): an overflow or underflow on the way, settled in mpmath,
+    # which evaluates exponentials of arguments up to 2^20 in milliseconds
+    path = tmp_path / "case.yaml"
+    path.write_text(f"cases:\n  - name: logits\n    function: {function}\n    wrt: [x]\n"
+                    f"    gradient: {{x: '{claim}'}}\n    domain: {domain}\n"
+                    "    points: [{x: 50000}]\n    samples: 16\n", encoding="utf-8")  # fmt: skip
+    (case,) = load_case_file(str(path)).entries
+    result = check_case(case, BOUNDED)
+    assert result.verdict.verdict == verdict, result.verdict
+    assert not result.comparison.unreachable.any()

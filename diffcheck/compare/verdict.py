@@ -17,7 +17,7 @@ from ..cases.loader import Tolerance
 from ..cases.model import TOLERANCE_PRESETS
 from ..errors import counted
 from ..oracles.exact import PRECISIONS
-from ..oracles.program import REACH_BITS
+from ..symbolic.reach import OUT_OF_REACH, REACH_LIMIT
 from .diagnosis import (
     backing_sentence,
     claimed_values,
@@ -32,10 +32,7 @@ from .partial import MAX_KINK_PROBES
 
 __all__ = ["Counterexample", "Verdict", "combine_verdicts", "decide_verdict"]
 
-_OUT_OF_REACH = "out of float64's and mpmath's reach"  # see oracles.program.REACH_BITS
-# mpmath itself has no limit: its cost grows with the size of a number's exponent
-_BEYOND = (f"diffcheck evaluates no number beyond 2^±{REACH_BITS} in mpmath, where a value "
-           "could take minutes")  # fmt: skip
+_OUT_OF_REACH, _BEYOND = OUT_OF_REACH, REACH_LIMIT  # see symbolic.reach
 
 
 @dataclass(frozen=True)
@@ -196,7 +193,7 @@ def decide_verdict(comparison: Comparison, tolerance: Tolerance) -> Verdict:
 
 def _proved_beyond_reach(comparison: Comparison) -> bool:
     """Whether every partial has a claim proved equal to it, and the function exists at
-    some point, only out of float64's and mpmath's reach (exp(x) at x = 12000)."""
+    some point, only out of float64's and mpmath's reach (exp(x) at x = 2e6)."""
     unreachable = comparison.unreachable
     return (unreachable is not None and bool(unreachable.any())
             and comparison.function_check is None

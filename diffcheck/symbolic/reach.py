@@ -18,18 +18,21 @@ from typing import Any
 
 from .rules import PRIMITIVES, Rule
 
-__all__ = ["EXPONENT_LIMIT", "OUT_OF_REACH", "REACH_BITS", "REACH_LIMIT", "OutOfReach",
-           "check_arguments", "check_reach"]  # fmt: skip
+__all__ = ["EXPONENT_LIMIT", "OUT_OF_REACH", "REACH_BITS", "REACH_LIMIT", "WIDE_EXPONENT_BITS",
+           "OutOfReach", "check_arguments", "check_reach"]  # fmt: skip
 
 REACH_BITS = 1 << 14
 # an exponential kernel's argument (`Rule.exponential`) is kept within ±REACH_BITS·ln 2,
 # where e^a reaches 2^REACH_BITS
 EXPONENT_LIMIT = REACH_BITS * math.log(2)
 _EXPONENT_BITS = math.floor(math.log2(EXPONENT_LIMIT))  # below it, |a| < EXPONENT_LIMIT
+# the exponentials mpmath evaluates in milliseconds however far (`Rule.wide_reach`: e^a
+# at 3840 digits for |a| up to 2^20) get arguments up to ±WIDE_EXPONENT_BITS in size
+WIDE_EXPONENT_BITS = 20
 # what reports say of such a point; mpmath itself has no limit, the bound is diffcheck's
 OUT_OF_REACH = "out of float64's and mpmath's reach"
-REACH_LIMIT = (f"diffcheck evaluates no number beyond 2^±{REACH_BITS} in mpmath, where a "
-               "value could take minutes")  # fmt: skip
+REACH_LIMIT = ("diffcheck bounds the arguments it gives mpmath (to 2^±16384, and an "
+               "exponential's to ±1e6 or less), where a value could take minutes")  # fmt: skip
 
 _ADD, _MUL, _POW = PRIMITIVES["add"], PRIMITIVES["mul"], PRIMITIVES["pow"]
 
@@ -44,6 +47,9 @@ def check_reach(rule: Rule, args: Sequence[Any], ctx: Any) -> None:
     result, beyond 2^±REACH_BITS (each check costs a few exponent comparisons)."""
     if rule is _ADD or rule is _MUL:
         return  # sums and products of huge numbers are cheap: exponents just add
+    if rule.wide_reach:
+        _check_wide(rule.name, args, ctx)
+        return
     check_arguments(rule.name, args, ctx, rule.exponential)
     if rule is _POW:
         _check_power(*args, ctx=ctx)
@@ -59,6 +65,13 @@ def check_arguments(name: str, args: Sequence[Any], ctx: Any, exponential: bool 
         if magnitude > REACH_BITS or (
             exponential and magnitude > _EXPONENT_BITS and abs(arg) > EXPONENT_LIMIT
         ):
+            raise OutOfReach(f"{name} of {ctx.nstr(arg, 3)}")
+
+
+def _check_wide(name: str, args: Sequence[Any], ctx: Any) -> None:
+    """Raise OutOfReach if an argument of a wide-reach exponential is beyond ±2^20."""
+    for arg in args:
+        if ctx.isfinite(arg) and arg != 0 and ctx.mag(arg) > WIDE_EXPONENT_BITS:
             raise OutOfReach(f"{name} of {ctx.nstr(arg, 3)}")
 
 

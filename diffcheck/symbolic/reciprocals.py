@@ -44,10 +44,10 @@ RECIPROCALS = (
          mp("cot"), r"\cot", complex_step=True, test_domain=((0.3, 2.8),)),
     # ---- reciprocal hyperbolic ---------------------------------------------------------
     Rule("sech", sp.sech, 1, sp.sech(X0), (-OUT * sp.tanh(X0),), np_sech,
-         mp("sech"), r"\operatorname{sech}", complex_step=True, exponential=True),
+         mp("sech"), r"\operatorname{sech}", complex_step=True, exponential=True, wide_reach=True),
     Rule("csch", sp.csch, 1, sp.csch(X0), (-OUT * sp.coth(X0),), np_csch,
          mp("csch"), r"\operatorname{csch}", complex_step=True, test_domain=((0.2, 3.0),),
-         exponential=True),
+         exponential=True, wide_reach=True),
     # -csch² x = 1 - coth² x, as tanh's sech² x = 1 - tanh² x
     Rule("coth", sp.coth, 1, sp.coth(X0), (1 - OUT**2,), np_coth,
          mp("coth"), r"\coth", complex_step=True, test_domain=((0.2, 3.0),)),

@@ -40,7 +40,10 @@ class Rule:
     program that calls one stops at 960 digits. `exponential` is True for kernels that
     are e to (a multiple of) their argument, grow faster (gamma), or compute such a power
     inside (softplus = log1p(e^x)): mpmath gets their arguments only within the reach of
-    its exponents.
+    its exponents. `wide_reach` marks the exponentials mpmath evaluates in milliseconds
+    at every precision for arguments up to ±2^20 (exp, sigmoid, softplus; not gamma or
+    erfc): theirs are bounded there, so that sigmoid(-5e4) and log1p(exp(-3e4)), which
+    float64 holds but only after an overflow or underflow, are settled, not left out.
     """
 
     name: str
@@ -64,6 +67,7 @@ class Rule:
     branches: tuple[int, ...] = ()
     elementary: bool = True
     exponential: bool = False
+    wide_reach: bool = False
 
     def accepts(self, count: int) -> bool:
         if self.arity is None or self.fold:

@@ -173,7 +173,7 @@ _PI = sp.pi
 _ENTRIES = (
     # ---- elementary --------------------------------------------------------------------
     Rule("exp", sp.exp, 1, sp.exp(X0), (OUT,), numpy_function("exp"), mp("exp"), r"\exp",
-         complex_step=True, exponential=True),  # e^x is its own derivative
+         complex_step=True, exponential=True, wide_reach=True),  # e^x is its own derivative
     Rule("log", sp.log, 1, sp.log(X0), (1 / X0,), numpy_function("log"), mp("log"), r"\log",
          complex_step=True, test_domain=((0.1, 5.0),), aliases=("ln",)),
     # a root is a power: Pow's rule differentiates it, this entry only names it
@@ -203,9 +203,9 @@ _ENTRIES = (
          aliases=("arctan2",)),
     # ---- hyperbolic --------------------------------------------------------------------
     Rule("sinh", sp.sinh, 1, sp.sinh(X0), (sp.cosh(X0),), numpy_function("sinh"), mp("sinh"),
-         r"\sinh", complex_step=True, exponential=True),
+         r"\sinh", complex_step=True, exponential=True, wide_reach=True),
     Rule("cosh", sp.cosh, 1, sp.cosh(X0), (sp.sinh(X0),), numpy_function("cosh"), mp("cosh"),
-         r"\cosh", complex_step=True, exponential=True),
+         r"\cosh", complex_step=True, exponential=True, wide_reach=True),
     Rule("tanh", sp.tanh, 1, sp.tanh(X0), (1 - OUT**2,), numpy_function("tanh"), mp("tanh"),
          r"\tanh", complex_step=True),  # sech² x = 1 - tanh² x, the form people write
     Rule("asinh", sp.asinh, 1, sp.asinh(X0), (1 / sp.sqrt(X0**2 + 1),), numpy_function("arcsinh"),
@@ -246,7 +246,7 @@ _ENTRIES = (
     Rule("log1p", Log1p, 1, sp.log(1 + X0), (1 / (1 + X0),), numpy_function("log1p"), mp("log1p"),
          r"\operatorname{log1p}", complex_step=True, test_domain=((-0.5, 2.0),)),
     Rule("expm1", Expm1, 1, sp.exp(X0) - 1, (OUT + 1,), numpy_function("expm1"), mp("expm1"),
-         r"\operatorname{expm1}", complex_step=True, exponential=True),
+         r"\operatorname{expm1}", complex_step=True, exponential=True, wide_reach=True),
     # ---- special functions from SciPy: order n first, a whole number (J, I, K, Y) -----
     # derivatives in x by the recurrences J' = (J₋ - J₊)/2, Y' = (Y₋ - Y₊)/2,
     # I' = (I₋ + I₊)/2, K' = -(K₋ + K₊)/2, with ₋ ₊ the orders n - 1 and n + 1. No
@@ -348,10 +348,11 @@ _ENTRIES = (
     # σ' = σ(1 - σ): the "+1 - 1" rewrite of e^-x / (1 + e^-x)²
     Rule("sigmoid", Sigmoid, 1, 1 / (1 + sp.exp(-X0)), (OUT * (1 - OUT),), np_sigmoid,
          lambda ctx, x: 1 / (1 + ctx.exp(-x)), r"\sigma", complex_step=True,
-         test_domain=((-6.0, 6.0),), exponential=True, aliases=("logistic", "expit")),
+         test_domain=((-6.0, 6.0),), exponential=True, wide_reach=True,
+         aliases=("logistic", "expit")),
     Rule("softplus", Softplus, 1, sp.log(1 + sp.exp(X0)), (Sigmoid(X0),), np_softplus,
          lambda ctx, x: ctx.log1p(ctx.exp(x)), r"\operatorname{softplus}",
-         complex_step=True, exponential=True),  # softplus' = σ
+         complex_step=True, exponential=True, wide_reach=True),  # softplus' = σ
     Rule("relu", Relu, 1, sp.Max(0, X0), (Heaviside(X0),), np_relu,
          lambda ctx, x: max(x, 0), r"\operatorname{ReLU}", kinks=(X0,), exact_zeros=True,
          aliases=("ReLU",)),  # as papers write it, and the LaTeX here prints it
@@ -365,7 +366,7 @@ _ENTRIES = (
          (Heaviside(X0) + Heaviside(-X0) * (OUT + X1), Min(Expm1(X0), 0)), np_elu,
          lambda ctx, x, a: x if x > 0 else a * ctx.expm1(x), r"\operatorname{ELU}",
          kinks=(X0,), exact_zeros=True, test_domain=((-2.0, 2.0), (0.5, 2.0)), exponential=True,
-         aliases=("ELU",)),
+         wide_reach=True, aliases=("ELU",)),
     # the exact GELU, x Φ(x); its derivative is Φ(x) + x φ(x)
     Rule("gelu", Gelu, 1, X0 * (1 + sp.erf(X0 / sp.sqrt(2))) / 2,
          ((1 + sp.erf(X0 / sp.sqrt(2))) / 2 + X0 * sp.exp(-(X0**2) / 2) / sp.sqrt(2 * _PI),),
@@ -374,7 +375,8 @@ _ENTRIES = (
     # silu = x σ(x), so silu' = σ + x σ (1 - σ) = σ + OUT (1 - σ)
     Rule("silu", Silu, 1, X0 / (1 + sp.exp(-X0)), (Sigmoid(X0) + OUT * (1 - Sigmoid(X0)),),
          np_silu, lambda ctx, x: x / (1 + ctx.exp(-x)),
-         r"\operatorname{SiLU}", complex_step=True, exponential=True, aliases=("SiLU", "swish")),
+         r"\operatorname{SiLU}", complex_step=True, exponential=True, wide_reach=True,
+         aliases=("SiLU", "swish")),
     # softsign is C¹ at 0 (both one-sided derivatives are 1): no kink
     Rule("softsign", Softsign, 1, X0 / (1 + sp.Abs(X0)), (1 / (1 + Abs(X0)) ** 2,),
          np_softsign, lambda ctx, x: x / (1 + ctx.fabs(x)),

@@ -26,15 +26,12 @@ from diffcheck.oracles import program
 from diffcheck.run import array_oracle_checks
 from diffcheck.run.check import CaseResult, Settings, check_case
 from diffcheck.symbolic import reach
-from diffcheck.symbolic.reach import REACH_BITS, OutOfReach
+from diffcheck.symbolic.reach import REACH_LIMIT, OutOfReach
 from diffcheck.symbolic.rules import RULES
 
 BOUNDED = Settings(timeout=30.0)  # each case below takes well under a second
 UNPROVED = Settings(timeout=30.0, proof_budget=0.0)
-LIMIT = (
-    f"diffcheck evaluates no number beyond 2^±{REACH_BITS} in mpmath, where a value could "
-    "take minutes"
-)
+LIMIT = REACH_LIMIT
 TOWER = "exp(exp(exp(exp(exp(exp(x))))))"
 # its derivative, factor by factor: the tower's own chain
 TOWER_GRADIENT = "*".join(["exp(" * depth + "x" + ")" * depth for depth in range(6, 0, -1)])
@@ -118,14 +115,14 @@ def test_a_wrong_claim_on_a_constant_beyond_reach_is_never_correct(
 
 # ---- some points out of reach ------------------------------------------------------------
 
-# exp(exp(exp(x))) needs exp of more than 11356 from x = 2.234 on: of 16 points drawn from
-# [0, 2.5] for two entries, 3 are out of reach; float64 overflows at 3 more, where mpmath
+# exp(exp(exp(x))) needs exp of more than 2^20 from x = 2.63 on: of 16 points drawn from
+# [0, 2.75] for two entries, 1 is out of reach; float64 overflows at 9 more, where mpmath
 # settles the entries
 PARTLY = ("    shapes: {x: [2]}\n    function: sum(exp(exp(exp(x))))\n    gradient:\n"
-          "      x: CLAIM\n    domain: {x: [0, 2.5]}\n    samples: 16\n")  # fmt: skip
+          "      x: CLAIM\n    domain: {x: [0, 2.75]}\n    samples: 16\n")  # fmt: skip
 PARTLY_OUT = (
-    "the function is out of float64's and mpmath's reach at 3 points (e.g. "
-    f"x=[2.03318, 2.28189], where it needs exp of 1.79e+4; {LIMIT}); left out"
+    "the function is out of float64's and mpmath's reach at 1 point (e.g. "
+    f"x=[2.74233, 2.6973], where it needs exp of 5.52e+6; {LIMIT}); left out"
 )
 
 
@@ -133,7 +130,7 @@ def test_points_in_reach_decide_a_right_claim(tmp_path: Path) -> None:
     claim = "exp(exp(exp(x)))*exp(exp(x))*exp(x)"
     verdict = _check(tmp_path, PARTLY.replace("CLAIM", claim), UNPROVED).verdict
     assert verdict.verdict == "correct"
-    assert verdict.evidence.startswith("every entry agrees at 13 points")
+    assert verdict.evidence.startswith("every entry agrees at 15 points")
     assert verdict.warnings[0] == PARTLY_OUT
 
 
@@ -142,8 +139,8 @@ def test_points_in_reach_decide_a_wrong_claim(tmp_path: Path) -> None:
     verdict = _check(tmp_path, PARTLY.replace("CLAIM", claim), UNPROVED).verdict
     assert verdict.verdict == "incorrect"
     assert verdict.reasons[0].startswith(
-        "∂f/∂x: x[0] at point 8: expected 8.66657e+216, claimed 1.39841e+216; 2 of 2 entries "
-        "wrong there, wrong at 13 of 13 points"
+        "∂f/∂x: x[0] at point 12: expected 3.89055e+245, claimed 6.15287e+244; 2 of 2 entries "
+        "wrong there, wrong at 15 of 15 points"
     )
     assert verdict.warnings[0] == PARTLY_OUT
 

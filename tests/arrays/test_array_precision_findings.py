@@ -117,7 +117,8 @@ def test_a_wrong_claim_on_a_subnormal_softmax_entry_stays_incorrect(tmp_path: Pa
     assert wrong.verdict == "incorrect"
     assert wrong.reasons == (
         "∂f/∂y: y[0] at point 1: expected 740.0, claimed 740.74; 1 of 2 entries wrong there, "
-        "wrong at 1 of 1 point; the claim is 1.001 × the reference; central differences in "
+        "wrong at 1 of 1 point; the claim is 1.001 × the reference at that point; central "
+        "differences in "
         "mpmath agree with the expected value",
     )
     assert _verdict(tmp_path, LOG_OF_EXP.replace("CLAIM", "-1.001*x")).verdict == "incorrect"

@@ -77,6 +77,8 @@ def test_non_finite_claim_is_wrong() -> None:
         (lambda r: r * 8, "the claim is 8 × the reference"),
         (lambda r: r / 8, "the claim is 1/8 × the reference"),
         (lambda r: -r, "the claim is -1 × the reference"),
+        # a factor no slip makes (e^x forgotten) is said of the point shown only
+        (lambda r: r * 0.158149, "the claim is 0.158149 × the reference at that point"),
         (lambda r: 0 * r, "the claim is zero everywhere"),
         (lambda r: r + np.diag([1.0, 1.0, 1.0]), "wrong only on the diagonal"),
         (

@@ -141,3 +141,40 @@ def test_a_kink_of_the_gradient_is_named_as_such_not_as_the_functions(tmp_path: 
     assert result.verdict.warnings == (
         "1 point lies where ∂f/∂x is not differentiable (e.g. x=0); left out",
     )
+
+
+@pytest.mark.parametrize(
+    ("function", "pair", "claim", "point"),
+    [("v*relu(w*x)", "w,v", "x*heaviside(w*x, 0)", "{v: 0.5, w: 0, x: 0.7}"),
+     ("relu(x)*y", "x,y", "heaviside(x, 0)", "{x: 0, y: 1}"),
+     ("abs(x)*y", "x,y", "2*heaviside(x, 1) - 1", "{x: 0, y: 1}"),
+     ("max(x, y)*v", "x,v", "heaviside(x - y, 1)", "{x: 1, y: 1, v: 1}")],
+)  # fmt: skip
+def test_a_mixed_entry_is_not_judged_where_the_gradient_does_not_exist(
+    tmp_path: Path, function: str, pair: str, claim: str, point: str
+) -> None:
+    # along the second variable the first partial may look smooth (x*heaviside(w*x) in
+    # v), but at w*x = 0 it does not exist, so neither does the entry: PyTorch's
+    # relu'(0) = 0 in a claim is not refuted there
+    names = sorted({*pair.split(","), *point.strip("{}").replace(" ", "").split(",")})
+    variables = sorted({name.split(":")[0] for name in names})
+    domain = ", ".join(f"{name}: [-1, 1]" for name in variables)
+    result = _check(tmp_path, (
+        f"  - name: mixed\n    function: {function}\n    hessian: {{\"{pair}\": '{claim}'}}\n"
+        f"    domain: {{{domain}}}\n    points: [{point}]\n"
+    ))  # fmt: skip
+    assert result.verdict.verdict == "correct", result.verdict
+    (entry,) = result.second_order
+    assert not entry.comparison.usable[0]  # the explicit point, on the kink, left out
+
+
+def test_a_hessian_where_no_gradient_exists_is_inconclusive_once(tmp_path: Path) -> None:
+    result = _check(tmp_path, (
+        "  - name: on-the-kink\n    function: relu(x)*y\n    hessian: {\"x,y\": 'heaviside(x)'}\n"
+        "    domain: {x: 0, y: [-1, 1]}\n"
+    ))  # fmt: skip
+    assert result.verdict.verdict == "inconclusive"
+    assert result.verdict.reasons == (
+        "no point where the function can be checked: all 32 points are at non-differentiable "
+        "places",
+    )

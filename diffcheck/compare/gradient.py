@@ -67,6 +67,7 @@ def compare_gradient(
     implemented_function: np.ndarray | None = None,
     explicit: int = 0,
     written_function: sp.Expr | None = None,
+    left_out: np.ndarray | None = None,
 ) -> Comparison:
     """Compare every claim and every oracle with the reference at every point.
 
@@ -84,6 +85,8 @@ def compare_gradient(
             probed for a derivative; of the others, a few).
         written_function: the function as written, where SymPy's reading of it cancelled
             something (sqrt(x)**2 is x): where it is not defined, neither is the case.
+        left_out: points on a kink known already, not probed (a Hessian entry's, where
+            the gradient does not exist).
 
     Returns:
         The `Comparison`, from which `verdict.decide_verdict` reads the verdict.
@@ -98,7 +101,7 @@ def compare_gradient(
     # zero reached by cancellation never settles relatively); no judgement can tell
     values = ExactValues(exprs, problem.variables, points, tolerance.atol * EPS)
     usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond, kinks = usable_points(
-        problem, values, explicit, domain_slots
+        problem, values, explicit, domain_slots, left_out
     )
     # at a kink where the partials exist, their limits are the reference, and the oracles
     # (a stencil across the kink, the rule's value at it) have nothing to say

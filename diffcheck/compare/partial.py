@@ -72,13 +72,15 @@ def _differentiable(problem: Problem, values: ExactValues, at_kink: np.ndarray,
 
 
 def usable_points(problem: Problem, values: ExactValues, explicit: int = 0,
-                  domain_slots: tuple[int, ...] = (0,)) -> tuple[Any, ...]:  # fmt: skip
+                  domain_slots: tuple[int, ...] = (0,),
+                  left_out: np.ndarray | None = None) -> tuple[Any, ...]:  # fmt: skip
     """(usable, undefined, at a kink, overflowed, how many were not examined, out of
     mpmath's reach, the first of those as (point, why), and the `KinkProbes`). A float64
     NaN (inf/inf) is an overflow where mpmath finds a value, like an inf. The first
     `explicit` points are the case's own: each on a kink is probed. `domain_slots`: the
     values that must exist for the function to (the function, and the function as
-    written where SymPy's reading cancelled something)."""
+    written where SymPy's reading cancelled something). `left_out`: points on a kink
+    known already, counted as such without a probe."""
     function = values.values[0]
     finite = np.isfinite(function)
     for slot in domain_slots[1:]:
@@ -106,6 +108,8 @@ def usable_points(problem: Problem, values: ExactValues, explicit: int = 0,
         at_kink = hit.any(axis=0) & finite
         if at_kink.any():
             kinks = _differentiable(problem, values, at_kink, hit, explicit)
+    if left_out is not None:
+        at_kink = at_kink | (left_out & finite)
     usable = (finite | overflowed) & ~at_kink
     unexamined = max(non_finite.size - MAX_REFINED, 0)
     return usable, undefined, at_kink, overflowed, unexamined, unreachable, beyond, kinks

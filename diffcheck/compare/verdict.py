@@ -385,7 +385,7 @@ def combine_verdicts(
     wrong = [verdict for verdict in verdicts if verdict.verdict == "incorrect"]
     if wrong:
         return Verdict("incorrect", wrong[0].evidence, (), warnings, wrong[0].counterexample)
-    reasons = tuple(r for verdict in verdicts for r in verdict.reasons)
+    reasons = tuple(dict.fromkeys(r for verdict in verdicts for r in verdict.reasons))
     if reasons or any(verdict.verdict == "inconclusive" for verdict in verdicts):
         return Verdict("inconclusive", "", reasons, warnings)
     claimed = [r for _, comparison, _ in second_order for r in comparison.results if r.claimed]

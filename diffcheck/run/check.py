@@ -162,7 +162,8 @@ def _judge(case: Case | ArrayCase, settings: Settings) -> CaseResult:
     )  # fmt: skip
     comparison = prove_unrefuted(comparison, claims, problem.gradient, settings.proof_budget)
     second_order = tuple(
-        _judge_second_order(case, problem, pair, points, settings) for pair in case.hessian
+        _judge_second_order(case, problem, pair, points, settings, comparison.at_kink)
+        for pair in case.hessian
     )
     verdict = combine_verdicts(
         decide_verdict(comparison, case.tolerance),
@@ -190,9 +191,13 @@ def _judge_array(case: ArrayCase, settings: Settings) -> CaseResult:
 
 
 def _judge_second_order(case: Case, problem: Problem, pair: tuple[str, str],
-                        points: np.ndarray, settings: Settings) -> SecondOrder:  # fmt: skip
+                        points: np.ndarray, settings: Settings,
+                        at_kink: np.ndarray) -> SecondOrder:  # fmt: skip
     """∂²f/∂a∂b: the derived ∂f/∂a is the function, b the variable; the oracles are
-    forward-over-reverse mode and finite differences of that gradient."""
+    forward-over-reverse mode and finite differences of that gradient. Where the gradient
+    does not exist (`at_kink`: v*relu(w*x) at w*x = 0), no entry of the Hessian does: those
+    points, left out of the gradient's comparison with a warning, are left out here too
+    (along b, ∂f/∂a may look smooth: v*x*heaviside(w*x) in v)."""
     first, second = pair
     label = f"∂²/∂{first}∂{second}"
     inner = Problem.derive(problem.gradient[first], (second,), case.variables)
@@ -200,7 +205,7 @@ def _judge_second_order(case: Case, problem: Problem, pair: tuple[str, str],
     oracles = (ForwardOverReverse(problem, first), FiniteDifferences())
     comparison = compare_gradient(inner, {second: claim}, points, case.tolerance,
                                   None, oracles, {second: label},
-                                  explicit=len(case.points))  # fmt: skip
+                                  explicit=len(case.points), left_out=at_kink)  # fmt: skip
     comparison = prove_unrefuted(comparison, {second: claim}, inner.gradient,
                                  settings.proof_budget)  # fmt: skip
     verdict = decide_verdict(comparison, case.tolerance)

@@ -195,9 +195,11 @@ def test_graph_refuses_a_file_name_it_cannot_write_in_its_format(
     ("command", "warning"),
     [
         (["derive", "relu(x)*y", "--at", "x=0,y=2"], "warning: x is 0 at this point: the "
-         "function may not be differentiable here (the adjoints shown take one side)\n"),
+         "function may not be differentiable here (the adjoints shown are the formulas' "
+         "values at the point, which need not be either side's)\n"),
         (["graph", "max(x, y)", "--at", "x=1,y=1"], "warning: x - y is 0 at this point: the "
-         "function may not be differentiable here (the adjoints shown take one side)\n"),
+         "function may not be differentiable here (the adjoints shown are the formulas' "
+         "values at the point, which need not be either side's)\n"),
         (["derive", "log(x)", "--at", "x=-1"],
          "warning: the function is nan at this point: outside its domain\n"),
         (["derive", "1/x", "--at", "x=0"],
@@ -209,10 +211,10 @@ def test_graph_refuses_a_file_name_it_cannot_write_in_its_format(
         (["derive", "relu(x)", "--at", "x=1"], ""),
         (["derive", "x*abs(x)", "--at", "x=0"], "warning: x is 0 at this point, yet the "
          "function is differentiable here: both sides give ∂/∂x = 0 (the adjoints shown "
-         "take one side)\n"),
+         "are the formulas' values at the point)\n"),
         (["graph", "relu(x) - relu(-x)", "--at", "x=0"], "warning: -x is 0 at this point, "
          "yet the function is differentiable here: both sides give ∂/∂x = 1 (the adjoints "
-         "shown take one side)\n"),
+         "shown are the formulas' values at the point)\n"),
     ],
 )  # fmt: skip
 def test_a_point_on_a_kink_or_outside_the_domain_is_warned_about(

@@ -225,9 +225,11 @@ def point_warnings(
         said = ", ".join(f"∂/∂{name} = {float(value) + 0.0:.6g}"
                          for name, value in zip(names, limits, strict=True))  # fmt: skip
         return [*warnings, f"{on[0]} is 0 at this point, yet the function is differentiable "
-                f"here: both sides give {said} (the adjoints shown take one side)"]  # fmt: skip
+                f"here: both sides give {said} (the adjoints shown are the formulas' values at "
+                "the point)"]  # fmt: skip
     warnings += [f"{kink} is 0 at this point: the function may not be differentiable here "
-                 "(the adjoints shown take one side)" for kink in on]  # fmt: skip
+                 "(the adjoints shown are the formulas' values at the point, which need not be "
+                 "either side's)" for kink in on]  # fmt: skip
     return warnings
 
 

@@ -389,3 +389,21 @@ def test_notebook_view_of_an_array_result_is_matrix_notation() -> None:
     assert r"\mathbf{r} &= \mathbf{W} \mathbf{x} + \mathbf{b} - \mathbf{y} && \text{where}" in latex
     assert r"&= \frac{2 \mathbf{r} \mathbf{x}^{\top}}{m} && \text{derived}" in latex
     assert latex.endswith("&& \\text{verdict: correct}\n\\end{aligned}$$")
+
+
+@pytest.mark.parametrize(("at", "warned"), [("", True), ("x=1", False)])
+def test_numbers_at_a_kink_of_an_array_case_are_warned_about(tmp_path: Path, at: str,
+                                                             warned: bool) -> None:  # fmt: skip
+    # relu at 0: the norms shown use heaviside(0) = 1/2, neither side's derivative
+    path = tmp_path / "relu.yaml"
+    path.write_text("cases:\n  - name: relu-sum\n    shapes: {x: [2], w: [2]}\n"
+                    "    function: sum(w * relu(x))\n    wrt: [x]\n"
+                    "    domain: {x: [-1, 1], w: [-1, 1]}\n"
+                    "    points: [{x: [0, 1], w: [2, 3]}]\n", encoding="utf-8")  # fmt: skip
+    result = CliRunner().invoke(main, ["derive", str(path), "--at", *([at] if at else [])])
+    assert result.exit_code == 0, result.output
+    warning = ("warning: relu(x) at this point, entries [0]: relu has no derivative here; the "
+               "function may not be differentiable here (the norms shown are the formulas' "
+               "values at the point, which need not be either side's)\n")  # fmt: skip
+    assert (warning in result.stderr) == warned
+    assert "‖∂L/∂x‖" in result.stdout

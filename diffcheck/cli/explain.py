@@ -70,6 +70,8 @@ def derive(
             from ..run.array_derive import derive_array_case
 
             derivation = derive_array_case(target.case, variables, steps, at)
+            for warning in derivation.warnings:
+                click.echo(f"warning: {warning}", err=True)
             click.echo(render_array_derivation(derivation, output_format))
             return
         point = _derive_point(target, at)

@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from ..arrays.domains import draw_interval, draw_structured
+from ..arrays.points import check_point
 from ..cases.array_model import ArrayCase, Structure
 from ..cases.loader import Interval, read_case_text
 from ..compare.array_verdict import describe_wrong
@@ -59,6 +60,27 @@ class ArrayDerivation:
     point: Mapping[str, Any] | None = None
     point_source: str | None = None
     norms: Mapping[str, float] | None = None
+    warnings: tuple[str, ...] = ()  # why the numbers at the point may mislead
+
+
+def point_warnings(case: ArrayCase, point: Mapping[str, Any], wrt: Sequence[str]
+                   ) -> tuple[str, ...]:  # fmt: skip
+    """Why the numbers at `point` may mislead: an operation at a kink there (relu at 0, a
+    tie of max), where the formulas' values need not be either side's, or a value that is
+    not finite."""
+    found = check_point(case.instances[0].function, point, wrt)
+    warnings = [f"{flag.expression} at this point, entries {_entries(flag.entries)}: "
+                f"{flag.reason}; the function may not be differentiable here (the norms shown "
+                "are the formulas' values at the point, which need not be either side's)"
+                for flag in found.kinks]  # fmt: skip
+    warnings += [f"{flag.expression} at this point, entries {_entries(flag.entries)}: "
+                 f"{flag.reason}" for flag in found.undefined]  # fmt: skip
+    return tuple(warnings)
+
+
+def _entries(entries: Sequence[tuple[int, ...]]) -> str:
+    shown = ", ".join(str(list(entry)) for entry in entries[:3])
+    return shown + (", ..." if len(entries) > 3 else "")
 
 
 def derive_array_case(
@@ -87,8 +109,9 @@ def derive_array_case(
         return found
     chain = delta_chain(case, wrt)
     point, source = derivation_point(case, at)
+    warnings = point_warnings(case, point, wrt)
     return ArrayDerivation(case, found.output, derivatives, verifications, chain, point,
-                           source, chain.norms(point))  # fmt: skip
+                           source, chain.norms(point), warnings)  # fmt: skip
 
 
 def case_with_claims(case: ArrayCase, kind: str, texts: Mapping[str, str]) -> ArrayCase:

@@ -282,3 +282,19 @@ def test_graph_without_at_uses_the_middle_of_the_domain_and_says_so(tmp_path) ->
     assert result.exit_code == 0, result.output
     assert "at w=1, x=3 (the middle of the case's domain)" in result.stderr
     assert "digraph" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("expression", "line"),
+    [("max(x^2, x*y)", "outer, u1 = x**2: ∂/∂u1 max(u1, u2) = heaviside(u1 - u2) = "
+      "heaviside(x**2 - x*y)    (max)"),
+     ("atan2(x^2, x*y)", "outer, u2 = x*y: ∂/∂u2 atan2(u1, u2) = -u1/(u1**2 + u2**2) = "
+      "-x**2/((x**2)**2 + (x*y)**2)    (atan2)")],
+)  # fmt: skip
+def test_an_outer_derivative_of_several_arguments_is_shown_at_all_of_them(
+    expression: str, line: str
+) -> None:
+    # max(u1, u2)'s derivative in u1 holds u2 too: both are put back, not u1 alone
+    result = CliRunner().invoke(main, ["derive", expression, "--steps", "--wrt", "x"])
+    assert result.exit_code == 0, result.output
+    assert f"    {line}\n" in result.stdout

@@ -164,9 +164,11 @@ def step_lines(
     return lines + _chain_lines(step, depth + 1, forms)
 
 
-def _outer_at(derivative: sp.Expr, u: sp.Symbol, term: Term, forms: Forms, power: bool) -> Shown:
-    """The outer derivative at the argument: kept whole when the user wrote it."""
-    whole = as_written_with(derivative, {u: term.argument}, forms)
+def _outer_at(derivative: sp.Expr, arguments: dict[sp.Symbol, sp.Expr], term: Term,
+              forms: Forms, power: bool) -> Shown:  # fmt: skip
+    """The outer derivative at the arguments (every placeholder's: max(u1, u2)'s
+    derivative in u1 holds u2 too): kept whole when the user wrote it."""
+    whole = as_written_with(derivative, arguments, forms)
     return Shown(term.local, power) if whole is None else Shown(whole, power, True)
 
 
@@ -174,8 +176,9 @@ def _chain_lines(step: Step, depth: int, forms: Forms) -> list[Line]:
     outer = step.outer
     power = outer.rule == "power"
     lines: list[Line] = []
+    arguments = {u: term.argument for u, term in zip(outer.placeholders, step.terms, strict=True)}
     for u, derivative, term in zip(outer.placeholders, outer.derivatives, step.terms, strict=True):
-        at = _outer_at(derivative, u, term, forms, power)
+        at = _outer_at(derivative, arguments, term, forms, power)
         items = (Derivative(outer.expr, u, power), Shown(derivative, power), at)
         where = ((u, _shown(term.argument, forms)),)
         lines.append(Line(depth, items, "outer", where, outer.rule))
@@ -183,9 +186,8 @@ def _chain_lines(step: Step, depth: int, forms: Forms) -> list[Line]:
         if term.step.rule != "variable":
             label = "inner" if len(step.terms) == 1 else f"inner {u}"
             lines.extend(step_lines(term.step, depth, label, forms))
-    products = tuple(Product((_outer_at(d, u, t, forms, power), Shown(t.step.result)))
-                     for d, u, t in zip(outer.derivatives, outer.placeholders, step.terms,
-                                        strict=True))  # fmt: skip
+    products = tuple(Product((_outer_at(d, arguments, t, forms, power), Shown(t.step.result)))
+                     for d, t in zip(outer.derivatives, step.terms, strict=True))  # fmt: skip
     combined = products[0] if len(products) == 1 else Sum(products)
     lines.append(Line(depth, (combined, Shown(step.result)), "product"))
     return lines

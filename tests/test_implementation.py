@@ -280,3 +280,25 @@ def test_code_beside_the_case_file_is_found_from_another_directory(
         assert str(cases) not in sys.path and str(elsewhere) not in sys.path  # put back
     finally:
         sys.modules.pop(name, None)
+
+
+def test_modules_of_one_name_in_two_folders_are_each_their_case_files(tmp_path: Path) -> None:
+    # cases/a/impl.py is imported first; cases/b/impl.py, wrong, is b.yaml's and must be
+    # the one its case is judged by (in one process, as --jobs 1 and pytest run them)
+    for folder, gradient, expect in (("a", "2*x", "correct"), ("b", "x", "incorrect")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "impl.py").write_text(
+            f"def grad(x):\n    return {{'x': {gradient}}}\n", encoding="utf-8"
+        )
+        (tmp_path / folder / "case.yaml").write_text(
+            f"cases:\n  - name: square-{folder}\n    function: x**2\n"
+            "    implementation: {gradient: 'impl:grad'}\n    domain: {x: [-2, 2]}\n"
+            f"    samples: 8\n    expect: {expect}\n", encoding="utf-8")  # fmt: skip
+    try:
+        for folder in ("a", "b", "a"):
+            (case,) = load_case_file(str(tmp_path / folder / "case.yaml")).cases
+            result = check_case(case, SETTINGS)
+            assert result.status == "pass", (folder, result.verdict)
+    finally:
+        for name in [n for n in sys.modules if n == "impl" or n.startswith("impl@")]:
+            del sys.modules[name]

@@ -11,6 +11,8 @@ of the case.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import os
 import sys
 import traceback
@@ -55,7 +57,7 @@ def _resolve(reference: str, key: str, location: Location) -> Callable[..., Any]
     module_name, _, attribute = reference.partition(":")
     added = _search_folders(location)
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = _import(module_name)
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # any failure while importing, sys.exit included
@@ -75,6 +77,32 @@ def _resolve(reference: str, key: str, location: Location) -> Callable[..., Any]
     if not callable(target):
         raise CaseFileError(f"implementation {key}: '{reference}' is not callable", location)
     return target
+
+
+def _import(module_name: str) -> Any:
+    """The module `module_name` as the search path finds it now: a module of that name
+    imported already from another folder (cases/a/impl.py, then cases/b/impl.py) is not
+    the one this case file names; that one is imported under a name of its own."""
+    cached = sys.modules.get(module_name)
+    if cached is None or "." in module_name:
+        return importlib.import_module(module_name)
+    spec = importlib.machinery.PathFinder.find_spec(module_name, sys.path)
+    origin = getattr(cached, "__file__", None)
+    if spec is None or spec.origin is None or origin is None or (
+        os.path.realpath(spec.origin) == os.path.realpath(origin)
+    ):  # fmt: skip
+        return cached
+    own_name = f"{module_name}@{os.path.realpath(spec.origin)}"
+    if own_name not in sys.modules:
+        own = importlib.util.spec_from_file_location(own_name, spec.origin)
+        module = importlib.util.module_from_spec(own)
+        sys.modules[own_name] = module
+        try:
+            own.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[own_name]
+            raise
+    return sys.modules[own_name]
 
 
 def _search_folders(location: Location) -> list[str]:

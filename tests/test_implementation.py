@@ -302,3 +302,22 @@ def test_modules_of_one_name_in_two_folders_are_each_their_case_files(tmp_path: 
     finally:
         for name in [n for n in sys.modules if n == "impl" or n.startswith("impl@")]:
             del sys.modules[name]
+
+
+def test_what_the_users_code_prints_keeps_the_json_report_whole(tmp_path: Path) -> None:
+    (tmp_path / "noisy.py").write_text(
+        "print('importing noisy')\n\ndef grad(x):\n    print('hello from user code')\n"
+        "    return {'x': 2*x}\n", encoding="utf-8")  # fmt: skip
+    (tmp_path / "case.yaml").write_text(
+        "cases:\n  - name: noisy\n    function: x**2\n"
+        "    implementation: {gradient: 'noisy:grad'}\n    domain: {x: [-2, 2]}\n",
+        encoding="utf-8",
+    )
+    try:
+        result = CliRunner().invoke(main, ["check", str(tmp_path / "case.yaml"), "--format",
+                                           "json", "--jobs", "1"])  # fmt: skip
+    finally:
+        sys.modules.pop("noisy", None)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["passed"] == 1
+    assert "hello from user code" in result.stderr and "importing noisy" in result.stderr

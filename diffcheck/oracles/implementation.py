@@ -10,6 +10,7 @@ of the case.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.machinery
 import importlib.util
@@ -57,7 +58,8 @@ def _resolve(reference: str, key: str, location: Location) -> Callable[..., Any]
     module_name, _, attribute = reference.partition(":")
     added = _search_folders(location)
     try:
-        target: Any = _import(module_name)
+        with _user_output():
+            target: Any = _import(module_name)
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # any failure while importing, sys.exit included
@@ -105,6 +107,12 @@ def _import(module_name: str) -> Any:
     return sys.modules[own_name]
 
 
+def _user_output() -> contextlib.AbstractContextManager[Any]:
+    """What the user's code prints goes to standard error: standard output carries the
+    report, one JSON document with --format json."""
+    return contextlib.redirect_stdout(sys.stderr)
+
+
 def _search_folders(location: Location) -> list[str]:
     """Put the current directory (as `python -m` would) and then the case file's folder
     (code kept beside its cases, wherever pytest or CI is started) on `sys.path`; the
@@ -148,7 +156,7 @@ def call_code(target: Callable[..., Any], key: str, arguments: Mapping[str, Any]
     # neither the points nor what the next call sees
     arguments = {name: _fresh(values) for name, values in arguments.items()}
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _user_output():
             return target(**arguments)
     except (KeyboardInterrupt, GeneratorExit):
         raise

@@ -321,3 +321,22 @@ def test_what_the_users_code_prints_keeps_the_json_report_whole(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["summary"]["passed"] == 1
     assert "hello from user code" in result.stderr and "importing noisy" in result.stderr
+
+
+@pytest.mark.parametrize(("factor", "verdict"), [("2", "correct"), ("3", "incorrect")])
+def test_a_backward_pass_of_a_loss_gets_a_cotangent(tmp_path: Path, factor: str,
+                                                    verdict: str) -> None:  # fmt: skip
+    # a vjp of a scalar function is called with a scalar cotangent, as for any other
+    (tmp_path / "lossvjp.py").write_text(
+        f"def vjp(x, g):\n    return {{'x': {factor} * x * g}}\n", encoding="utf-8"
+    )
+    (tmp_path / "case.yaml").write_text(
+        "cases:\n  - name: vjp-of-a-loss\n    shapes: {x: [3]}\n    function: sum(x**2)\n"
+        "    implementation: {vjp: 'lossvjp:vjp'}\n    domain: {x: [-1, 1]}\n    samples: 4\n"
+        f"    expect: {verdict}\n", encoding="utf-8")  # fmt: skip
+    try:
+        (case,) = load_case_file(str(tmp_path / "case.yaml")).cases
+        result = check_case(case, Settings())
+    finally:
+        sys.modules.pop("lossvjp", None)
+    assert (result.status, result.verdict.verdict) == ("pass", verdict), result.message

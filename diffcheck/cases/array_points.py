@@ -200,7 +200,10 @@ def complete_point(case, instance, values, rng) -> dict[str, Any]:  # noqa: ANN0
         shape = instance.shapes.get(name, ())
         if shape and np.ndim(value) == 0:
             complete[name] = np.full(shape, float(value))
-    needs = instance.function.shape != () or case.claims["vjp"]
+    code = case.implementation
+    # a backward pass's vjp is called with a cotangent, even for a scalar function
+    needs = instance.function.shape != () or case.claims["vjp"] or (
+        code is not None and code.vjp is not None)  # fmt: skip
     if needs and case.cotangent not in complete:
         domain = case.domain.get(case.cotangent, Interval(-1.0, 1.0))
         complete[case.cotangent] = _draw_one(domain, instance.function.shape, rng)

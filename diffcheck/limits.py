@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import CaseTimeout
 
-__all__ = ["BudgetExceeded", "deep_recursion", "recursion_limit", "time_limit"]
+__all__ = ["BudgetExceeded", "deep_recursion", "is_expiry", "recursion_limit", "time_limit"]
 
 # SymPy recurses once or more per tree level, and Python's default limit (1000) stops at a
 # nesting depth of about 100-300. From 3.12 on, Python calls take no C stack and the
@@ -47,6 +47,12 @@ class BudgetExceeded(CaseTimeout):
     def __init__(self, message: str, owner: time_limit):
         super().__init__(message)
         self.owner = owner
+
+
+def is_expiry(error: BaseException) -> bool:
+    """Whether `error` is a time limit falling due (for code that catches everything, as
+    around users' code: it must let that through)."""
+    return isinstance(error, _Expired)
 
 
 class _Expired(BaseException):

@@ -340,3 +340,22 @@ def test_a_backward_pass_of_a_loss_gets_a_cotangent(tmp_path: Path, factor: str,
     finally:
         sys.modules.pop("lossvjp", None)
     assert (result.status, result.verdict.verdict) == ("pass", verdict), result.message
+
+
+def test_code_running_past_the_time_limit_is_a_timeout_not_its_failure(tmp_path: Path) -> None:
+    (tmp_path / "slowcode.py").write_text(
+        "import time\n\ndef grad(x):\n    time.sleep(30)\n    return {'x': 2*x}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "case.yaml").write_text(
+        "cases:\n  - name: slow\n    function: x**2\n"
+        "    implementation: {gradient: 'slowcode:grad'}\n    domain: {x: [-1, 1]}\n",
+        encoding="utf-8",
+    )
+    try:
+        (case,) = load_case_file(str(tmp_path / "case.yaml")).cases
+        result = check_case(case, Settings(timeout=0.5))
+    finally:
+        sys.modules.pop("slowcode", None)
+    assert (result.status, result.error_kind) == ("error", "timeout")
+    assert result.message.endswith("timed out after 0.5 s (raise it with --timeout)")

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..cases.model import Case
 from ..errors import CaseFileError, DiffcheckError, Location
+from ..limits import is_expiry
 
 __all__ = [
     "ImplementationError",
@@ -161,6 +162,8 @@ def call_code(target: Callable[..., Any], key: str, arguments: Mapping[str, Any]
     except (KeyboardInterrupt, GeneratorExit):
         raise
     except BaseException as error:  # the user's code failed, even by sys.exit: go on
+        if is_expiry(error):  # the case's time limit, not the code's failure
+            raise
         failure = ImplementationError(
             f"implementation {key} raised {type(error).__name__}: {error}", location
         )

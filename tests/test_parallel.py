@@ -8,8 +8,6 @@ import os
 import pickle
 import subprocess
 import sys
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from diffcheck.cases.loader import load_case_file
 from diffcheck.report.text import render_json, render_text
 from diffcheck.run import parallel
 from diffcheck.run.check import Settings, check_case, check_paths
+from diffcheck.run.isolated import died
 from diffcheck.run.parallel import resolve_jobs, run_checks
 
 CASES = """\
@@ -100,23 +99,43 @@ def test_worker_sends_none_for_an_entry_that_is_no_longer_a_case(folder: Path) -
 
 def test_parent_checks_again_what_could_not_travel(folder: Path) -> None:
     case = load_case_file(folder / "file0.yaml").cases[0]
-    future: Future = Future()
-    future.set_result((None, 0.0))
-    result, _ = parallel._received(future, case, Settings())
+    result, _ = parallel._received((None, 0.0), case, Settings())
     assert render_text([result]) == render_text([check_case(case)])
 
 
-def test_a_dead_worker_is_an_error_result(folder: Path) -> None:
+@pytest.mark.parametrize(
+    ("exitcode", "how"),
+    [(-9, "was killed (SIGKILL), most likely by the system for lack of memory; --jobs 1 "
+          "checks it in the main process"),
+     (-11, "crashed (SIGSEGV), most likely in compiled code the case calls (a C extension, "
+           "a framework)"),
+     (3, "stopped abruptly (exit status 3): the case's code may exit the process")],
+)  # fmt: skip
+def test_a_dead_process_is_an_error_result_saying_how_it_died(folder: Path, exitcode: int,
+                                                              how: str) -> None:  # fmt: skip
     case = load_case_file(folder / "file0.yaml").cases[0]
-    future: Future = Future()
-    future.set_exception(BrokenProcessPool("killed"))
-    result, _ = parallel._received(future, case, Settings())
+    result = died(case, exitcode)
     assert (result.status, result.error_kind) == ("error", "crash")
-    assert result.message.endswith(
-        "internal error: the worker process checking this case stopped abruptly (killed by "
-        "the system, most likely for lack of memory; --jobs 1 checks it in the main "
-        "process): BrokenProcessPool"
+    assert result.message.endswith(f"internal error: the process checking this case {how}")
+
+
+def test_one_case_crashing_its_worker_takes_no_other_case_with_it(tmp_path: Path) -> None:
+    # the pool breaks and fails every case it held: each is checked again alone
+    (tmp_path / "crash.py").write_text(
+        "import ctypes\n\ndef grad(x):\n    ctypes.string_at(0)\n", encoding="utf-8"
     )
+    cases = "".join(
+        f"  - name: c{i}\n    function: x**2\n    implementation: {{gradient: "
+        f"'{'crash' if i == 3 else 'fine'}:grad'}}\n    domain: {{x: [-1, 1]}}\n    samples: 4\n"
+        for i in range(8)
+    )  # fmt: skip
+    (tmp_path / "fine.py").write_text("def grad(x):\n    return {'x': 2*x}\n", encoding="utf-8")
+    (tmp_path / "cases.yaml").write_text(f"cases:\n{cases}", encoding="utf-8")
+    run = run_checks([str(tmp_path)], Settings(), jobs=2)
+    statuses = [(r.name, r.status, r.error_kind) for r in run.results]
+    assert statuses == [(f"c{i}", "error", "crash") if i == 3 else (f"c{i}", "pass", None)
+                        for i in range(8)]  # fmt: skip
+    assert "crashed (SIGSEGV)" in run.results[3].message
 
 
 def test_resolve_jobs_auto_is_the_cpu_count() -> None:

@@ -17,17 +17,17 @@ import os
 import pickle
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import MappingProxyType
 
 from ..cases.array_model import ArrayCase
 from ..cases.loader import Case, CaseFile, InvalidCase, load_case_file
-from ..errors import DiffcheckError
 from .check import CaseResult, Settings, check_case, find_case_files, invalid_result
+from .isolated import check_alone
 
 __all__ = ["Run", "resolve_jobs", "run_checks"]
 
@@ -144,36 +144,38 @@ def _run_in_workers(
     pickled; a result that cannot travel is checked again here, so nothing is lost."""
     finished: dict[int, tuple[CaseResult, float]] = {}
     context = multiprocessing.get_context(_start_method())
+    broken: Work = []  # held by a worker that died: checked again, each alone
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures: dict[Future, tuple[int, Case]] = {
-            pool.submit(_check_in_worker, path, index, settings): (slot, case)
+        futures: dict[Future, tuple[int, Case, str, int]] = {
+            pool.submit(_check_in_worker, path, index, settings): (slot, case, path, index)
             for slot, case, path, index in work
         }
         try:
             for future in as_completed(futures):
-                slot, case = futures[future]
-                finished[slot] = _received(future, case, settings)
+                slot, case, path, index = futures[future]
+                try:
+                    answer = future.result()
+                except BrokenProcessPool:
+                    broken.append((slot, case, path, index))
+                    continue
+                finished[slot] = _received(answer, case, settings)
                 if progress:
                     progress(len(finished), len(work))
         except BaseException:  # Ctrl-C: do not start the cases still queued
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+    for slot, case, path, index in broken:
+        answer = check_alone(context, _check_in_worker, case, (path, index, settings))
+        finished[slot] = (answer, 0.0) if isinstance(answer, CaseResult) else (
+            _received(answer, case, settings))  # fmt: skip
+        if progress:
+            progress(len(finished), len(work))
     return finished
 
 
-def _received(future: Future, case: Case, settings: Settings) -> tuple[CaseResult, float]:
-    try:
-        payload, seconds = future.result()
-    except Exception as error:  # the worker process died (killed, out of memory)
-        message = (f"internal error: the worker process checking this case stopped abruptly "
-                   f"(killed by the system, most likely for lack of memory; --jobs 1 checks "
-                   f"it in the main process): {type(error).__name__}")  # fmt: skip
-        failure = DiffcheckError(message, case.location)
-        result = CaseResult(
-            case.file, case.name, case.location, "error", case.expect, case=case,
-            errors=(failure,), error_kind="crash", traceback=traceback.format_exc(),
-        )  # fmt: skip
-        return result, 0.0
+def _received(answer: tuple[bytes | None, float], case: Case, settings: Settings
+              ) -> tuple[CaseResult, float]:  # fmt: skip
+    payload, seconds = answer
     if payload is None:
         return _timed_check(case, settings)
     return pickle.loads(payload), seconds

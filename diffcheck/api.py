@@ -23,6 +23,7 @@ from .cases.loader import Case, read_case_text
 from .cases.model import Implementation
 from .cases.nodes import Source
 from .errors import CaseFileError, CaseTimeout, DiffcheckError, Location
+from .oracles.external import FRAMEWORKS
 from .report.arrays import ArrayClaimFacts, array_claim_facts
 from .report.text import render_case
 from .run.check import DEFAULT_TIMEOUT, CaseResult, Settings, check_case, invalid_result
@@ -259,6 +260,17 @@ def _refuse_unknown(caller: str, keywords: Mapping[str, Any]) -> None:
         raise ApiError(f"{caller}() got an unexpected keyword argument '{unknown[0]}'{hint}")
 
 
+def _frameworks(caller: str, options: Mapping[str, Any]) -> tuple[str, ...]:
+    """The `autodiff` argument: one framework's name, or several."""
+    given = options["autodiff"]
+    frameworks = (given,) if isinstance(given, str) else tuple(given)
+    for name in frameworks:
+        if name not in FRAMEWORKS:
+            raise ApiError(f"{caller}() argument 'autodiff' names {name!r}, not a framework "
+                           f"diffcheck runs: {', '.join(FRAMEWORKS)}")  # fmt: skip
+    return frameworks
+
+
 def _check(caller: str, function: str, gradient: Gradient, options: Mapping[str, Any]
            ) -> GradientCheck:  # fmt: skip
     text = _document(function, gradient, options, caller)
@@ -281,7 +293,7 @@ def _check(caller: str, function: str, gradient: Gradient, options: Mapping[str,
         case = replace(case, implementation=ArrayImplementation(None, **code, location=location))
     elif callable(gradient):
         case = replace(case, implementation=Implementation(None, gradient, case.location))
-    settings = Settings(timeout=options["timeout"], autodiff=tuple(options["autodiff"]))
+    settings = Settings(timeout=options["timeout"], autodiff=_frameworks(caller, options))
     return GradientCheck(check_case(case, settings))
 
 

@@ -174,3 +174,13 @@ def test_tolerance_accepts_a_preset_name() -> None:
     assert "use `tolerance: float32` for single-precision code" in checked.evidence
     single = check_gradient("sigmoid(x)", backward32, domain={"x": (-5, 5)}, tolerance="float32")
     assert single.passed
+
+
+def test_autodiff_takes_one_name_or_several_and_refuses_others() -> None:
+    pytest.importorskip("torch", reason="the torch oracle needs torch")
+    one = check_gradient("x**2", {"x": "2*x"}, domain={"x": [-1, 1]}, autodiff="torch")
+    assert one.verdict == "correct" and "torch" in one.result.comparison.results[0].oracles
+    with pytest.raises(ApiError) as raised:
+        check_gradient("x**2", {"x": "2*x"}, domain={"x": [-1, 1]}, autodiff=["tensorflow"])
+    assert str(raised.value) == ("check_gradient() argument 'autodiff' names 'tensorflow', not "
+                                 "a framework diffcheck runs: torch, jax")  # fmt: skip

@@ -359,3 +359,21 @@ def test_code_running_past_the_time_limit_is_a_timeout_not_its_failure(tmp_path:
         sys.modules.pop("slowcode", None)
     assert (result.status, result.error_kind) == ("error", "timeout")
     assert result.message.endswith("timed out after 0.5 s (raise it with --timeout)")
+
+
+def test_an_array_backward_pass_may_return_jax_arrays(tmp_path: Path) -> None:
+    pytest.importorskip("jax", reason="returning JAX arrays needs JAX")
+    (tmp_path / "jaxgrad.py").write_text(
+        "import jax.numpy as jnp\n\ndef grad(x):\n    return {'x': 2 * jnp.asarray(x)}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "case.yaml").write_text(
+        "cases:\n  - name: jax\n    shapes: {x: [3]}\n    function: sum(x**2)\n"
+        "    implementation: {gradient: 'jaxgrad:grad'}\n    domain: {x: [-1, 1]}\n"
+        "    samples: 2\n    tolerance: float32\n", encoding="utf-8")  # fmt: skip
+    try:
+        (case,) = load_case_file(str(tmp_path / "case.yaml")).cases
+        result = check_case(case, Settings())
+    finally:
+        sys.modules.pop("jaxgrad", None)
+    assert (result.status, result.verdict.verdict) == ("pass", "correct"), result.message

@@ -217,6 +217,8 @@ def _as_array(value: Any) -> np.ndarray | None:
     anything else (a string, None, ragged lists, booleans)."""
     if _is_tensor(value):
         value = value.detach().cpu().numpy()
+    elif hasattr(value, "__array__") and not isinstance(value, (np.ndarray, np.generic)):
+        value = np.asarray(value)  # a JAX or CuPy array, or anything NumPy reads as one
     if not isinstance(value, (np.ndarray, np.generic, float, int, list, tuple)):
         return None
     try:

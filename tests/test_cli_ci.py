@@ -124,6 +124,12 @@ def test_output_writes_the_format_and_prints_the_text(runner, folder) -> None:
     assert written == junit
 
 
+def test_output_dash_is_standard_output(runner, folder) -> None:
+    result = runner.invoke(main, ["check", "--format", "junit", "--output", "-", "cases"])
+    junit = runner.invoke(main, ["check", "--format", "junit", "cases"]).stdout_bytes
+    assert result.stdout_bytes == junit and not (folder / "-").exists()
+
+
 def test_output_in_a_missing_folder_is_a_usage_error(runner, folder) -> None:
     result = runner.invoke(main, ["check", "--output", "no/such/r.xml", "cases/f0.yaml"])
     assert result.exit_code == 2

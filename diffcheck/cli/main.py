@@ -65,8 +65,8 @@ for _command in (derive, latex, plot, graph):
     "--output",
     type=click.Path(dir_okay=False, writable=True),
     default=None,
-    help="Write the report to this file; the text report still goes to standard "
-    "output.  [default: standard output only]",
+    help="Write the report to this file ('-': standard output); the text report still "
+    "goes to standard output.  [default: standard output only]",
 )
 @click.option(
     "--jobs",
@@ -145,6 +145,8 @@ def check(
         proof_budget=proof_budget,
         allow_import=not no_import,
     )
+    if output == "-":  # standard output, as the convention of command-line tools has it
+        output = None
     if output is not None and not Path(output).resolve().parent.is_dir():
         raise click.BadParameter(f"no folder to write {output!r} into", param_hint="--output")
     run = check_with_progress(paths, settings, jobs, output_format)

@@ -13,7 +13,7 @@ account of it. Registered as the `diffcheck` entry point of group pytest11.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not hasattr(config, "workerinput"):  # pytest-xdist's workers: the controller says it
         _warn_if_cases_are_left_out(config)
+        _warn_of_patterns_naming_nothing(config)
 
 
 def _whole_number(config: pytest.Config, name: str) -> int | None:
@@ -139,14 +140,28 @@ def _setting(config: pytest.Config) -> str:
     return f"--diffcheck ({', '.join(DEFAULT_GLOBS)})"
 
 
-def _case_files(config: pytest.Config) -> Iterator[Path]:
-    """The files below the rootdir that the patterns name, lazily."""
+def _case_files(config: pytest.Config, patterns: Sequence[str] | None = None
+                ) -> Iterator[Path]:  # fmt: skip
+    """The files below the rootdir that the patterns (default: all) name, lazily."""
     root = config.rootpath
-    for pattern in _patterns(config):
+    for pattern in _patterns(config) if patterns is None else patterns:
         for path in root.glob(pattern):
             relative = path.relative_to(root).as_posix()
             if path.suffix in CASE_SUFFIXES and glob_to_regex(pattern).fullmatch(relative):
                 yield path
+
+
+def _warn_of_patterns_naming_nothing(config: pytest.Config) -> None:
+    """Of several patterns, one that names no file (a typo in a folder's name) is warned
+    about on its own: the others' files hide it."""
+    patterns = _patterns(config)
+    if len(patterns) < 2:
+        return  # one pattern naming nothing: `_warn_if_cases_are_left_out` says so
+    for pattern in patterns:
+        if next(_case_files(config, [pattern]), None) is None:
+            message = (f"{_setting(config)}: the pattern {pattern!r} names no file below the "
+                       f"rootdir {config.rootpath}")  # fmt: skip
+            config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
 
 
 def _warn_if_cases_are_left_out(config: pytest.Config) -> None:

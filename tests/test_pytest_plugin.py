@@ -238,6 +238,17 @@ def test_patterns_naming_no_file_are_named_in_a_warning(project: pytest.Pytester
     )  # fmt: skip
 
 
+def test_one_of_several_patterns_naming_no_file_is_named_in_a_warning(
+    project: pytest.Pytester,
+) -> None:
+    project.makeini("[pytest]\ndiffcheck_cases =\n    cases/**/*.yaml\n    nothere/*.yaml\n")
+    result = project.runpytest("-W", "always::pytest.PytestConfigWarning")
+    result.stdout.fnmatch_lines(
+        ["*PytestConfigWarning: diffcheck_cases (cases/**/*.yaml, nothere/*.yaml): the pattern "
+         f"'nothere/*.yaml' names no file below the rootdir {project.path}"]
+    )  # fmt: skip
+
+
 def test_no_warning_when_the_cases_are_collected_or_tests_are_named(
     project: pytest.Pytester,
 ) -> None:

@@ -4,7 +4,11 @@ captured output, byte-identical reports, `schema` and `init`."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -224,3 +228,15 @@ def test_pre_commit_hook_checks_case_files() -> None:
     assert files.search("cases/sigmoid.yaml") and files.search("ml/cases/deep/a.yml")
     assert not files.search(".pre-commit-config.yaml")
     assert not files.search("tests/data/valid/a.yaml")
+
+
+def test_a_file_name_that_is_not_utf8_keeps_the_json_report_valid(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path) + b"/caf\xe9"
+    os.mkdir(folder)
+    with open(folder + b"/case.yaml", "wb") as file:
+        file.write(b"cases:\n  - name: c\n    function: x**2\n    domain: {x: [-1, 1]}\n")
+    command = [sys.executable, "-c", "from diffcheck.cli import main; main()", "check",
+               os.fsdecode(folder), "--format", "json"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, check=False)
+    document = json.loads(result.stdout.decode("utf-8"))  # strict: valid UTF-8 throughout
+    assert document["cases"][0]["file"].endswith("caf\ufffd/case.yaml")

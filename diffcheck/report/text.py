@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -347,4 +348,9 @@ def render_json(results: Sequence[CaseResult]) -> str:
         "summary": summary(results),
         "cases": [_case_json(result) for result in results],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    # a file name that is not UTF-8 reaches Python as lone surrogates (os.fsdecode):
+    # JSON holds Unicode text, so each undecodable byte is the replacement character
+    return _LONE_SURROGATE.sub("\ufffd", json.dumps(document, indent=2, ensure_ascii=False))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")

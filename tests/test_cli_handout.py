@@ -24,6 +24,16 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+def test_a_variable_never_prints_as_a_function_a_derivative_calls(runner: CliRunner) -> None:
+    # relu's derivative is heaviside, printed θ: a variable theta must print otherwise,
+    # though no heaviside is in the function
+    command = ["derive", "relu(x - theta)*theta", "--format", "markdown", "--wrt", "x"]
+    result = runner.invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert (r"\frac{\partial f}{\partial x} &= \mathrm{theta} \theta\left(x - \mathrm{theta}"
+            r"\right)") in result.stdout  # fmt: skip
+
+
 def test_derive_markdown_gives_latex_chains_in_double_dollars(runner: CliRunner) -> None:
     result = runner.invoke(main, ["derive", "1/(1 + exp(-x))", "--steps", "--format", "markdown"])
     assert result.exit_code == 0, result.output

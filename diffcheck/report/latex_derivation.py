@@ -331,9 +331,7 @@ def derivation_latex(
             evaluation), shown in their order.
     """
     first = next(iter(derivations.values()))
-    n = notation or case_notation(
-        [first.function, *(expr for _, expr in first.names)], [first.output.name]
-    )
+    n = notation or _notation(derivations)
     definitions = _definitions(first, n, written or {})
     groups = [_local_derivatives(derivations, steps, relay, n)] if first.names else []
     total = len(first.function.free_symbols) == 1 and not first.names
@@ -350,6 +348,14 @@ def derivation_markdown(
     derivations: Mapping[str, Derivation], steps: bool = True, relay: Relay | None = None
 ) -> str:
     """The derivation as Markdown: `aligned` blocks in $$...$$ (GitHub, Jupyter)."""
-    first = next(iter(derivations.values()))
-    base = case_notation([first.function, *(e for _, e in first.names)], [first.output.name])
+    base = _notation(derivations)
     return derivation_latex(derivations, steps, relay, Notation(base.names, markdown=True))
+
+
+def _notation(derivations: Mapping[str, Derivation]) -> Notation:
+    """The symbols' LaTeX, clear of every function printed: the derivatives' too (relu's
+    heaviside prints as θ, which a variable theta must not)."""
+    first = next(iter(derivations.values()))
+    exprs = [first.function, *(expr for _, expr in first.names)]
+    exprs += [d.result for d in derivations.values()]
+    return case_notation(exprs, [first.output.name])

@@ -33,7 +33,9 @@ def diagnose_pattern(
     if not wrong.any() or reference.shape != claimed.shape:
         return None
     if reference.ndim >= 2 and reference.shape[-1] == reference.shape[-2]:
-        if _close(claimed, np.swapaxes(reference, -1, -2)):
+        transposed = np.swapaxes(reference, -1, -2)
+        # of a symmetric reference, the transpose is the reference: no slip to name
+        if _close(claimed, transposed) and not _close(reference, transposed):
             return "the claim is the reference transposed"
     if _close(claimed, np.zeros_like(claimed)):
         return "the claim is zero everywhere"
@@ -60,7 +62,8 @@ def _factor(reference: np.ndarray, claimed: np.ndarray, sizes: list[int]) -> str
         return None
     if not _FACTORS[0] <= abs(ratio) <= _FACTORS[1]:
         return None  # a reference of rounding noise (1e-35 for a 0) fits any claim so
-    return _name_factor(ratio, sizes)
+    named = _name_factor(ratio, sizes)
+    return None if named == "1" else named  # 1.000001 is a slip of no simple factor
 
 
 def _whole(text: str) -> bool:

@@ -216,3 +216,15 @@ def test_a_wrong_claim_where_float64_overflows_at_some_points_is_incorrect(tmp_p
     verdict = check_case(case).verdict
     assert verdict.verdict == "incorrect", verdict
     assert "central differences agree with the expected value" in verdict.reasons[0]
+
+
+def test_no_slip_is_named_that_the_reference_cannot_show() -> None:
+    # the transpose of a symmetric reference is the reference; 1.000001 is no factor 1
+    x = np.array([3000.0, -0.001, 0.5])
+    reference = np.outer(x, x)
+    claimed = np.outer(x, np.abs(x))  # a sign slip in column 1
+    wrong = ~np.isclose(claimed, reference, rtol=1e-7, atol=1e-12)
+    assert diagnose_pattern(reference, claimed, wrong) == "wrong only in column 1"
+    square = np.array([[0.5, 0.0], [-1 / 6, 1 / 3]])
+    slipped = square * 1.0000011  # printed to 6 digits: "1"
+    assert diagnose_pattern(square, slipped, slipped != square) is None

@@ -12,6 +12,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_FAILED",
     "EXIT_USAGE",
+    "EXIT_INTERRUPTED",
     "Location",
     "DiffcheckError",
     "CaseFileError",
@@ -24,6 +25,7 @@ __all__ = [
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: a run stopped by Ctrl-C, as shells report it
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:

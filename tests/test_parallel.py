@@ -8,6 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,42 @@ def test_workers_are_never_forked_from_a_process_running_jax_or_torch(monkeypatc
     assert parallel._start_method() is None
     monkeypatch.setitem(sys.modules, "jax", object())
     assert parallel._start_method() == "forkserver"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")
+def test_ctrl_c_stops_running_cases_and_exits_130(tmp_path: Path) -> None:
+    # a case may run up to its time limit: Ctrl-C must not wait for it, nor leave
+    # workers behind; 130 (128 + SIGINT) tells an interrupted run from a failed one
+    import signal
+
+    (tmp_path / "sleepy.py").write_text(
+        "import time\n\ndef grad(x):\n    time.sleep(120)\n    return {'x': 2*x}\n",
+        encoding="utf-8",
+    )
+    cases = "".join(f"  - name: c{i}\n    function: x**2\n    implementation: {{gradient: "
+                    "'sleepy:grad'}\n    domain: {x: [-1, 1]}\n    samples: 2\n"
+                    for i in range(4))  # fmt: skip
+    (tmp_path / "cases.yaml").write_text(f"cases:\n{cases}", encoding="utf-8")
+    command = [sys.executable, "-c", "from diffcheck.cli import main; main()", "check",
+               str(tmp_path), "--jobs", "2", "--timeout", "300"]  # fmt: skip
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)  # fmt: skip
+
+    def group() -> list[str]:
+        found = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True)
+        return found.stdout.split()
+
+    try:
+        for _ in range(600):  # until both workers run a case (the user's code sleeping)
+            if len(group()) >= 3:
+                break
+            time.sleep(0.05)
+        time.sleep(1.0)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+        assert "interrupted: no report was written" in process.stderr.read().decode()
+        time.sleep(0.5)
+        assert group() == []
+    finally:
+        if process.poll() is None or group():
+            os.killpg(process.pid, signal.SIGKILL)

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
+from ..errors import EXIT_INTERRUPTED
 from .explain import derive, graph, latex, plot
 from .options import (
     _DEFAULT_PROOF_BUDGET,
@@ -149,7 +150,11 @@ def check(
         output = None
     if output is not None and not Path(output).resolve().parent.is_dir():
         raise click.BadParameter(f"no folder to write {output!r} into", param_hint="--output")
-    run = check_with_progress(paths, settings, jobs, output_format)
+    try:
+        run = check_with_progress(paths, settings, jobs, output_format)
+    except KeyboardInterrupt:  # 128 + SIGINT, as shells report it: not "a case failed"
+        click.echo("interrupted: no report was written", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
     results = list(run.results)
     text_out = output_format == "text" or output is not None
     # the text report lists errors itself; beside the other formats they go to stderr too

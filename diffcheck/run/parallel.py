@@ -161,7 +161,8 @@ def _run_in_workers(
                 finished[slot] = _received(answer, case, settings)
                 if progress:
                     progress(len(finished), len(work))
-        except BaseException:  # Ctrl-C: do not start the cases still queued
+        except BaseException:  # Ctrl-C: start none of the cases queued, stop those running
+            _stop_workers(pool)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     for slot, case, path, index in broken:
@@ -171,6 +172,18 @@ def _run_in_workers(
         if progress:
             progress(len(finished), len(work))
     return finished
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's processes: a case may run up to its time limit, and Ctrl-C
+    means now (leaving the pool would wait for every case running)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14 on
+    if terminate is not None:
+        terminate()
+        return
+    processes = getattr(pool, "_processes", None) or {}  # no public way before 3.14
+    for process in list(processes.values()):
+        process.terminate()
 
 
 def _received(answer: tuple[bytes | None, float], case: Case, settings: Settings

@@ -164,7 +164,7 @@ class Conditioning:
         self.program = program
         self.factors: list[Any] = [1.0] * len(program.steps)
         self.scaled = [scaled_up(program.steps, step) for step in program.steps]
-        self.exact_sums = exact_sums(program.steps)
+        self.exact_sums = program.exact_sums  # worked out once, with the program
 
     def __call__(self, index: int, values: list[Any]) -> None:
         step = self.program.steps[index]

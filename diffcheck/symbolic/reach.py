@@ -47,31 +47,27 @@ def check_reach(rule: Rule, args: Sequence[Any], ctx: Any) -> None:
     result, beyond 2^±REACH_BITS (each check costs a few exponent comparisons)."""
     if rule is _ADD or rule is _MUL:
         return  # sums and products of huge numbers are cheap: exponents just add
-    if rule.wide_reach:
-        _check_wide(rule.name, args, ctx)
-        return
-    check_arguments(rule.name, args, ctx, rule.exponential)
+    check_arguments(rule.name, args, ctx, rule.exponential, rule.wide_reach)
     if rule is _POW:
         _check_power(*args, ctx=ctx)
 
 
-def check_arguments(name: str, args: Sequence[Any], ctx: Any, exponential: bool = False) -> None:
+def check_arguments(name: str, args: Sequence[Any], ctx: Any, exponential: bool = False,
+                    wide: bool = False) -> None:  # fmt: skip
     """Raise OutOfReach if an argument of the kernel `name` lies beyond 2^±REACH_BITS,
-    or, for an exponential kernel, beyond ±EXPONENT_LIMIT."""
+    or, for an exponential kernel, beyond ±EXPONENT_LIMIT (±2^WIDE_EXPONENT_BITS for
+    one of `wide` reach)."""
     for arg in args:
         if not ctx.isfinite(arg) or arg == 0:
             continue
         magnitude = ctx.mag(arg)  # |arg| < 2^magnitude
-        if magnitude > REACH_BITS or (
-            exponential and magnitude > _EXPONENT_BITS and abs(arg) > EXPONENT_LIMIT
-        ):
-            raise OutOfReach(f"{name} of {ctx.nstr(arg, 3)}")
-
-
-def _check_wide(name: str, args: Sequence[Any], ctx: Any) -> None:
-    """Raise OutOfReach if an argument of a wide-reach exponential is beyond ±2^20."""
-    for arg in args:
-        if ctx.isfinite(arg) and arg != 0 and ctx.mag(arg) > WIDE_EXPONENT_BITS:
+        if wide:
+            beyond = magnitude > WIDE_EXPONENT_BITS
+        else:
+            beyond = magnitude > REACH_BITS or (
+                exponential and magnitude > _EXPONENT_BITS and abs(arg) > EXPONENT_LIMIT
+            )
+        if beyond:
             raise OutOfReach(f"{name} of {ctx.nstr(arg, 3)}")
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..errors import ExpressionError
 
-__all__ = ["COMPARISONS", "NUMBER", "Token", "name_offset", "tokenize"]
+__all__ = ["COMPARISONS", "NUMBER", "Token", "name_offset", "tokenize", "variable_names"]
 
 NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII digits only
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">")
@@ -47,12 +47,16 @@ def name_offset(text: str, name: str) -> int:
     >>> name_offset("2*zz + z", "z")
     7
     """
+    return next((token.start for spelled, token in variable_names(text) if spelled == name), 0)
+
+
+def variable_names(text: str) -> Iterator[tuple[str, Token]]:
+    """Each name `text` uses as a variable (not called), in Unicode's composed form (as
+    the parser reads it), with its token; constants (pi, E) among them."""
     tokens = tokenize(text, lambda message, offset: ExpressionError(message))
     for token, following in zip(tokens, tokens[1:], strict=False):
-        spelled = unicodedata.normalize("NFC", token.text)
-        if token.kind == "name" and spelled == name and following.text != "(":
-            return token.start
-    return 0
+        if token.kind == "name" and following.text != "(":
+            yield unicodedata.normalize("NFC", token.text), token
 
 
 def _is_name_start(char: str) -> bool:

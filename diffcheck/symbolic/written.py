@@ -10,16 +10,15 @@ its written counterpart, so a step through SymPy's form can print the user's.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 import sympy as sp
 
-from ..errors import DiffcheckError, ExpressionError
+from ..errors import DiffcheckError
 from ..limits import deep_recursion
 from .parse import CONSTANTS, parse_expression
 from .printing import print_expression
-from .tokens import tokenize
+from .tokens import variable_names
 from .trees import call, nodes_in_order
 
 __all__ = ["as_written_with", "parse_as_written", "written_forms", "written_names"]
@@ -32,10 +31,7 @@ def written_names(text: str) -> frozenset[str]:
     >>> sorted(written_names("x + y - y + sin(pi*z)"))
     ['x', 'y', 'z']
     """
-    tokens = tokenize(text, lambda message, offset: ExpressionError(message))
-    names = (unicodedata.normalize("NFC", token.text)
-             for token, following in zip(tokens, tokens[1:], strict=False)
-             if token.kind == "name" and following.text != "(")  # fmt: skip
+    names = (name for name, _ in variable_names(text))
     return frozenset(name for name in names if name not in CONSTANTS)
 
 
